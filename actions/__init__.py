@@ -1,0 +1,1 @@
+"""Kefu's custom actions (rasa_sdk). Thin by design: validation and calls into kefu/."""

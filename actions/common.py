@@ -1,0 +1,159 @@
+"""Helpers shared by Kefu's actions: service calls, customer identity, formatting.
+
+Actions stay thin: they read slots, call the service layer (kefu/) in a worker thread
+(SQLAlchemy is synchronous; the action server's event loop must not block), and turn
+results into responses from domain.yml.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import functools
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterable, List, Optional, TypeVar
+
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from kefu import settings
+from kefu.db import session_scope
+from kefu.errors import ServiceUnavailable
+from kefu.tokens import verify_customer_token
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+WEEKDAYS = "一二三四五六日"
+
+
+async def in_thread(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    return await asyncio.to_thread(functools.partial(func, *args, **kwargs))
+
+
+async def with_session(work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run `work(session, ...)` in one transaction in a worker thread."""
+
+    def run() -> T:
+        with session_scope() as session:
+            return work(session, *args, **kwargs)
+
+    return await in_thread(run)
+
+
+def service_failure(dispatcher: CollectingDispatcher, error: BaseException) -> List[Dict[str, Any]]:
+    """Tell the customer honestly that nothing was saved; keep their slots."""
+    if isinstance(error, ServiceUnavailable):
+        logger.error("service database unavailable: %s", error)
+    else:
+        logger.exception("action failed", exc_info=error)
+    dispatcher.utter_message(response="utter_service_unavailable")
+    return []
+
+
+# --- customer identity -------------------------------------------------------------
+
+
+def customer_claims(tracker: Tracker) -> Optional[Dict[str, Any]]:
+    """Claims of a verified signed customer token from the chat's message metadata.
+
+    The widget on a signed-in page sends the token with every message; external
+    events (e.g. the desk's hand-back) carry none, so look back to the last user
+    message that had one.
+    """
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        token = (event.get("metadata") or {}).get("customer_token")
+        if token:
+            return verify_customer_token(token)
+    return None
+
+
+def verified_phone(tracker: Tracker) -> Optional[str]:
+    claims = customer_claims(tracker)
+    return claims.get("phone") if claims else None
+
+
+def verified_customer_id(tracker: Tracker) -> Optional[int]:
+    claims = customer_claims(tracker)
+    return int(claims["customer_id"]) if claims and claims.get("customer_id") is not None else None
+
+
+# --- formatting -------------------------------------------------------------------------
+
+
+def local_time(moment: Optional[dt.datetime]) -> Optional[dt.datetime]:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return moment.astimezone(settings.service_config().tz)
+
+
+def format_moment(moment: Optional[dt.datetime]) -> str:
+    """`11月23日（周一）18:00` in the service centre's time zone."""
+    local = local_time(moment)
+    if local is None:
+        return "尽快"
+    return f"{local.month}月{local.day}日（周{WEEKDAYS[local.weekday()]}）{local:%H:%M}"
+
+
+def format_window(start: Optional[dt.datetime], end: Optional[dt.datetime]) -> str:
+    if start is None:
+        return "尽快安排"
+    s, e = local_time(start), local_time(end or start)
+    if s.date() == e.date():
+        return f"{s.month}月{s.day}日（周{WEEKDAYS[s.weekday()]}）{s:%H:%M}–{e:%H:%M}"
+    return f"{format_moment(start)} 至 {format_moment(end)}"
+
+
+def parse_iso(value: Optional[str]) -> Optional[dt.datetime]:
+    return dt.datetime.fromisoformat(value) if value else None
+
+
+def ticket_card(summary: Dict[str, Any]) -> Dict[str, Any]:
+    """The widget's ticket card payload (rendered by widget/src)."""
+    return {
+        "type": "ticket_card",
+        "ticket_no": summary["ticket_no"],
+        "type_label": summary.get("type_label"),
+        "status": summary.get("status"),
+        "priority": summary.get("priority"),
+        "due_at": format_moment(parse_iso(summary.get("first_response_due"))),
+        "appointment": format_window(parse_iso(summary.get("appointment_start")), parse_iso(summary.get("appointment_end"))) if summary.get("appointment_start") else "",
+    }
+
+
+def idempotency_key(tracker: Tracker, kind: str, values: Iterable[Any]) -> str:
+    """Same conversation + same request content -> same key -> one ticket.
+
+    Retries, double clicks and network repeats resend identical content; a genuinely
+    different second request in the same chat differs in at least one value.
+    """
+    digest = hashlib.sha256(json.dumps([kind, *values], ensure_ascii=False, default=str).encode()).hexdigest()[:16]
+    return f"{tracker.sender_id}:{kind}:{digest}"
+
+
+@functools.lru_cache(maxsize=None)
+def _yaml(name: str) -> Dict[str, Any]:
+    return yaml.safe_load((settings.config_dir() / name).read_text(encoding="utf-8"))
+
+
+def intent_labels() -> Dict[str, Any]:
+    return _yaml("intent_labels.yml")
+
+
+def safety_config() -> Dict[str, Any]:
+    return _yaml("safety.yml")
+
+
+def latest_text(tracker: Tracker) -> str:
+    return (tracker.latest_message or {}).get("text") or ""
+
+
+def latest_intent(tracker: Tracker) -> Optional[str]:
+    return ((tracker.latest_message or {}).get("intent") or {}).get("name")

@@ -1,0 +1,90 @@
+"""Conversation-level actions: satisfaction survey, two-stage fallback."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import intent_labels, service_failure, with_session
+from actions.escalation import escalate
+from kefu.errors import KefuError
+from kefu.services import surveys, tickets
+
+SURVEY_RESET = [SlotSet("satisfaction_score", None), SlotSet("satisfaction_comment", None), SlotSet("survey_ticket_no", None)]
+
+
+class ActionSubmitSurvey(Action):
+    def name(self) -> Text:
+        return "action_submit_survey"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        score = int(tracker.get_slot("satisfaction_score") or 0)
+        comment = tracker.get_slot("satisfaction_comment")
+        ticket_no = tracker.get_slot("survey_ticket_no")
+        if ticket_no:
+            def work(session):
+                ticket = tickets.get_ticket(session, ticket_no)
+                surveys.record_survey(session, ticket, score, None if comment in (None, "无") else comment)
+
+            try:
+                await with_session(work)
+            except KefuError as error:
+                if error.code not in ("already_surveyed", "not_resolved", "not_found"):
+                    dispatcher.utter_message(response="utter_survey_unavailable")
+                    return SURVEY_RESET
+            except Exception:
+                dispatcher.utter_message(response="utter_survey_unavailable")
+                return SURVEY_RESET
+        dispatcher.utter_message(response="utter_survey_thanks", score=score)
+        if score <= 2:
+            dispatcher.utter_message(response="utter_survey_low_score")
+        return SURVEY_RESET
+
+
+class ActionDefaultAskAffirmation(Action):
+    """Stage 1 of the fallback: "您是想…吗？" with the likeliest intents as buttons."""
+
+    def name(self) -> Text:
+        return "action_default_ask_affirmation"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        labels = intent_labels()
+        ranking = [r["name"] for r in (tracker.latest_message or {}).get("intent_ranking", []) if r.get("name") != "nlu_fallback"]
+        buttons: List[Dict[str, Any]] = []
+        for name in ranking:
+            if name == "faq":
+                selector = ((tracker.latest_message or {}).get("response_selector") or {}).get("faq", {})
+                key = ((selector.get("response") or {}).get("intent_response_key") or "").split("/")[-1]
+                topic = labels["faq"].get(key)
+                if topic:
+                    # the canonical question is classified confidently on the normal FAQ path
+                    buttons.append({"title": topic["label"], "payload": topic["question"]})
+            elif name in labels["intents"]:
+                buttons.append({"title": labels["intents"][name], "payload": f"/{name}"})
+            if len(buttons) == 2:
+                break
+        if not buttons:
+            dispatcher.utter_message(response="utter_ask_rephrase")
+            return []
+        buttons.append({"title": "都不是", "payload": "/out_of_scope"})
+        dispatcher.utter_message(response="utter_ask_affirmation", label=buttons[0]["title"], buttons=buttons)
+        return []
+
+
+class ActionDefaultFallback(Action):
+    """Stage 2: still not understood — apologise and offer a person (the rules decide)."""
+
+    def name(self) -> Text:
+        return "action_default_fallback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        # Reaching this action means two attempts failed (two-stage fallback gave up).
+        dispatcher.utter_message(response="utter_fallback_offer_human")
+        events = await escalate(dispatcher, tracker, fallbacks=2)
+        if len(dispatcher.messages) == 1:
+            dispatcher.utter_message(response="utter_default")
+            dispatcher.utter_message(response="utter_out_of_scope")
+        return events

@@ -1,0 +1,201 @@
+"""Escalation and handoff actions (protocol: shared/ARCHITECTURE.md, "Handoff").
+
+`escalate()` is called after the turns that matter (explicit request, complaint,
+submitted tickets, urging, repeated fallback): it asks the rules engine whether a
+person should take over; if so it queues a handoff with a summary, tells the customer
+the queue position, and pauses the conversation (Rasa's ConversationPaused). Outside
+agent hours, or with nobody online, it books a call-back ticket instead.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, Iterable, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ConversationPaused, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import (
+    format_window,
+    in_thread,
+    latest_intent,
+    latest_text,
+    service_failure,
+    verified_customer_id,
+    verified_phone,
+    with_session,
+)
+from kefu.escalation import Decision, TurnContext, default_engine
+from kefu.escalation.desk_config import desk_config
+from kefu.services import customers, handoffs
+
+logger = logging.getLogger(__name__)
+
+INTENT_OF_HINT = {"complaint": "complain", "urge": "urge_ticket", "repair": "report_repair"}
+SUMMARY_SLOTS = ("product", "product_model", "fault", "fault_description", "address", "phone", "appointment_time",
+                 "complaint_detail", "complaint_demand", "order_no", "return_kind", "return_reason", "ticket_no",
+                 "last_ticket_no", "install_kind", "person_name")
+
+
+def transcript(tracker: Tracker, limit: int = 20) -> List[Dict[str, Any]]:
+    """The last `limit` customer/bot messages for the agent's summary."""
+    messages = []
+    for event in tracker.events:
+        if event.get("event") == "user" and event.get("text"):
+            messages.append({"role": "customer", "text": event["text"], "at": event.get("timestamp")})
+        elif event.get("event") == "bot" and event.get("text"):
+            role = "agent" if (event.get("metadata") or {}).get("agent") else "bot"
+            messages.append({"role": role, "text": event["text"], "at": event.get("timestamp")})
+    return messages[-limit:]
+
+
+def count_user_turns(tracker: Tracker, predicate) -> int:
+    return sum(1 for e in tracker.events if e.get("event") == "user" and predicate(e))
+
+
+def consecutive_fallbacks(tracker: Tracker) -> int:
+    count = 0
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        if ((event.get("parse_data") or {}).get("intent") or {}).get("name") == "nlu_fallback":
+            count += 1
+        else:
+            break
+    return count
+
+
+def _customer_facts(session, customer_id: Optional[int], phone: Optional[str]) -> Dict[str, Any]:
+    customer = customers.get_customer(session, customer_id) if customer_id is not None else (
+        customers.find_customer_by_phone(session, phone) if phone else None)
+    if customer is None:
+        return {"customer_id": None, "tier": None}
+    return {"customer_id": customer.id, "tier": customer.tier}
+
+
+def turn_context(tracker: Tracker, *, intent_hint: Optional[str], notices: Iterable[str], tier: Optional[str],
+                 ticket_overdue: bool, urge_count: int, fallbacks: Optional[int] = None) -> TurnContext:
+    notices = set(notices)
+    intent = latest_intent(tracker)
+    if intent_hint and intent not in (INTENT_OF_HINT.get(intent_hint), "request_human"):
+        intent = INTENT_OF_HINT.get(intent_hint, intent)
+    confidence = float(((tracker.latest_message or {}).get("intent") or {}).get("confidence") or 1.0)
+    human_requests = count_user_turns(
+        tracker, lambda e: ((e.get("parse_data") or {}).get("intent") or {}).get("name") == "request_human"
+        or "人工" in (e.get("text") or ""))
+    return TurnContext(
+        intent=intent,
+        confidence=confidence,
+        text=latest_text(tracker),
+        slots={k: v for k, v in tracker.slots.items() if v not in (None, "", [])},
+        active_form=(tracker.active_loop or {}).get("name"),
+        customer_tier=tier,
+        repeat_complaint="repeat_complaint" in notices,
+        ticket_overdue=ticket_overdue,
+        urge_count=urge_count,
+        consecutive_fallbacks=consecutive_fallbacks(tracker) if fallbacks is None else fallbacks,
+        human_request_count=human_requests,
+        emergency=bool(tracker.get_slot("emergency")) or "emergency" in notices,
+    )
+
+
+async def escalate(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    *,
+    ticket: Optional[Dict[str, Any]] = None,
+    notices: Iterable[str] = (),
+    intent_hint: Optional[str] = None,
+    ticket_overdue: bool = False,
+    urge_count: int = 0,
+    fallbacks: Optional[int] = None,
+) -> List[EventType]:
+    """Evaluate the escalation rules for this turn; hand over if one fires."""
+    customer_id = verified_customer_id(tracker)
+    phone = verified_phone(tracker) or tracker.get_slot("phone")
+    try:
+        facts = await with_session(_customer_facts, customer_id, phone)
+    except Exception as error:  # tier is an input to the rules, not a reason to fail the turn
+        logger.warning("customer lookup for escalation failed: %s", error)
+        facts = {"customer_id": customer_id, "tier": None}
+    ctx = turn_context(tracker, intent_hint=intent_hint, notices=notices, tier=facts["tier"],
+                       ticket_overdue=ticket_overdue, urge_count=urge_count, fallbacks=fallbacks)
+    engine = await in_thread(default_engine)
+    decision = await in_thread(engine.evaluate, ctx)
+    if decision is None:
+        return []
+    return await hand_over(dispatcher, tracker, decision, ticket_no=(ticket or {}).get("ticket_no") or tracker.get_slot("last_ticket_no"),
+                           customer_id=facts["customer_id"], tier=facts["tier"], phone=phone, intent=ctx.intent)
+
+
+async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, decision: Decision, *, ticket_no: Optional[str],
+                    customer_id: Optional[int], tier: Optional[str], phone: Optional[str], intent: Optional[str]) -> List[EventType]:
+    slots = {k: tracker.get_slot(k) for k in SUMMARY_SLOTS}
+
+    def queue(session):
+        result = handoffs.queue_handoff(
+            session, conversation_id=tracker.sender_id, decision=decision, intent=intent, slots=slots,
+            ticket_no=ticket_no, customer_id=customer_id, customer_tier=tier, messages=transcript(tracker))
+        if result.agents_available:
+            return {"queued": True, "position": result.position, "wait": result.expected_wait_minutes}
+        if not phone and result.handoff.customer_id is None:
+            return {"queued": False, "callback": None, "handoff_id": result.handoff.id}
+        callback = handoffs.offer_callback(session, result.handoff.id, phone=phone, description=None,
+                                           channel=tracker.get_latest_input_channel())
+        return {"queued": False, "callback": {"ticket_no": callback.ticket.ticket_no,
+                                              "window": format_window(callback.window_start, callback.window_end)}}
+
+    try:
+        outcome = await with_session(queue)
+    except Exception as error:
+        return service_failure(dispatcher, error)
+    hours = agent_hours_text()
+    if outcome["queued"]:
+        dispatcher.utter_message(response="utter_handoff_queued", group=decision.group,
+                                 position=outcome["position"], wait=max(outcome["wait"], 1))
+        dispatcher.utter_message(json_message={"type": "queue", "position": outcome["position"],
+                                               "wait_minutes": max(outcome["wait"], 1), "group": decision.group})
+        return [SlotSet("handoff_active", True), ConversationPaused()]
+    if outcome["callback"]:
+        dispatcher.utter_message(response="utter_handoff_callback", hours=hours, **outcome["callback"])
+        return [SlotSet("last_ticket_no", outcome["callback"]["ticket_no"])]
+    dispatcher.utter_message(response="utter_handoff_callback_no_phone", hours=hours)
+    return []
+
+
+def agent_hours_text() -> str:
+    hours = desk_config().agent_hours
+    days = "每天" if len(hours.weekdays) == 7 else "周" + "、".join("一二三四五六日"[d - 1] for d in hours.weekdays)
+    return f"{days} {hours.open:%H:%M}–{hours.close:%H:%M}"
+
+
+class ActionEscalate(Action):
+    """The customer asked for a person (or the fallback gave up)."""
+
+    def name(self) -> Text:
+        return "action_escalate"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        events = await escalate(dispatcher, tracker, intent_hint=None)
+        if not events and not dispatcher.messages:
+            # No rule fired (e.g. rules edited): still never leave a request for a human unanswered.
+            decision = Decision(rule_id="explicit_request", group="综合", priority="普通", reason="客户要求转人工")
+            events = await hand_over(dispatcher, tracker, decision, ticket_no=tracker.get_slot("last_ticket_no"),
+                                     customer_id=verified_customer_id(tracker), tier=None,
+                                     phone=verified_phone(tracker) or tracker.get_slot("phone"), intent=latest_intent(tracker))
+        return events
+
+
+class ActionHandback(Action):
+    """The agent resolved the handoff: the bot takes over again and asks for satisfaction."""
+
+    def name(self) -> Text:
+        return "action_handback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        dispatcher.utter_message(response="utter_handback")
+        entities = {e.get("entity"): e.get("value") for e in (tracker.latest_message or {}).get("entities", [])}
+        ticket_no = entities.get("ticket_no") or tracker.get_slot("last_ticket_no")
+        return [SlotSet("handoff_active", False), SlotSet("survey_ticket_no", ticket_no),
+                SlotSet("satisfaction_score", None), SlotSet("satisfaction_comment", None)]

@@ -1,0 +1,268 @@
+"""Slot validation for Kefu's forms (thin: parsing lives in kefu.nlp)."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
+from rasa_sdk.types import DomainDict
+
+from actions.common import latest_intent, latest_text, verified_customer_id, verified_phone
+from kefu.nlp.catalogue import canonical_product, find_faults, find_products, product_for_model
+from kefu.nlp.normalize import clean_user_text, extract_order_no, extract_phone, extract_ticket_no
+from kefu.nlp.timeparse import format_window, parse_appointment
+
+UNKNOWN_MODEL = "未知"
+DONT_KNOW = re.compile(r"不知道|不清楚|不记得|忘了|找不到|没有型号|看不到|不确定|不晓得|没注意")
+MODEL_PATTERN = re.compile(r"[A-Za-z]{1,5}[A-Za-z0-9]*[-/]?[A-Za-z0-9][A-Za-z0-9\-/().]{1,30}")
+ADDRESS_MARKERS = re.compile(r"[省市区县镇乡村路街道巷弄号栋幢楼室苑园里庄坊湾城]|小区|大厦|公寓|花园|单元")
+# Words that carry no content of their own in a fault or complaint description.
+FILLER = re.compile(r"你好|您好|在吗|我要|我想|帮我|麻烦|请|报修|维修|修一下|修理|投诉|我要投诉|客服|一下|了|的|啊|呢|吧|吗|[\s,.!?，。！？~～、]")
+NOTHING_MORE = re.compile(r"^(没有|没了|无|没|不用|暂时没有|没有了|没啥|就这样|跳过)[。!！.]*$")
+SCORE_WORDS = [
+    (re.compile(r"非常不满意|很不满意|极差|太差|垃圾|很差"), 1),
+    (re.compile(r"不满意|不太满意|差"), 2),
+    (re.compile(r"一般|还行|凑合|马马虎虎"), 3),
+    (re.compile(r"非常满意|很满意|特别满意|超级满意|完美|太棒"), 5),
+    (re.compile(r"满意|不错|挺好|很好|好评"), 4),
+]
+CN_SCORE = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
+
+
+def now_local() -> dt.datetime:
+    from kefu import settings
+
+    return dt.datetime.now(settings.service_config().tz)
+
+
+def previous_value(tracker: Tracker, slot: str) -> Any:
+    """The slot's value before this turn (the tracker already holds this turn's value)."""
+    seen_current = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "slot" and event.get("name") == slot:
+            if seen_current:
+                return event.get("value")
+            seen_current = True
+    return None
+
+
+class SharedSlotValidation:
+    """Validators for slots that several forms ask for."""
+
+    def validate_phone(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        phone = extract_phone(str(value or ""))
+        if not phone:
+            dispatcher.utter_message(response="utter_invalid_phone")
+            return {"phone": None}
+        return {"phone": phone}
+
+    def validate_address(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        text, _ = clean_user_text(str(value or ""), max_len=200)
+        if latest_intent(tracker) == "affirm" and tracker.get_slot("customer_address"):
+            return {"address": tracker.get_slot("customer_address")}
+        if len(text) < 6 or not ADDRESS_MARKERS.search(text):
+            dispatcher.utter_message(response="utter_invalid_address")
+            return {"address": None}
+        return {"address": text}
+
+    def validate_appointment_time(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        now = now_local()
+        # the value is a DIET `time` span or the whole answer; fall back to the whole answer
+        window = parse_appointment(str(value or ""), now) or parse_appointment(latest_text(tracker), now)
+        if window is None:
+            dispatcher.utter_message(response="utter_invalid_time")
+            return {"appointment_time": None, "appointment_start": None, "appointment_end": None}
+        return {
+            "appointment_time": format_window(window),
+            "appointment_start": window.start.isoformat(),
+            "appointment_end": window.end.isoformat(),
+        }
+
+    def validate_product(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        product = canonical_product(str(value or "")) or next(iter(find_products(str(value or ""))), None)
+        if not product:
+            dispatcher.utter_message(response="utter_invalid_product")
+            return {"product": None}
+        before = previous_value(tracker, "product")
+        if before and before != product:
+            dispatcher.utter_message(text=f"好的，已将产品更正为{product}。")
+        return {"product": product}
+
+
+class ValidateRepairForm(SharedSlotValidation, FormValidationAction):
+    def name(self) -> Text:
+        return "validate_repair_form"
+
+    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Text]:
+        skip = set()
+        if tracker.get_slot("emergency"):
+            skip |= {"product_model", "appointment_time"}  # 抢修: dispatch now, ask less
+        if verified_phone(tracker):
+            skip.add("phone")
+        return [s for s in domain_slots if s not in skip]
+
+    def validate_product_model(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        text = str(value or "").strip()
+        if latest_intent(tracker) == "affirm" and tracker.get_slot("registered_model"):
+            return {"product_model": tracker.get_slot("registered_model")}
+        if latest_intent(tracker) == "deny" or DONT_KNOW.search(text):
+            return {"product_model": UNKNOWN_MODEL}
+        match = MODEL_PATTERN.search(text.upper())
+        if match:
+            model = match.group(0).strip("-/")
+            guessed = product_for_model(model)
+            events: Dict[Text, Any] = {"product_model": model}
+            if guessed and not tracker.get_slot("product"):
+                events["product"] = guessed
+            return events
+        if len(text) <= 30:
+            return {"product_model": text or UNKNOWN_MODEL}
+        return {"product_model": UNKNOWN_MODEL}
+
+    def validate_fault_description(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        text, _ = clean_user_text(str(value or ""), max_len=500)
+        faults = find_faults(text)
+        if not faults and len(FILLER.sub("", text)) < 3:
+            return {"fault_description": None}  # e.g. just "我要报修": the form asks
+        slots: Dict[Text, Any] = {"fault_description": text}
+        if faults:
+            slots["fault"] = faults[0]
+        return slots
+
+
+class ValidateInstallationForm(SharedSlotValidation, FormValidationAction):
+    KINDS = [("移机", re.compile(r"移机|挪|搬家|换个位置|移到")), ("拆机", re.compile(r"拆机|拆下|拆掉|卸下")), ("新装", re.compile(r"新装|新机|安装|装机|新买|刚买|上门装"))]
+
+    def name(self) -> Text:
+        return "validate_installation_form"
+
+    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Text]:
+        return [s for s in domain_slots if not (s == "phone" and verified_phone(tracker))]
+
+    async def extract_install_kind(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        if tracker.get_slot("install_kind"):
+            return {}
+        kind = self._kind(latest_text(tracker))
+        return {"install_kind": kind} if kind else {}
+
+    def _kind(self, text: str) -> Optional[str]:
+        return next((kind for kind, pattern in self.KINDS if pattern.search(text or "")), None)
+
+    def validate_install_kind(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        kind = self._kind(str(value or ""))
+        if not kind:
+            dispatcher.utter_message(response="utter_ask_install_kind")
+            return {"install_kind": None}
+        return {"install_kind": kind}
+
+
+class ValidateComplaintForm(SharedSlotValidation, FormValidationAction):
+    def name(self) -> Text:
+        return "validate_complaint_form"
+
+    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Text]:
+        return [s for s in domain_slots if not (s == "phone" and verified_phone(tracker))]
+
+    def validate_complaint_detail(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        text, _ = clean_user_text(str(value or ""), max_len=1000)
+        if len(FILLER.sub("", text)) < 4:
+            return {"complaint_detail": None}  # "我要投诉" alone: ask what happened
+        return {"complaint_detail": text}
+
+    def validate_complaint_demand(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        text, _ = clean_user_text(str(value or ""), max_len=500)
+        return {"complaint_demand": text or None}
+
+
+class ValidateReturnForm(SharedSlotValidation, FormValidationAction):
+    KINDS = [("换货", re.compile(r"换货|换一台|换个|换新|调换|更换")), ("退款", re.compile(r"仅退款|退款|退钱|退费")), ("退货", re.compile(r"退货|退掉|退回|不要了|退了"))]
+
+    def name(self) -> Text:
+        return "validate_return_form"
+
+    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Text]:
+        return [s for s in domain_slots if not (s == "phone" and verified_phone(tracker))]
+
+    async def extract_return_kind(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        if tracker.get_slot("return_kind"):
+            return {}
+        kind = self._kind(latest_text(tracker))
+        return {"return_kind": kind} if kind else {}
+
+    def _kind(self, text: str) -> Optional[str]:
+        return next((kind for kind, pattern in self.KINDS if pattern.search(text or "")), None)
+
+    def validate_order_no(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        order_no = extract_order_no(str(value or ""))
+        if not order_no:
+            dispatcher.utter_message(response="utter_invalid_order_no")
+        return {"order_no": order_no}
+
+    def validate_return_kind(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        kind = self._kind(str(value or ""))
+        return {"return_kind": kind}
+
+    def validate_return_reason(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        text, _ = clean_user_text(str(value or ""), max_len=500)
+        return {"return_reason": text if len(text) >= 2 else None}
+
+
+class ValidateTicketLookupForm(SharedSlotValidation, FormValidationAction):
+    def name(self) -> Text:
+        return "validate_ticket_lookup_form"
+
+    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Text]:
+        slots = [s for s in domain_slots if not (s == "phone" and verified_customer_id(tracker) is not None)]
+        if tracker.get_slot("ticket_op") == "reschedule":
+            slots.append("appointment_time")
+        return slots
+
+    def validate_ticket_no(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        ticket_no = extract_ticket_no(str(value or ""))
+        if not ticket_no:
+            dispatcher.utter_message(response="utter_invalid_ticket_no")
+        return {"ticket_no": ticket_no}
+
+
+class ValidateOrderLookupForm(SharedSlotValidation, FormValidationAction):
+    def name(self) -> Text:
+        return "validate_order_lookup_form"
+
+    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Text]:
+        return [s for s in domain_slots if not (s == "phone" and verified_customer_id(tracker) is not None)]
+
+    validate_order_no = ValidateReturnForm.validate_order_no
+
+
+class ValidateSurveyForm(FormValidationAction):
+    def name(self) -> Text:
+        return "validate_survey_form"
+
+    def validate_satisfaction_score(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        score = parse_score(str(value or ""))
+        if score is None:
+            dispatcher.utter_message(response="utter_invalid_score")
+            return {"satisfaction_score": None}
+        return {"satisfaction_score": str(score)}
+
+    def validate_satisfaction_comment(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        text, _ = clean_user_text(str(value or ""), max_len=500)
+        return {"satisfaction_comment": "无" if not text or NOTHING_MORE.match(text) else text}
+
+
+def parse_score(text: str) -> Optional[int]:
+    """1-5 from '5', '五分', '4星', '非常满意', ..."""
+    digits = re.findall(r"(?<!\d)([1-5])(?!\d)", text)
+    if digits:
+        return int(digits[0])
+    for char, score in CN_SCORE.items():
+        if re.search(char + r"\s*[分星颗]", text):
+            return score
+    for pattern, score in SCORE_WORDS:
+        if pattern.search(text):
+            return score
+    return None

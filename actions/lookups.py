@@ -1,0 +1,186 @@
+"""Actions on existing tickets and orders: query, urge, cancel, reschedule, order status.
+
+A customer sees and changes only their own tickets: anonymous chats prove ownership
+with the phone number on the ticket, signed-in chats with a verified customer token.
+"Not found" and "someone else's" get the same answer, so nothing leaks.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import (
+    format_moment,
+    format_window,
+    parse_iso,
+    service_failure,
+    ticket_card,
+    verified_customer_id,
+    verified_phone,
+    with_session,
+)
+from actions.escalation import escalate
+from kefu.errors import KefuError
+from kefu.services import orders, tickets
+
+STATUS_DETAIL = {
+    "受理": "我们已受理您的请求，服务人员会在 {due} 前与您联系。",
+    "已派单": "已派发给服务网点，师傅会提前电话联系您确认上门时间。",
+    "处理中": "师傅正在处理中。",
+    "已解决": "问题已处理完毕，欢迎对本次服务进行评价。",
+    "已回访": "服务已完成并已回访，感谢您的评价。",
+    "已关闭": "工单已关闭。",
+    "已取消": "该工单已取消。",
+}
+
+LOOKUP_RESET = [SlotSet("ticket_no", None), SlotSet("ticket_op", None), SlotSet("appointment_time", None),
+                SlotSet("appointment_start", None), SlotSet("appointment_end", None)]
+
+
+def _owner(tracker: Tracker) -> Dict[str, Any]:
+    return {"phone": verified_phone(tracker) or tracker.get_slot("phone"), "customer_id": verified_customer_id(tracker)}
+
+
+def _status_detail(summary: Dict[str, Any]) -> str:
+    detail = STATUS_DETAIL.get(summary["status"], "").format(due=format_moment(parse_iso(summary["first_response_due"])))
+    if summary.get("appointment_start") and summary["status"] in ("受理", "已派单"):
+        detail += f"预约上门时间：{format_window(parse_iso(summary['appointment_start']), parse_iso(summary['appointment_end']))}。"
+    return detail
+
+
+class ActionTicketOperation(Action):
+    def name(self) -> Text:
+        return "action_ticket_operation"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        op = tracker.get_slot("ticket_op") or "query"
+        ticket_no = tracker.get_slot("ticket_no")
+        owner = _owner(tracker)
+
+        def work(session):
+            ticket = tickets.get_ticket_for_customer(session, ticket_no, **owner)
+            result = None
+            if op == "urge" and ticket.status in tickets.OPEN_STATUSES:
+                result = tickets.urge_ticket(session, ticket, actor="customer")
+            elif op == "reschedule" and ticket.status in tickets.OPEN_STATUSES:
+                tickets.reschedule_ticket(session, ticket, parse_iso(tracker.get_slot("appointment_start")),
+                                          parse_iso(tracker.get_slot("appointment_end")), actor="customer")
+            return tickets.ticket_summary(ticket), result
+
+        try:
+            summary, urge = await with_session(work)
+        except KefuError as error:
+            if error.code in ("not_found", "invalid_ticket_no"):
+                dispatcher.utter_message(response="utter_ticket_not_found")
+                return LOOKUP_RESET + [SlotSet("phone", None)]
+            return service_failure(dispatcher, error)
+        except Exception as error:
+            return service_failure(dispatcher, error)
+
+        events: List[EventType] = [SlotSet("last_ticket_no", summary["ticket_no"])] + LOOKUP_RESET
+        args = {"ticket_no": summary["ticket_no"], "status": summary["status"], "type_label": summary["type_label"]}
+        if op == "cancel":
+            if summary["is_open"]:
+                dispatcher.utter_message(response="utter_ask_cancel_confirm", last_ticket_no=summary["ticket_no"])
+                return events + [SlotSet("pending_cancel", True)]
+            dispatcher.utter_message(response="utter_ticket_not_cancellable", **args)
+        elif op == "reschedule":
+            if summary["is_open"]:
+                dispatcher.utter_message(response="utter_ticket_rescheduled", ticket_no=summary["ticket_no"],
+                                         appointment=format_window(parse_iso(summary["appointment_start"]), parse_iso(summary["appointment_end"])))
+            else:
+                dispatcher.utter_message(response="utter_ticket_not_reschedulable", **args)
+        elif op == "urge" and urge is not None:
+            due = format_moment(parse_iso(summary["resolution_due"]))
+            if urge.should_escalate:
+                reason = "已超过承诺时限" if urge.overdue else f"已是第 {urge.urge_count} 次催办"
+                dispatcher.utter_message(response="utter_urge_escalated", ticket_no=summary["ticket_no"], reason=reason)
+                events += await escalate(dispatcher, tracker, ticket=summary, intent_hint="urge",
+                                         ticket_overdue=urge.overdue, urge_count=urge.urge_count)
+            else:
+                dispatcher.utter_message(response="utter_urge_recorded", urge_count=urge.urge_count, due=due, **args)
+        else:
+            dispatcher.utter_message(response="utter_ticket_status", detail=_status_detail(summary), **args)
+        dispatcher.utter_message(json_message=ticket_card(summary))
+        if op == "query" and summary["status"] == "已解决":
+            # 回访: a resolved, not yet surveyed ticket gets the satisfaction question now
+            events += [SlotSet("survey_ticket_no", summary["ticket_no"]), FollowupAction("survey_form")]
+        return events
+
+
+class ActionConfirmCancel(Action):
+    def name(self) -> Text:
+        return "action_confirm_cancel"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        ticket_no = tracker.get_slot("last_ticket_no")
+        owner = _owner(tracker)
+
+        def work(session):
+            ticket = tickets.get_ticket_for_customer(session, ticket_no, **owner)
+            tickets.cancel_ticket(session, ticket, actor="customer", reason="客户在线取消")
+            return tickets.ticket_summary(ticket)
+
+        try:
+            summary = await with_session(work)
+        except KefuError as error:
+            if error.code == "not_cancellable":
+                dispatcher.utter_message(response="utter_ticket_not_cancellable", ticket_no=ticket_no, status=getattr(error, "status", "已处理"))
+                return [SlotSet("pending_cancel", False)]
+            return service_failure(dispatcher, error) + [SlotSet("pending_cancel", False)]
+        except Exception as error:
+            return service_failure(dispatcher, error) + [SlotSet("pending_cancel", False)]
+        dispatcher.utter_message(response="utter_ticket_cancelled", ticket_no=summary["ticket_no"])
+        return [SlotSet("pending_cancel", False)]
+
+
+class ActionKeepTicket(Action):
+    def name(self) -> Text:
+        return "action_keep_ticket"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        dispatcher.utter_message(response="utter_ticket_kept")
+        return [SlotSet("pending_cancel", False)]
+
+
+class ActionQueryOrder(Action):
+    def name(self) -> Text:
+        return "action_query_order"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        order_no = tracker.get_slot("order_no")
+        owner = _owner(tracker)
+
+        def work(session):
+            return orders.order_summary(orders.get_order_for_customer(session, order_no, **owner))
+
+        reset = [SlotSet("order_no", None)]
+        try:
+            summary = await with_session(work)
+        except KefuError as error:
+            if error.code in ("not_found", "invalid_order_no"):
+                dispatcher.utter_message(response="utter_order_not_found")
+                return reset + [SlotSet("phone", None)]
+            return service_failure(dispatcher, error)
+        except Exception as error:
+            return service_failure(dispatcher, error)
+        dispatcher.utter_message(response="utter_order_status", order_no=summary["order_no"],
+                                 status=f"{summary['status']}，{summary['shipping_status']}", detail=order_detail(summary))
+        return reset
+
+
+def order_detail(summary: Dict[str, Any]) -> str:
+    parts = []
+    if summary.get("carrier") and summary.get("tracking_no"):
+        parts.append(f"承运商：{summary['carrier']}，运单号：{summary['tracking_no']}。")
+    if summary.get("delivered_at"):
+        parts.append(f"签收时间：{format_moment(parse_iso(summary['delivered_at']))}。")
+    elif summary.get("expected_delivery"):
+        parts.append(f"预计送达：{summary['expected_delivery']}。")
+    elif summary.get("shipping_status") == "待发货":
+        parts.append("仓库正在备货，发货后会短信通知您。")
+    return "".join(parts)

@@ -1,0 +1,308 @@
+"""Actions that turn a filled form into a ticket: repair, installation, complaint,
+return, suggestion. Every confirmation quotes a ticket that was committed first."""
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import (
+    format_moment,
+    format_window,
+    idempotency_key,
+    latest_text,
+    parse_iso,
+    safety_config,
+    service_failure,
+    ticket_card,
+    verified_customer_id,
+    verified_phone,
+    with_session,
+)
+from actions.escalation import escalate
+from actions.forms import UNKNOWN_MODEL
+from kefu.nlp.catalogue import emergency_faults, find_faults, find_products
+from kefu.services import customers, tickets
+from kefu.services.tickets import TicketRequest
+
+logger = logging.getLogger(__name__)
+
+FORM_SLOTS = {
+    "repair": ["product", "product_model", "fault", "fault_description", "address", "appointment_time",
+               "appointment_start", "appointment_end", "emergency", "registered_model", "customer_address"],
+    "installation": ["product", "install_kind", "address", "appointment_time", "appointment_start", "appointment_end"],
+    "complaint": ["complaint_detail", "complaint_demand"],
+    "return": ["order_no", "return_kind", "return_reason"],
+    "suggestion": [],
+}
+
+
+def reset(kind: str) -> List[EventType]:
+    """Clear a finished request's slots so that the next request starts fresh."""
+    events: List[EventType] = [SlotSet(slot, None) for slot in FORM_SLOTS[kind] if slot != "emergency"]
+    if kind == "repair":
+        events.append(SlotSet("emergency", False))
+    return events
+
+
+def emergency_fault(text: str, fault: Optional[str]) -> Optional[str]:
+    candidates = ([fault] if fault else []) + find_faults(text or "")
+    return next((f for f in candidates if f in emergency_faults()), None)
+
+
+class ActionTriageRepair(Action):
+    """Safety first: an emergency gets its safety instruction before any question."""
+
+    def name(self) -> Text:
+        return "action_triage_repair"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        text = latest_text(tracker)
+        events: List[EventType] = []
+        fault = emergency_fault(text, tracker.get_slot("fault"))
+        if fault:
+            config = safety_config()
+            dispatcher.utter_message(response=config["fault_instructions"].get(fault, config["default_instruction"]))
+            dispatcher.utter_message(text="我们马上为您登记紧急抢修，只需要再确认几项信息。")
+            events += [SlotSet("emergency", True), SlotSet("fault", fault)]
+        else:
+            dispatcher.utter_message(response="utter_repair_start")
+        if not tracker.get_slot("product"):
+            product = next(iter(find_products(text)), None)
+            if product:
+                events.append(SlotSet("product", product))
+        return events
+
+
+class ActionAskProductModel(Action):
+    """Signed-in customers are asked to confirm the registered model (保养卡)."""
+
+    def name(self) -> Text:
+        return "action_ask_product_model"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        customer_id = verified_customer_id(tracker)
+        product = tracker.get_slot("product")
+        registered = None
+        if customer_id is not None and product:
+            try:
+                registered = await with_session(
+                    lambda s: next((p.model for p in customers.registered_products(s, customer_id, category=product) if p.model), None)
+                )
+            except Exception as error:  # identity is a convenience: fall back to asking
+                logger.warning("registered product lookup failed: %s", error)
+        if registered:
+            dispatcher.utter_message(
+                text=f"是上次登记的 {registered} 型号{product}吗？",
+                buttons=[{"title": f"是，{registered}", "payload": registered}, {"title": "不是 / 不清楚", "payload": "不清楚"}],
+            )
+            return [SlotSet("registered_model", registered)]
+        dispatcher.utter_message(response="utter_ask_product_model")
+        return []
+
+
+class ActionAskAddress(Action):
+    """Signed-in customers can confirm the address on file instead of typing it."""
+
+    def name(self) -> Text:
+        return "action_ask_address"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        customer_id = verified_customer_id(tracker)
+        address = None
+        if customer_id is not None:
+            try:
+                address = await with_session(lambda s: customers.get_customer(s, customer_id).address)
+            except Exception as error:
+                logger.warning("customer address lookup failed: %s", error)
+        if address:
+            dispatcher.utter_message(
+                text=f"上门地址还是“{address}”吗？如果换了地址，请直接输入新地址。",
+                buttons=[{"title": "是的，就是这个地址", "payload": address}],
+            )
+            return [SlotSet("customer_address", address)]
+        dispatcher.utter_message(response="utter_ask_address")
+        return []
+
+
+class SubmitTicketAction(Action):
+    """Create the ticket, confirm it, then run the escalation check."""
+
+    kind = ""
+    response = ""
+
+    def request(self, tracker: Tracker) -> TicketRequest:
+        raise NotImplementedError
+
+    def response_args(self, tracker: Tracker, summary: Dict[str, Any]) -> Dict[str, Any]:
+        return {}
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        request = self.request(tracker)
+        request.customer_id = verified_customer_id(tracker)
+        request.phone = verified_phone(tracker) or request.phone
+        request.conversation_id = tracker.sender_id
+        request.channel = tracker.get_latest_input_channel() or "web"
+        request.idempotency_key = idempotency_key(
+            tracker, self.kind, [request.phone, request.product, request.description, request.address, sorted(request.extra.items())]
+        )
+
+        def create(session):
+            result = tickets.create_ticket(session, request)
+            return result, tickets.ticket_summary(result.ticket)
+
+        try:
+            result, summary = await with_session(create)
+        except Exception as error:
+            return service_failure(dispatcher, error)
+
+        args = {"ticket_no": summary["ticket_no"], "response_due": format_moment(parse_iso(summary["first_response_due"])),
+                "appointment": format_window(parse_iso(summary["appointment_start"]), parse_iso(summary["appointment_end"]))}
+        args.update(self.response_args(tracker, summary))
+        if not result.created:
+            dispatcher.utter_message(response="utter_ticket_existing", **args)
+        elif "emergency" in result.notices:
+            dispatcher.utter_message(response="utter_ticket_created_emergency", **args)
+        else:
+            dispatcher.utter_message(response=self.response, **args)
+        if result.created and "repeat_complaint" in result.notices:
+            dispatcher.utter_message(response="utter_priority_repeat_complaint")
+        if result.created and "third_repair" in result.notices:
+            dispatcher.utter_message(response="utter_priority_third_repair", product=summary.get("product") or "产品")
+        dispatcher.utter_message(json_message=ticket_card(summary))
+        events: List[EventType] = [SlotSet("last_ticket_no", summary["ticket_no"])] + reset(self.kind)
+        events += await escalate(dispatcher, tracker, ticket=summary, notices=result.notices, intent_hint=self.kind)
+        return events
+
+
+class ActionSubmitRepair(SubmitTicketAction):
+    kind, response = "repair", "utter_ticket_created_repair"
+
+    def name(self) -> Text:
+        return "action_submit_repair"
+
+    def request(self, tracker: Tracker) -> TicketRequest:
+        model = tracker.get_slot("product_model")
+        return TicketRequest(
+            type="repair",
+            phone=tracker.get_slot("phone"),
+            product=tracker.get_slot("product"),
+            product_model=None if model in (None, UNKNOWN_MODEL) else model,
+            fault=tracker.get_slot("fault"),
+            description=tracker.get_slot("fault_description") or "",
+            address=tracker.get_slot("address"),
+            contact_name=tracker.get_slot("person_name"),
+            appointment_start=parse_iso(tracker.get_slot("appointment_start")),
+            appointment_end=parse_iso(tracker.get_slot("appointment_end")),
+        )
+
+
+class ActionSubmitInstallation(SubmitTicketAction):
+    kind, response = "installation", "utter_ticket_created_installation"
+
+    def name(self) -> Text:
+        return "action_submit_installation"
+
+    def request(self, tracker: Tracker) -> TicketRequest:
+        kind = tracker.get_slot("install_kind") or "新装"
+        return TicketRequest(
+            type="installation",
+            phone=tracker.get_slot("phone"),
+            product=tracker.get_slot("product"),
+            description=f"{kind}：{tracker.get_slot('product') or ''}",
+            address=tracker.get_slot("address"),
+            contact_name=tracker.get_slot("person_name"),
+            appointment_start=parse_iso(tracker.get_slot("appointment_start")),
+            appointment_end=parse_iso(tracker.get_slot("appointment_end")),
+            extra={"install_kind": kind},
+        )
+
+    def response_args(self, tracker: Tracker, summary: Dict[str, Any]) -> Dict[str, Any]:
+        return {"install_kind": tracker.get_slot("install_kind") or "安装"}
+
+
+class ActionSubmitComplaint(SubmitTicketAction):
+    kind, response = "complaint", "utter_ticket_created_complaint"
+
+    def name(self) -> Text:
+        return "action_submit_complaint"
+
+    def request(self, tracker: Tracker) -> TicketRequest:
+        return TicketRequest(
+            type="complaint",
+            phone=tracker.get_slot("phone"),
+            product=tracker.get_slot("product"),
+            description=tracker.get_slot("complaint_detail") or "",
+            contact_name=tracker.get_slot("person_name"),
+            extra={"demand": tracker.get_slot("complaint_demand") or ""},
+        )
+
+
+class ActionSubmitReturn(SubmitTicketAction):
+    kind, response = "return", "utter_ticket_created_return"
+
+    def name(self) -> Text:
+        return "action_submit_return"
+
+    def request(self, tracker: Tracker) -> TicketRequest:
+        return TicketRequest(
+            type="return",
+            phone=tracker.get_slot("phone"),
+            description=tracker.get_slot("return_reason") or "",
+            extra={"order_no": tracker.get_slot("order_no"), "return_kind": tracker.get_slot("return_kind"),
+                   "reason": tracker.get_slot("return_reason")},
+        )
+
+    def response_args(self, tracker: Tracker, summary: Dict[str, Any]) -> Dict[str, Any]:
+        return {"return_kind": tracker.get_slot("return_kind") or "退换货"}
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        # The order must belong to the customer before anything is promised.
+        from kefu.services import orders
+
+        order_no = tracker.get_slot("order_no")
+        phone = verified_phone(tracker) or tracker.get_slot("phone")
+        customer_id = verified_customer_id(tracker)
+        try:
+            await with_session(lambda s: orders.get_order_for_customer(s, order_no, phone=phone, customer_id=customer_id))
+        except Exception as error:
+            if getattr(error, "code", None) == "not_found":
+                dispatcher.utter_message(response="utter_order_not_found")
+                return [SlotSet("order_no", None), SlotSet("phone", None)] + reset("return")
+            return service_failure(dispatcher, error)
+        return await super().run(dispatcher, tracker, domain)
+
+
+class ActionSubmitSuggestion(SubmitTicketAction):
+    kind, response = "suggestion", "utter_ticket_created_suggestion"
+
+    def name(self) -> Text:
+        return "action_submit_suggestion"
+
+    def request(self, tracker: Tracker) -> TicketRequest:
+        return TicketRequest(type="suggestion", phone=tracker.get_slot("phone"), description=latest_text(tracker))
+
+
+class ActionAcknowledgeComplaint(Action):
+    """先处理情感: acknowledge feelings first; a severe complaint goes to a person now."""
+
+    def name(self) -> Text:
+        return "action_acknowledge_complaint"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        dispatcher.utter_message(response="utter_complaint_empathy")
+        return await escalate(dispatcher, tracker, intent_hint="complaint")
+
+
+class ActionAbandonForm(Action):
+    def name(self) -> Text:
+        return "action_abandon_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        dispatcher.utter_message(response="utter_form_abandoned")
+        slots = {s for kind in FORM_SLOTS.values() for s in kind} | {"ticket_no", "ticket_op", "satisfaction_score", "satisfaction_comment"}
+        return [SlotSet(slot, None) for slot in sorted(slots)] + [SlotSet("emergency", False)]

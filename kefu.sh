@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Kefu's single entry point. `./kefu.sh run` starts the whole product, `./kefu.sh test`
+# runs every test suite; both install what they need first (idempotent).
+set -euo pipefail
+cd "$(dirname "$0")"
+VENV=${KEFU_VENV:-$(pwd)/.venv}
+cmd=${1:-help}
+case "$cmd" in
+  run)  scripts/install.sh ;;
+  test) scripts/install.sh --test ;;
+  help|-h|--help) ;;
+  *)    [[ -x "$VENV/bin/python" ]] || scripts/install.sh ;;
+esac
+export PYTHONPATH="$(pwd)${PYTHONPATH:+:$PYTHONPATH}"
+exec "$VENV/bin/python" -m kefu.cli "$@"

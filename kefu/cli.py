@@ -1,0 +1,119 @@
+"""Kefu's command line (called through ./kefu.sh, which installs first).
+
+    ./kefu.sh run        migrate, seed demo data, train if needed, start everything
+    ./kefu.sh test       train if needed, run every test suite
+    ./kefu.sh train      train a model (skipped by Rasa when nothing changed)
+    ./kefu.sh evaluate   holdout NLU report + test stories (see kefu/training/evaluate.py)
+    ./kefu.sh seed       load the demo brand's customers, orders and tickets
+    ./kefu.sh migrate    upgrade the service database to the latest schema
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional
+
+from kefu import settings
+
+
+def _python(*args: str, check: bool = True) -> int:
+    proc = subprocess.run([sys.executable, *args], cwd=settings.repo_root())
+    if check and proc.returncode != 0:
+        sys.exit(proc.returncode)
+    return proc.returncode
+
+
+def cmd_migrate(_: argparse.Namespace) -> None:
+    from kefu.db import migrate
+
+    migrate()
+    print(f"database migrated: {settings.database_url()}")
+
+
+def cmd_seed(args: argparse.Namespace) -> None:
+    _python("-m", "kefu.seed", *(["--reset"] if getattr(args, "reset", False) else []))
+
+
+def latest_model() -> Optional[Path]:
+    models = sorted((settings.repo_root() / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    return models[-1] if models else None
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from kefu.training.train import train
+
+    train(finetune=getattr(args, "finetune", False), force=getattr(args, "force", False))
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    from kefu.training.evaluate import main as evaluate_main
+
+    sys.exit(evaluate_main(args.rest))
+
+
+def cmd_run(_: argparse.Namespace) -> None:
+    from kefu.runtime.stack import start_stack
+
+    cmd_migrate(_)
+    _python("-m", "kefu.seed", "--if-empty")
+    _python("-m", "desk.users", "ensure-demo")
+    cmd_train(argparse.Namespace(finetune=False, force=False))
+    print("starting action server, Rasa server and web app (model load takes ~1-2 min)…", flush=True)
+    stack = start_stack()
+    print(
+        "\nKefu is running:\n"
+        f"  demo page + chat widget  {stack.web_url}/\n"
+        f"  agent desk               {stack.web_url}/desk  (demo accounts: var/demo-accounts.txt)\n"
+        f"  Rasa HTTP API            {stack.rasa_url}  (token in var/secrets.json)\n"
+        f"  logs                     {stack.log_dir}\n"
+        "Press Ctrl+C to stop.",
+        flush=True,
+    )
+    try:
+        while True:
+            for name, proc in list(stack.processes.items()):
+                if proc.poll() is not None:
+                    print(f"{name} stopped (exit {proc.returncode}); see {stack.log_dir / (name + '.log')}")
+                    stack.stop()
+                    sys.exit(1)
+            time.sleep(1)
+    except KeyboardInterrupt:
+        print("stopping…")
+        stack.stop()
+
+
+def cmd_test(args: argparse.Namespace) -> None:
+    cmd_train(argparse.Namespace(finetune=False, force=False))
+    pytest_args: List[str] = ["-m", "pytest", "-q", "-rfE", "--durations=15", *args.rest]
+    sys.exit(_python(*pytest_args, check=False))
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    parser = argparse.ArgumentParser(prog="kefu", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="start the whole product").set_defaults(func=cmd_run)
+    p = sub.add_parser("test", help="run all test suites (extra args go to pytest)")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_test)
+    p = sub.add_parser("train", help="train a model")
+    p.add_argument("--finetune", action="store_true", help="fine-tune the latest model (quick update)")
+    p.add_argument("--force", action="store_true", help="train even if nothing changed")
+    p.set_defaults(func=cmd_train)
+    p = sub.add_parser("evaluate", help="evaluate the latest model")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_evaluate)
+    p = sub.add_parser("seed", help="load demo data")
+    p.add_argument("--reset", action="store_true")
+    p.set_defaults(func=cmd_seed)
+    sub.add_parser("migrate", help="migrate the service database").set_defaults(func=cmd_migrate)
+    args = parser.parse_args(argv)
+    os.chdir(settings.repo_root())
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""config/desk.yml: agent groups, agent hours, presence and the desk's timings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Dict, Optional
+from zoneinfo import ZoneInfo
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, conint, constr, validator
+
+from kefu.errors import ConfigError
+from kefu.services import sla
+from kefu.settings import TICKET_TYPES, BusinessHoursConfig, config_dir
+
+
+class _Strict(BaseModel):
+    class Config:
+        extra = "forbid"
+        allow_mutation = False
+
+
+class GroupConfig(_Strict):
+    description: str = ""
+    handling_minutes: conint(gt=0)  # type: ignore[valid-type]  # expected minutes per conversation
+    callback_ticket_type: str  # ticket type of the call-back offered outside agent hours
+
+    @validator("callback_ticket_type")
+    def _known_type(cls, value):
+        if value not in TICKET_TYPES:
+            raise ValueError(f"unknown ticket type {value!r} (allowed: {', '.join(TICKET_TYPES)})")
+        return value
+
+
+class PresenceConfig(_Strict):
+    heartbeat_seconds: conint(gt=0)  # type: ignore[valid-type]
+    online_minutes: conint(gt=0)  # type: ignore[valid-type]
+
+
+class CallbackConfig(_Strict):
+    window_minutes: conint(gt=0)  # type: ignore[valid-type]
+    lead_minutes: conint(ge=0) = 0  # type: ignore[valid-type]
+
+
+class WebConfig(_Strict):
+    host: constr(min_length=1) = "127.0.0.1"  # type: ignore[valid-type]
+    port: conint(gt=0, lt=65536) = 8000  # type: ignore[valid-type]
+    session_max_age_minutes: conint(gt=0)  # type: ignore[valid-type]
+    queue_refresh_seconds: conint(gt=0)  # type: ignore[valid-type]
+    transcript_poll_ms: conint(ge=200)  # type: ignore[valid-type]
+    rasa_timeout_seconds: float = Field(5.0, gt=0)
+
+
+class DeskConfig(_Strict):
+    timezone: str
+    groups: Dict[str, GroupConfig]
+    agent_hours: BusinessHoursConfig
+    presence: PresenceConfig
+    callback: CallbackConfig
+    web: WebConfig
+
+    @validator("timezone")
+    def _known_timezone(cls, value):
+        try:
+            ZoneInfo(value)
+        except Exception:
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @validator("groups")
+    def _some_groups(cls, value):
+        if not value:
+            raise ValueError("at least one agent group is needed")
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def _hours(self) -> SimpleNamespace:
+        # kefu.services.sla reads `business_hours` and `tz`: the same logic serves agent hours.
+        return SimpleNamespace(business_hours=self.agent_hours, tz=self.tz)
+
+    def within_agent_hours(self, when: dt.datetime) -> bool:
+        return sla.is_open(when, self._hours())
+
+    def next_agent_hours_start(self, when: dt.datetime) -> dt.datetime:
+        """The next moment agents are at work (``when`` itself if they are now)."""
+        return sla.next_opening(when, self._hours())
+
+    def agent_hours_close(self, when: dt.datetime) -> dt.datetime:
+        """Closing time of the agent-hours day that ``when`` falls on."""
+        local = when.astimezone(self.tz)
+        return dt.datetime.combine(local.date(), self.agent_hours.close, tzinfo=self.tz)
+
+
+def load_desk_config(path: Optional[Path] = None) -> DeskConfig:
+    """Read and validate desk.yml; raise ConfigError naming the bad keys."""
+    path = Path(path or config_dir() / "desk.yml")
+    try:
+        data = yaml.safe_load(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file not found: {path}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+    try:
+        return DeskConfig.parse_obj(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid {path}: {problems}") from None
+
+
+@lru_cache(maxsize=None)
+def _cached(path: Path) -> DeskConfig:
+    return load_desk_config(path)
+
+
+def desk_config() -> DeskConfig:
+    """The validated desk configuration (cached per file path)."""
+    return _cached(config_dir() / "desk.yml")

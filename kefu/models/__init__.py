@@ -1,0 +1,25 @@
+"""All ORM models; importing this package registers every table on ``Base.metadata``."""
+
+from kefu.models import desk  # noqa: F401  (agents, handoffs -- desk engineer's tables)
+from kefu.models.base import Base, utcnow
+from kefu.models.service import (
+    Customer,
+    Order,
+    RegisteredProduct,
+    Survey,
+    Ticket,
+    TicketCounter,
+    TicketEvent,
+)
+
+__all__ = [
+    "Base",
+    "Customer",
+    "Order",
+    "RegisteredProduct",
+    "Survey",
+    "Ticket",
+    "TicketCounter",
+    "TicketEvent",
+    "utcnow",
+]

@@ -1,0 +1,1 @@
+"""Running Kefu's processes: Rasa endpoint generation, model training, supervision."""

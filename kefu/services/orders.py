@@ -1,0 +1,79 @@
+"""Orders: ownership-checked look-ups and plain summaries."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any, Dict, List, Optional
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kefu.errors import InvalidOrderNo, NotFound
+from kefu.models import Customer, Order
+from kefu.services.customers import normalize_phone
+from kefu.settings import service_config
+
+_ORDER_NO = re.compile(r"DD\d{12}")
+
+
+def normalize_order_no(raw: object) -> str:
+    """``DD`` + 12 digits, upper case, spaces removed; InvalidOrderNo otherwise."""
+    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(raw or ""))).upper()
+    if not _ORDER_NO.fullmatch(text):
+        raise InvalidOrderNo("malformed order number", value=str(raw or ""))
+    return text
+
+
+def get_order_for_customer(
+    session: Session,
+    order_no: str,
+    phone: Optional[str] = None,
+    customer_id: Optional[int] = None,
+) -> Order:
+    """The order if it belongs to this customer; ``not_found`` for unknown AND for others' orders."""
+    if phone is None and customer_id is None:
+        raise ValueError("phone or customer_id is required to prove ownership")
+    number = normalize_order_no(order_no)
+    query = select(Order).join(Customer, Order.customer_id == Customer.id).where(Order.order_no == number)
+    if customer_id is not None:
+        query = query.where(Order.customer_id == customer_id)
+    if phone is not None:
+        query = query.where(Customer.phone == normalize_phone(phone))
+    order = session.execute(query).scalar_one_or_none()
+    if order is None:
+        raise NotFound("order not found", order_no=number)
+    return order
+
+
+def list_recent_orders(session: Session, customer_id: int, limit: int = 5) -> List[Order]:
+    query = (
+        select(Order)
+        .where(Order.customer_id == customer_id)
+        .order_by(Order.ordered_at.desc(), Order.id.desc())
+        .limit(limit)
+    )
+    return list(session.execute(query).scalars())
+
+
+def order_summary(order: Order) -> Dict[str, Any]:
+    """JSON-ready facts about an order; times are ISO 8601 in the centre's time zone."""
+    tz = service_config().tz
+
+    def iso(moment):
+        return moment.astimezone(tz).isoformat(timespec="minutes") if moment else None
+
+    return {
+        "order_no": order.order_no,
+        "items": order.items,
+        "total_amount_yuan": None if order.total_amount is None else order.total_amount / 100,
+        "status": order.status,
+        "shipping_status": order.shipping_status,
+        "carrier": order.carrier,
+        "tracking_no": order.tracking_no,
+        "ordered_at": iso(order.ordered_at),
+        "paid_at": iso(order.paid_at),
+        "shipped_at": iso(order.shipped_at),
+        "delivered_at": iso(order.delivered_at),
+        "expected_delivery": order.expected_delivery.isoformat() if order.expected_delivery else None,
+    }

@@ -1,0 +1,96 @@
+"""Ticket priority (抢修 > 高 > 普通) and the reasons for it (``notices``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kefu.models import Customer, Ticket
+from kefu.models.service import CANCELLED, PRIORITY_RANK
+from kefu.services.customers import complaint_count
+from kefu.settings import CatalogueFacts, ServiceConfig
+
+EMERGENCY = "抢修"
+NORMAL = "普通"
+
+
+@dataclass
+class PriorityDecision:
+    priority: str = NORMAL
+    notices: List[str] = field(default_factory=list)  # emergency, repeat_complaint, third_repair, customer_tier
+
+    @property
+    def emergency(self) -> bool:
+        return self.priority == EMERGENCY
+
+    def raise_to(self, priority: str, notice: str) -> None:
+        self.notices.append(notice)
+        if PRIORITY_RANK[priority] < PRIORITY_RANK[self.priority]:
+            self.priority = priority
+
+
+def is_emergency(
+    ticket_type: str,
+    fault: Optional[str],
+    description: Optional[str],
+    config: ServiceConfig,
+    catalogue: CatalogueFacts,
+) -> bool:
+    """A safety fault (gas, sparks, smoke, leakage, flooding) named in the fault or text."""
+    if ticket_type not in config.emergency.ticket_types:
+        return False
+    words = list(config.emergency.keywords)
+    if config.emergency.use_catalogue_faults:
+        words += catalogue.emergency_faults
+    text = f"{fault or ''} {description or ''}"
+    return any(word in text for word in words)
+
+
+def decide_priority(
+    session: Session,
+    *,
+    ticket_type: str,
+    customer: Optional[Customer],
+    product: Optional[str],
+    fault: Optional[str],
+    description: Optional[str],
+    now: dt.datetime,
+    config: ServiceConfig,
+    catalogue: CatalogueFacts,
+) -> PriorityDecision:
+    decision = PriorityDecision()
+    if is_emergency(ticket_type, fault, description, config, catalogue):
+        decision.raise_to(EMERGENCY, "emergency")
+    if customer is None or customer.id is None:
+        return decision
+    rules = config.priority_rules
+    if ticket_type == "complaint":
+        if complaint_count(session, customer.id, rules.repeat_complaint.window_days, now) > 0:
+            decision.raise_to(rules.repeat_complaint.priority, "repeat_complaint")
+    if ticket_type == "repair" and product:
+        earlier = _repairs_of_product(session, customer.id, product, rules.repeat_repair.window_days, now)
+        if earlier + 1 >= rules.repeat_repair.nth:
+            decision.raise_to(rules.repeat_repair.priority, "third_repair")
+    tier_priority = rules.tiers.get(customer.tier)
+    if tier_priority:
+        decision.raise_to(tier_priority, "customer_tier")
+    return decision
+
+
+def _repairs_of_product(
+    session: Session, customer_id: int, product: str, window_days: int, now: dt.datetime
+) -> int:
+    return session.execute(
+        select(func.count(Ticket.id)).where(
+            Ticket.customer_id == customer_id,
+            Ticket.type == "repair",
+            Ticket.product == product,
+            Ticket.status != CANCELLED,
+            Ticket.created_at >= now - dt.timedelta(days=window_days),
+            Ticket.created_at <= now,
+        )
+    ).scalar_one()

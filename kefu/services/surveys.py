@@ -1,0 +1,69 @@
+"""Satisfaction surveys (回访): one per resolved ticket."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Dict, Optional
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from kefu.errors import AlreadySurveyed, InvalidRequest, NotResolved
+from kefu.models import Survey, Ticket, utcnow
+from kefu.models.service import RESOLVED, SURVEYED
+from kefu.services.tickets import change_status
+from kefu.settings import service_config
+
+
+def _valid_score(value: object, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
+        raise InvalidRequest("scores are whole numbers from 1 to 5", field=field, value=value)
+    return value
+
+
+def record_survey(
+    session: Session,
+    ticket: Ticket,
+    score: int,
+    comment: Optional[str] = None,
+    dimensions: Optional[Dict[str, int]] = None,
+    actor: str = "customer",
+    now: Optional[dt.datetime] = None,
+) -> Survey:
+    """Store the survey and move the ticket 已解决 -> 已回访."""
+    _valid_score(score, "score")
+    known = service_config().survey.dimensions
+    for name, value in (dimensions or {}).items():
+        if name not in known:
+            raise InvalidRequest("unknown survey dimension", field="dimensions", value=name)
+        _valid_score(value, f"dimensions.{name}")
+    if ticket.survey is not None:
+        raise AlreadySurveyed("this ticket has a survey already", ticket_no=ticket.ticket_no)
+    if ticket.status != RESOLVED:
+        raise NotResolved(f"a ticket in status {ticket.status} cannot be surveyed", status=ticket.status)
+    now = now or utcnow()
+    # ticket_id, not ticket=: the relationship would add the row before the SAVEPOINT.
+    survey = Survey(ticket_id=ticket.id, score=score, comment=comment or None,
+                    dimensions=dimensions or None, created_at=now)
+    try:
+        with session.begin_nested():
+            session.add(survey)
+    except IntegrityError:  # a parallel survey of the same ticket won
+        raise AlreadySurveyed("this ticket has a survey already", ticket_no=ticket.ticket_no) from None
+    ticket.survey = survey
+    note = f"{score}分" + (f"：{comment}" if comment else "")
+    change_status(session, ticket, SURVEYED, actor, note=note, now=now, event_kind="survey")
+    return survey
+
+
+def pending_survey_for_customer(session: Session, customer_id: int) -> Optional[Ticket]:
+    """The customer's most recently resolved ticket still waiting for a survey."""
+    query = (
+        select(Ticket)
+        .outerjoin(Survey, Survey.ticket_id == Ticket.id)
+        .where(Ticket.customer_id == customer_id, Ticket.status == RESOLVED, Survey.id.is_(None))
+        .order_by(Ticket.resolved_at.desc(), Ticket.id.desc())
+        .limit(1)
+    )
+    return session.execute(query).scalar_one_or_none()

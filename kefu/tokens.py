@@ -1,0 +1,59 @@
+"""Signed customer tokens for signed-in pages (HMAC-SHA256, itsdangerous).
+
+A token proves "this chat belongs to customer N with phone P" without a database
+round trip; the key is KEFU_CUSTOMER_TOKEN_KEY (see kefu.settings).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Any, Dict, Optional
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from kefu.errors import InvalidPhone
+from kefu.services.customers import normalize_phone
+from kefu.settings import get_secret, service_config
+
+_SALT = "kefu.customer-token.v1"
+_CLOCK_SKEW = dt.timedelta(seconds=60)
+
+
+def _serializer(key: Optional[str]) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(
+        key or get_secret("KEFU_CUSTOMER_TOKEN_KEY"),
+        salt=_SALT,
+        signer_kwargs={"digest_method": hashlib.sha256},
+    )
+
+
+def sign_customer_token(
+    customer_id: int, phone: str, ttl_seconds: Optional[int] = None, *, key: Optional[str] = None
+) -> str:
+    """A URL-safe token valid for ``ttl_seconds`` (default: tokens.customer_ttl_seconds)."""
+    ttl = int(ttl_seconds or service_config().tokens.customer_ttl_seconds)
+    return _serializer(key).dumps({"cid": int(customer_id), "phone": normalize_phone(phone), "ttl": ttl})
+
+
+def verify_customer_token(
+    token: str, *, key: Optional[str] = None, now: Optional[dt.datetime] = None
+) -> Optional[Dict[str, Any]]:
+    """Claims ``{customer_id, phone, issued_at, expires_at}``; None if forged, tampered or expired."""
+    if not token or not isinstance(token, str):
+        return None
+    try:
+        payload, issued_at = _serializer(key).loads(token, return_timestamp=True)
+        expires_at = issued_at + dt.timedelta(seconds=int(payload["ttl"]))
+        claims = {
+            "customer_id": int(payload["cid"]),
+            "phone": normalize_phone(payload["phone"]),
+            "issued_at": issued_at,
+            "expires_at": expires_at,
+        }
+    except (BadSignature, KeyError, TypeError, ValueError, InvalidPhone):
+        return None
+    now = now or dt.datetime.now(dt.timezone.utc)
+    if not issued_at - _CLOCK_SKEW <= now < expires_at:
+        return None
+    return claims

@@ -1,0 +1,1 @@
+"""The trainer workflow: train, evaluate, compare, roll out (see docs/trainers.md)."""

@@ -1,0 +1,51 @@
+"""Train a Rasa model with visible progress and a recorded duration."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from kefu import settings
+
+
+def rasa_train_args(out: Path, finetune: bool, force: bool) -> list:
+    root = settings.repo_root()
+    args = [
+        sys.executable, "-m", "rasa", "train",
+        "--config", str(root / "config.yml"),
+        "--domain", str(root / "domain.yml"),
+        "--data", str(root / "data"),
+        "--out", str(out),
+    ]
+    if finetune:
+        args += ["--finetune", "--epoch-fraction", "0.3"]
+    if force:
+        args.append("--force")
+    return args
+
+
+def train(finetune: bool = False, force: bool = False, out: Path | None = None) -> Path | None:
+    """Run `rasa train` (Rasa itself skips training when data and config are unchanged)."""
+    root = settings.repo_root()
+    out = out or root / "models"
+    subprocess.run([sys.executable, "-m", "kefu.nlp.build"], cwd=root, check=True)
+    before = {p.name for p in out.glob("*.tar.gz")}
+    started = time.monotonic()
+    print("training (progress bars below; ~5 min on 2 cores, skipped when nothing changed)…", flush=True)
+    proc = subprocess.run(rasa_train_args(out, finetune, force), cwd=root)
+    if proc.returncode != 0:
+        sys.exit(proc.returncode)
+    seconds = time.monotonic() - started
+    new = sorted((p for p in out.glob("*.tar.gz") if p.name not in before), key=lambda p: p.stat().st_mtime)
+    if new:
+        record = {"model": new[-1].name, "seconds": round(seconds, 1), "finetune": finetune}
+        log = settings.var_dir() / "training-times.jsonl"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+        print(f"trained {new[-1].name} in {seconds:.0f} s", flush=True)
+        return new[-1]
+    print(f"model up to date ({seconds:.0f} s)", flush=True)
+    return None

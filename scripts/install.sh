@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Idempotent installer: Python venv + pinned packages, widget bundle, generated NLP
+# assets. `--test` also installs what the browser tests need (Debian chromium).
+# Every step is skipped when a stamp shows its inputs did not change.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+VENV=${KEFU_VENV:-$ROOT/.venv}
+PY=${KEFU_PYTHON:-python3.11}
+WITH_TEST=0
+[[ "${1:-}" == "--test" ]] && WITH_TEST=1
+
+log() { printf '\033[1;34m[install]\033[0m %s\n' "$*"; }
+
+# 1. Python packages (Rasa 3.6 on Python 3.11: see requirements/README.md)
+py_stamp=$(cat requirements/lock.txt requirements/rasa.txt scripts/install.sh | sha256sum | cut -c1-16)
+if [[ ! -x "$VENV/bin/python" ]]; then
+  log "creating virtualenv $VENV"
+  "$PY" -m venv "$VENV"
+fi
+if [[ "$(cat "$VENV/.kefu-stamp" 2>/dev/null)" != "$py_stamp" ]]; then
+  log "installing Python packages (first run takes a few minutes)"
+  "$VENV/bin/pip" install -q --disable-pip-version-check pip==24.3.1 setuptools==70.3.0 wheel
+  "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps -r requirements/lock.txt
+  "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps --ignore-requires-python -r requirements/rasa.txt
+  echo "$py_stamp" > "$VENV/.kefu-stamp"
+else
+  log "Python packages up to date"
+fi
+
+# 2. Widget bundle (socket.io-client from the npm registry, bundled with esbuild)
+if [[ -f widget/package.json ]]; then
+  w_stamp=$( (cat widget/package.json widget/package-lock.json 2>/dev/null; find widget/src -type f -print0 2>/dev/null | sort -z | xargs -0 cat 2>/dev/null) | sha256sum | cut -c1-16)
+  if [[ "$(cat widget/dist/.kefu-stamp 2>/dev/null)" != "$w_stamp" ]]; then
+    command -v npm >/dev/null || { echo "npm is required (apt-get install -y nodejs npm)"; exit 1; }
+    log "building the chat widget"
+    (cd widget && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
+    mkdir -p widget/dist && echo "$w_stamp" > widget/dist/.kefu-stamp
+  else
+    log "widget bundle up to date"
+  fi
+fi
+
+# 3. Browser for the end-to-end tests (Debian's chromium; Playwright drives it)
+if [[ $WITH_TEST == 1 ]] && ! command -v chromium >/dev/null; then
+  log "installing chromium for browser tests"
+  if [[ $(id -u) == 0 ]]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+fi
+
+# 4. Generated NLP assets (jieba dictionary, spaCy zh pipeline) from config/catalogue.yml
+"$VENV/bin/python" -m kefu.nlp.build
+mkdir -p var

@@ -1,0 +1,62 @@
+"""Server-side access to Rasa's HTTP API for the widget (tracker reads only)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_RASA_URL = "http://127.0.0.1:5005"
+
+
+class RasaUnavailable(Exception):
+    """Rasa could not be reached or answered with an error."""
+
+
+def rasa_url() -> str:
+    return os.environ.get("KEFU_RASA_URL", DEFAULT_RASA_URL).rstrip("/")
+
+
+def rasa_token() -> str | None:
+    """The Rasa HTTP API token: from kefu.settings once it exists, else the env."""
+    try:
+        from kefu import settings  # type: ignore[attr-defined]
+    except ImportError:
+        settings = None
+    value = getattr(settings, "rasa_token", None) if settings else None
+    if callable(value):
+        value = value()
+    return value or os.environ.get("KEFU_RASA_TOKEN") or None
+
+
+async def fetch_tracker(
+    session_id: str, *, base_url: str | None = None, client: httpx.AsyncClient | None = None
+) -> dict[str, Any] | None:
+    """Returns Rasa's tracker for `session_id`, or None when Rasa has none."""
+    url = f"{base_url or rasa_url()}/conversations/{quote(session_id, safe='')}/tracker"
+    params = {"include_events": "ALL"}
+    token = rasa_token()
+    if token:
+        params["token"] = token
+    own_client = client is None
+    client = client or httpx.AsyncClient(timeout=5.0)
+    try:
+        response = await client.get(url, params=params)
+    except httpx.HTTPError as exc:
+        # Never log the exception text: it contains the URL with the token.
+        logger.warning("Rasa tracker request failed: %s", type(exc).__name__)
+        raise RasaUnavailable() from None
+    finally:
+        if own_client:
+            await client.aclose()
+    if response.status_code == 404:
+        return None
+    if response.status_code != 200:
+        logger.warning("Rasa tracker request answered HTTP %s", response.status_code)
+        raise RasaUnavailable()
+    return response.json()

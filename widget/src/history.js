@@ -1,0 +1,20 @@
+// Loads the conversation so far from the widget app's history API
+// (which reads Rasa's tracker server-side; the token never reaches the browser).
+
+export async function fetchHistory(url, sessionId, { timeoutMs = 6000 } = {}) {
+  if (!url) return [];
+  const controller = typeof AbortController === 'function' ? new AbortController() : null;
+  const timer = controller && setTimeout(() => controller.abort(), timeoutMs);
+  try {
+    const target = new URL(url, document.baseURI);
+    target.searchParams.set('session_id', sessionId);
+    const response = await fetch(target.href, { signal: controller && controller.signal, credentials: 'omit' });
+    if (!response.ok) return [];
+    const body = await response.json();
+    return Array.isArray(body.messages) ? body.messages : [];
+  } catch (_) {
+    return []; // history is a nicety: the chat works without it
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -139,6 +139,11 @@ async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, decision
             ticket_no=ticket_no, customer_id=customer_id, customer_tier=tier, messages=transcript(tracker))
         if result.agents_available:
             return {"queued": True, "position": result.position, "wait": result.expected_wait_minutes}
+        if ticket_no and result.handoff.ticket_id is not None:
+            # The request already has a ticket with its own SLA: that ticket is the
+            # follow-up; a second (call-back) ticket would only confuse the customer.
+            handoffs.cancel(session, result.handoff.id, note="无坐席在线，由工单跟进")
+            return {"queued": False, "callback": {"ticket_no": ticket_no, "window": "工单承诺时限内"}}
         if not phone and result.handoff.customer_id is None:
             return {"queued": False, "callback": None, "handoff_id": result.handoff.id}
         callback = handoffs.offer_callback(session, result.handoff.id, phone=phone, description=None,

@@ -8,7 +8,6 @@ migrations are under test too.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import uuid
 from typing import Iterator
@@ -23,12 +22,6 @@ from kefu import db
 from kefu.models import Base
 
 PG_ADMIN_URL = os.environ.get("KEFU_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
-SHANGHAI = dt.timezone(dt.timedelta(hours=8))
-
-
-def local_time(*args: int) -> dt.datetime:
-    """An aware datetime in the service centre's zone (UTC+8): local_time(2026, 11, 23, 10)."""
-    return dt.datetime(*args, tzinfo=SHANGHAI)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -48,8 +41,12 @@ def _pg_admin_connection():
 def create_pg_database(prefix: str = "kefu_test") -> str:
     """Create an empty database; return its SQLAlchemy URL."""
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    with _pg_admin_connection() as connection, connection.cursor() as cursor:
-        cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    connection = _pg_admin_connection()  # not `with connection`: that would open a transaction
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    finally:
+        connection.close()
     admin = make_url(PG_ADMIN_URL)
     return str(admin.set(drivername="postgresql+psycopg2", database=name))
 
@@ -103,3 +100,17 @@ def session(clean_db):
     finally:
         session.rollback()
         session.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_db_url(request, tmp_path) -> Iterator[str]:
+    """An empty, unmigrated database (for migration tests)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        db.dispose_engines()
+    else:
+        url = create_pg_database("kefu_fresh")
+        try:
+            yield url
+        finally:
+            drop_pg_database(url)

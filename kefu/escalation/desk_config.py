@@ -6,11 +6,11 @@ import datetime as dt
 from functools import lru_cache
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 from zoneinfo import ZoneInfo
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, conint, constr, validator
+from pydantic import BaseModel, Field, ValidationError, conint, constr, root_validator, validator
 
 from kefu.errors import ConfigError
 from kefu.services import sla
@@ -52,6 +52,26 @@ class WebConfig(_Strict):
     queue_refresh_seconds: conint(gt=0)  # type: ignore[valid-type]
     transcript_poll_ms: conint(ge=200)  # type: ignore[valid-type]
     rasa_timeout_seconds: float = Field(5.0, gt=0)
+    secure_cookies: bool = False
+    handoff_wait_alert_minutes: conint(gt=0) = 10  # type: ignore[valid-type]  # supervisor view
+
+
+class NoticesConfig(_Strict):
+    joined: constr(min_length=1)  # type: ignore[valid-type]
+    left: constr(min_length=1)  # type: ignore[valid-type]
+    transferred: constr(min_length=1)  # type: ignore[valid-type]
+
+
+class ComplaintRemindersConfig(_Strict):
+    show_for_groups: List[str] = []
+    show_for_rules: List[str] = []
+    do: List[str] = []
+    dont: List[str] = []
+
+
+class LabelsConfig(_Strict):
+    intents: Dict[str, str] = {}
+    slots: Dict[str, str] = {}
 
 
 class DeskConfig(_Strict):
@@ -61,6 +81,10 @@ class DeskConfig(_Strict):
     presence: PresenceConfig
     callback: CallbackConfig
     web: WebConfig
+    notices: NoticesConfig
+    quick_replies: List[constr(min_length=1)] = []  # type: ignore[valid-type]
+    complaint_reminders: ComplaintRemindersConfig = ComplaintRemindersConfig()
+    labels: LabelsConfig = LabelsConfig()
 
     @validator("timezone")
     def _known_timezone(cls, value):
@@ -75,6 +99,17 @@ class DeskConfig(_Strict):
         if not value:
             raise ValueError("at least one agent group is needed")
         return value
+
+    @root_validator(skip_on_failure=True)
+    def _reminder_groups_known(cls, values):
+        unknown = set(values["complaint_reminders"].show_for_groups) - set(values["groups"])
+        if unknown:
+            raise ValueError(f"complaint_reminders.show_for_groups: unknown groups {', '.join(sorted(unknown))}")
+        return values
+
+    def shows_complaint_reminders(self, group: str, rule_id: str) -> bool:
+        reminders = self.complaint_reminders
+        return group in reminders.show_for_groups or rule_id in reminders.show_for_rules
 
     @property
     def tz(self) -> ZoneInfo:

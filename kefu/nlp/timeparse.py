@@ -349,12 +349,22 @@ def parse_appointment(
 # --- display -------------------------------------------------------------------------
 
 
-def _period_name(window: AppointmentWindow, cfg: AppointmentSettings) -> str:
-    span = (window.start.time(), window.end.time())
+# Display buckets for windows that are not exactly a configured period.
+_BUCKETS = (("上午", 0, 12), ("中午", 12, 14), ("下午", 12, 18), ("晚上", 18, 24))
+
+
+def _period_name(start: dt.datetime, end: dt.datetime, cfg: AppointmentSettings) -> str:
+    span = (start.time(), end.time())
     if span == cfg.service_day:
         return "全天"
-    hour = window.start.hour
-    return "上午" if hour < 12 else "中午" if hour < 13 else "下午" if hour < 18 else "晚上"
+    for name, window in cfg.periods.items():
+        if span == window:
+            return name
+    end_hour = end.hour + end.minute / 60 if end.date() == start.date() else 24
+    for name, lo, hi in _BUCKETS:
+        if lo <= start.hour and end_hour <= hi:
+            return name
+    return ""  # spans several periods: the clock times say it all
 
 
 def format_window(
@@ -368,11 +378,11 @@ def format_window(
     """
     cfg = settings or load_settings().appointment
     start, end = window.start.astimezone(cfg.timezone), window.end.astimezone(cfg.timezone)
-    local = AppointmentWindow(start, end, window.label, window.asap)
     this_year = (now or dt.datetime.now(cfg.timezone)).astimezone(cfg.timezone).year
     year = f"{start.year}年" if start.year != this_year else ""
+    name = _period_name(start, end, cfg)
     text = (
         f"{year}{start.month}月{start.day}日（周{WEEKDAY_NAMES[start.weekday()]}）"
-        f"{_period_name(local, cfg)} {start:%H:%M}–{end:%H:%M}"
+        f"{name + ' ' if name else ''}{start:%H:%M}–{end:%H:%M}"
     )
     return f"尽快安排，最早 {text}" if window.asap else text

@@ -175,6 +175,7 @@ def new_context(browser):
     def make(**options):
         options.setdefault("viewport", {"width": 1280, "height": 800})
         options.setdefault("locale", "zh-CN")
+        options.setdefault("timezone_id", "Asia/Shanghai")
         context = browser.new_context(**options)
         context.on("page", lambda page: page.on("pageerror", lambda exc: errors.append(str(exc))))
         contexts.append(context)

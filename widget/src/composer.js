@@ -20,7 +20,8 @@ export function createComposer({ maxLength, onSend }) {
   });
   const counter = h('span', { class: 'kf-counter', 'aria-hidden': 'true', text: `0/${maxLength}` });
   const send = h('button', { type: 'submit', class: 'kf-send', 'aria-label': '发送消息', disabled: true }, icon(ICONS.send, { size: 18 }), h('span', { text: '发送' }));
-  const form = h('form', { class: 'kf-composer', 'aria-label': '发送消息' }, input, h('div', { class: 'kf-composer__bar' }, counter, send));
+  const hint = h('span', { class: 'kf-hint', 'aria-hidden': 'true', text: 'Shift + Enter 换行' });
+  const form = h('form', { class: 'kf-composer', 'aria-label': '发送消息' }, input, h('div', { class: 'kf-composer__bar' }, hint, counter, send));
 
   const refresh = () => {
     if (input.value.length > maxLength) input.value = input.value.slice(0, maxLength);

@@ -23,7 +23,8 @@ export function createView(config, { transcript, composer, onOpen, onClose }) {
   const launcher = h(
     'button',
     { type: 'button', class: 'kf-launcher', 'aria-label': `打开${config.title}`, 'aria-expanded': 'false', 'aria-controls': 'kf-panel', 'aria-haspopup': 'dialog' },
-    icon(ICONS.chat, { size: 28 }),
+    h('span', { class: 'kf-launcher__icon kf-launcher__icon--chat' }, icon(ICONS.chat, { size: 28 })),
+    h('span', { class: 'kf-launcher__icon kf-launcher__icon--close' }, icon(ICONS.close, { size: 26 })),
     badge
   );
 

@@ -1,0 +1,1 @@
+"""Rasa input channels used by Kefu (referenced from credentials.yml)."""

@@ -1,0 +1,193 @@
+"""Kefu's socket.io input channel for Rasa 3.6 (replaces Rasa's `socketio` channel).
+
+Same wire protocol and name as Rasa's channel (the widget speaks it unchanged), plus:
+- Python 3.11 fix for Sanic 21.12 WebSockets (see `channels/compat.py`);
+- `enter_room` awaited when python-socketio makes it a coroutine (RasaHQ/rasa#13027);
+- bad input gets a clear answer: empty messages are answered without the model,
+  over-long ones are truncated for NLU while the full text stays in the metadata;
+- custom payloads reach the widget as `{"custom": {...}}`;
+- if the bot stays silent (e.g. the action server is down) the customer is told so;
+- `POST /webhooks/socketio/agent`: the agent desk's way to reach a customer's widget.
+  The message is emitted to the conversation's room and stored in the tracker as a
+  bot event whose metadata names the agent (handoff protocol, ARCHITECTURE.md).
+"""
+from __future__ import annotations
+
+import hmac
+import inspect
+import json
+import logging
+import uuid
+from typing import Any, Awaitable, Callable, Dict, Optional, Text
+
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
+from rasa.shared.core.events import BotUttered
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from socketio import AsyncServer
+
+from channels import compat
+
+logger = logging.getLogger(__name__)
+compat.apply()
+
+EMPTY_MESSAGE_REPLY = "您好像发送了一条空消息，请输入您想咨询的问题。"
+SILENT_BOT_REPLY = "抱歉，系统暂时繁忙，您的消息已收到并记录。请稍后再试，或回复“转人工”，也可拨打服务热线 400-800-1234。"
+AGENT_NOTICES = {"joined": "客服 {name} 已接入，正在为您服务", "left": "客服 {name} 已离开，智能助手继续为您服务"}
+
+
+class KefuSocketIOOutput(SocketIOOutput):
+    """Counts what it sends so the input channel can tell a silent bot."""
+
+    def __init__(self, sio: AsyncServer, bot_message_evt: Text) -> None:
+        super().__init__(sio, bot_message_evt)
+        self.sent = 0
+
+    async def _send_message(self, socket_id: Text, response: Any) -> None:
+        self.sent += 1
+        await super()._send_message(socket_id, response)
+
+    async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
+        await self._send_message(recipient_id, {"custom": json_message})
+
+
+def _rasa_token() -> str:
+    from kefu import settings
+
+    return settings.get_secret("KEFU_RASA_TOKEN")
+
+
+class KefuSocketIOInput(SocketIOInput):
+    @classmethod
+    def name(cls) -> Text:
+        return "socketio"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "KefuSocketIOInput":
+        credentials = credentials or {}
+        channel = super().from_credentials(credentials)
+        channel.max_message_chars = int(credentials.get("max_message_chars", 500))
+        return channel
+
+    max_message_chars = 500
+
+    def get_output_channel(self) -> Optional[KefuSocketIOOutput]:
+        if self.sio is None:
+            return None
+        return KefuSocketIOOutput(self.sio, self.bot_message_evt)
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])  # CORS is Sanic's (--cors)
+        bp = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
+        self.sio = sio
+
+        @bp.listener("after_server_start")
+        async def remember_agent(app: Any, _loop: Any) -> None:
+            self._agent = app.ctx.agent  # to tell a paused conversation from a silent bot
+
+        @bp.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @bp.route("/agent", methods=["POST"])
+        async def agent_message(request: Request) -> HTTPResponse:
+            return await self._agent_message(request)
+
+        @sio.on("connect", namespace=self.namespace)
+        async def connect(sid: Text, environ: Dict, auth: Optional[Dict]) -> bool:
+            return True
+
+        @sio.on("session_request", namespace=self.namespace)
+        async def session_request(sid: Text, data: Optional[Dict]) -> None:
+            data = data if isinstance(data, dict) else {}
+            session_id = data.get("session_id") or uuid.uuid4().hex
+            if self.session_persistence:
+                joined = sio.enter_room(sid, session_id, namespace=self.namespace)
+                if inspect.isawaitable(joined):  # python-socketio >= 5.10 made it a coroutine
+                    await joined
+            await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
+
+        @sio.on(self.user_message_evt, namespace=self.namespace)
+        async def handle_message(sid: Text, data: Dict) -> None:
+            await self._handle_user_message(sio, sid, data, on_new_message)
+
+        return bp
+
+    async def _handle_user_message(
+        self, sio: AsyncServer, sid: Text, data: Any, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> None:
+        from kefu.nlp.normalize import clean_user_text
+
+        data = data if isinstance(data, dict) else {}
+        sender_id = data.get("session_id") if self.session_persistence else sid
+        if not sender_id:
+            logger.warning("message without session_id ignored")
+            return
+        room = sender_id if self.session_persistence else sid
+        raw = data.get("message")
+        raw = raw if isinstance(raw, str) else ""
+        text, truncated = clean_user_text(raw, max_len=self.max_message_chars)
+        if not text:
+            await sio.emit(self.bot_message_evt, {"text": EMPTY_MESSAGE_REPLY}, room=room, namespace=self.namespace)
+            return
+        metadata = data.get(self.metadata_key) or {}
+        if isinstance(metadata, str):
+            try:
+                metadata = json.loads(metadata)
+            except ValueError:
+                metadata = {}
+        if not isinstance(metadata, dict):
+            metadata = {}
+        if truncated:
+            metadata["original_text"] = raw  # nothing the customer wrote is lost
+        output = KefuSocketIOOutput(sio, self.bot_message_evt)
+        message = UserMessage(text, output, sender_id, input_channel=self.name(), metadata=metadata)
+        try:
+            await on_new_message(message)
+        except Exception:
+            logger.exception("message handling failed for %s", sender_id)
+        if output.sent == 0 and not await self._is_paused(sender_id):
+            await sio.emit(self.bot_message_evt, {"text": SILENT_BOT_REPLY}, room=room, namespace=self.namespace)
+
+    _agent = None  # Rasa's Agent, remembered when the server starts
+
+    async def _is_paused(self, sender_id: Text) -> bool:
+        agent = self._agent
+        if agent is None or agent.tracker_store is None:
+            return False
+        tracker = await agent.tracker_store.retrieve(sender_id)
+        return bool(tracker and tracker.is_paused())
+
+    async def _agent_message(self, request: Request) -> HTTPResponse:
+        """Deliver an agent's message (or joined/left notice) to the customer's widget."""
+        header = request.headers.get("Authorization", "")
+        supplied = header[7:] if header.startswith("Bearer ") else request.args.get("token", "")
+        if not supplied or not hmac.compare_digest(supplied, _rasa_token()):
+            return response.json({"error": "unauthorized"}, status=401)
+        body = request.json if isinstance(request.json, dict) else {}
+        sender_id, kind = body.get("sender_id"), body.get("kind", "text")
+        agent_info = body.get("agent") or {}
+        text = (body.get("text") or "").strip()
+        if not sender_id or kind not in ("text", "joined", "left") or (kind == "text" and not text):
+            return response.json({"error": "sender_id and text (or kind joined/left) are required"}, status=400)
+        if not isinstance(agent_info, dict) or not agent_info.get("id"):
+            return response.json({"error": "agent.id is required"}, status=400)
+        agent_meta = {"id": str(agent_info["id"]), "name": str(agent_info.get("name") or agent_info["id"])}
+        if kind == "text":
+            payload: Dict[str, Any] = {"text": text, "agent": agent_meta}
+            event = BotUttered(text, data={}, metadata={"agent": agent_meta})
+        else:
+            notice = AGENT_NOTICES[kind].format(name=agent_meta["name"])
+            custom = {"type": f"agent_{kind}", "agent_name": agent_meta["name"]}
+            payload = {"custom": custom}
+            event = BotUttered(notice, data={"custom": custom}, metadata={"agent": agent_meta, "notice": kind})
+
+        agent = request.app.ctx.agent
+        async with agent.lock_store.lock(sender_id):
+            tracker = await agent.processor.fetch_tracker_with_initial_session(sender_id)
+            tracker.update(event)
+            await agent.tracker_store.save(tracker)
+        await self.sio.emit(self.bot_message_evt, payload, room=sender_id, namespace=self.namespace)
+        return response.json({"delivered": True})

@@ -1,0 +1,116 @@
+"""The desk's side of the Rasa contract (docs/design.md, handoff):
+
+- transcript:  GET  /conversations/{id}/tracker?token=...
+- agent notice/message: POST /webhooks/socketio/agent (Bearer token)
+  {"sender_id", "kind": text|joined|left, "text", "agent": {"id", "name"}}
+- hand back:   POST /conversations/{id}/tracker/events?token=...  [{"event": "resume"}]
+               POST /conversations/{id}/trigger_intent?output_channel=latest&token=...
+                    {"name": "EXTERNAL_handoff_resolved", "entities": {"ticket_no": ...}}
+
+Synchronous on purpose: the desk calls it inside a database transaction running in a
+worker thread, so a failed call rolls the desk's change back.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any, Optional
+from urllib.parse import quote
+
+import httpx
+
+from kefu import settings
+from kefu.errors import KefuError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_URL = "http://127.0.0.1:5005"
+RESOLVED_INTENT = "EXTERNAL_handoff_resolved"
+AGENT_KINDS = ("text", "joined", "left")
+
+
+class RasaUnavailable(KefuError):
+    """Rasa did not answer, or answered with an error."""
+
+    code = "rasa_unavailable"
+
+
+@dataclass(frozen=True)
+class AgentInfo:
+    id: str
+    name: str
+
+
+class RasaClient:
+    def __init__(
+        self,
+        base_url: Optional[str] = None,
+        token: Optional[str] = None,
+        timeout: float = 5.0,
+        transport: Optional[httpx.BaseTransport] = None,
+    ) -> None:
+        self.base_url = (base_url or os.environ.get("KEFU_RASA_URL") or DEFAULT_URL).rstrip("/")
+        self._token = token
+        self._client = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
+
+    @property
+    def token(self) -> str:
+        # Read lazily: the secret may be generated on first use by another process.
+        if self._token is None:
+            self._token = settings.get_secret("KEFU_RASA_TOKEN")
+        return self._token
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _request(self, method: str, path: str, *, params: Optional[dict] = None, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self._client.request(method, path, params=params, **kwargs)
+        except httpx.HTTPError as error:
+            # Never log the URL: it carries the token.
+            log.warning("Rasa %s %s failed: %s", method, path, type(error).__name__)
+            raise RasaUnavailable(f"Rasa unreachable ({type(error).__name__})") from None
+        if response.status_code >= 400:
+            log.warning("Rasa %s %s answered HTTP %s", method, path, response.status_code)
+            raise RasaUnavailable(f"Rasa answered HTTP {response.status_code}", status=response.status_code)
+        return response
+
+    @staticmethod
+    def _conversation(conversation_id: str) -> str:
+        return f"/conversations/{quote(conversation_id, safe='')}"
+
+    def tracker(self, conversation_id: str) -> dict:
+        """Rasa's tracker of the conversation (``events`` in order)."""
+        response = self._request(
+            "GET", f"{self._conversation(conversation_id)}/tracker", params={"token": self.token}
+        )
+        return response.json()
+
+    def send_agent(self, conversation_id: str, kind: str, agent: AgentInfo, text: str = "") -> None:
+        """Push an agent message or a joined/left notice to the customer's widget."""
+        if kind not in AGENT_KINDS:
+            raise ValueError(f"kind must be one of {AGENT_KINDS}")
+        self._request(
+            "POST",
+            "/webhooks/socketio/agent",
+            headers={"Authorization": f"Bearer {self.token}"},
+            json={
+                "sender_id": conversation_id,
+                "kind": kind,
+                "text": text,
+                "agent": {"id": agent.id, "name": agent.name},
+            },
+        )
+
+    def hand_back(self, conversation_id: str, ticket_no: Optional[str] = None) -> None:
+        """Resume the paused conversation and let the bot close it (thanks + survey)."""
+        base = self._conversation(conversation_id)
+        self._request("POST", f"{base}/tracker/events", params={"token": self.token}, json=[{"event": "resume"}])
+        self._request(
+            "POST",
+            f"{base}/trigger_intent",
+            params={"output_channel": "latest", "token": self.token},
+            json={"name": RESOLVED_INTENT, "entities": {"ticket_no": ticket_no} if ticket_no else {}},
+        )

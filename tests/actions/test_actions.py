@@ -1,0 +1,168 @@
+"""Kefu's custom actions against a real database (SQLite and PostgreSQL).
+
+Actions are driven like Rasa drives them: a Tracker built from a dict, a
+CollectingDispatcher, and the async `run`. What the customer is told is checked
+against what is in the database.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Any, Dict, List, Optional
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import func, select
+
+from actions import escalation, forms, lookups, requests
+from kefu import db
+from kefu.models.service import Ticket
+from kefu.services import tickets
+from kefu.services.tickets import TicketRequest
+
+
+def make_tracker(slots: Dict[str, Any], text: str = "", intent: str = "inform", sender: str = "conv-1",
+                 metadata: Optional[Dict[str, Any]] = None, events: Optional[List[Dict[str, Any]]] = None) -> Tracker:
+    latest = {"text": text, "intent": {"name": intent, "confidence": 0.98}, "entities": [], "metadata": metadata or {}}
+    user_event = {"event": "user", "text": text, "parse_data": latest, "metadata": metadata or {}, "input_channel": "socketio"}
+    return Tracker(sender, slots, latest, (events or []) + [user_event], False, None, {}, "action_listen")
+
+
+def run(action, tracker: Tracker):
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, tracker, {}))
+    return dispatcher.messages, events
+
+
+def responses(messages) -> List[str]:
+    return [m.get("response") for m in messages if m.get("response")]
+
+
+@pytest.fixture
+def service_db(clean_db, monkeypatch):
+    monkeypatch.setenv("KEFU_DATABASE_URL", clean_db)
+    return clean_db
+
+
+REPAIR_SLOTS = {
+    "product": "空调", "product_model": "未知", "fault": "不制冷", "fault_description": "空调不制冷了",
+    "address": "上海市浦东新区张江路100弄5号601室", "phone": "13812345678",
+    "appointment_start": None, "appointment_end": None,
+}
+
+
+def count_tickets(url: str) -> int:
+    with db.session_scope(url) as session:
+        return session.execute(select(func.count(Ticket.id))).scalar_one()
+
+
+def test_repair_submission_creates_the_ticket_it_announces(service_db):
+    messages, events = run(requests.ActionSubmitRepair(), make_tracker(REPAIR_SLOTS))
+    created = [m for m in messages if m.get("response") == "utter_ticket_created_repair"]
+    assert created, messages
+    ticket_no = created[0]["ticket_no"]
+    with db.session_scope(service_db) as session:
+        ticket = tickets.get_ticket_for_customer(session, ticket_no, phone="13812345678")
+        assert ticket.type == "repair" and ticket.product == "空调" and ticket.conversation_id == "conv-1"
+    card = [m["custom"] for m in messages if m.get("custom")]
+    assert card and card[0]["ticket_no"] == ticket_no
+    assert {"event": "slot", "name": "last_ticket_no", "value": ticket_no, "timestamp": None} in events
+
+
+def test_submitting_the_same_form_twice_creates_one_ticket(service_db):
+    first, _ = run(requests.ActionSubmitRepair(), make_tracker(REPAIR_SLOTS))
+    second, _ = run(requests.ActionSubmitRepair(), make_tracker(REPAIR_SLOTS))
+    assert "utter_ticket_existing" in responses(second)
+    assert first[0]["ticket_no"] == second[0]["ticket_no"]
+    assert count_tickets(service_db) == 1
+
+
+def test_emergency_gets_safety_instruction_first_and_top_priority(service_db):
+    messages, events = run(requests.ActionTriageRepair(), make_tracker({}, text="热水器有很浓的燃气味", intent="report_repair"))
+    assert responses(messages)[0] == "utter_safety_gas"
+    assert {"event": "slot", "name": "emergency", "value": True, "timestamp": None} in events
+    slots = dict(REPAIR_SLOTS, product="热水器", fault="燃气泄漏", fault_description="热水器有很浓的燃气味", emergency=True)
+    messages, _ = run(requests.ActionSubmitRepair(), make_tracker(slots))
+    assert "utter_ticket_created_emergency" in responses(messages)
+    with db.session_scope(service_db) as session:
+        assert session.execute(select(Ticket.priority)).scalar_one() == "抢修"
+
+
+def test_database_down_never_claims_success(monkeypatch, clean_db):
+    monkeypatch.setenv("KEFU_DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:1/nowhere")
+    messages, events = run(requests.ActionSubmitRepair(), make_tracker(REPAIR_SLOTS))
+    assert responses(messages) == ["utter_service_unavailable"]
+    assert not any(e.get("name") in ("product", "address") for e in events)  # slots kept for a retry
+
+
+def test_ticket_lookup_does_not_leak_other_customers_tickets(service_db):
+    with db.session_scope(service_db) as session:
+        ticket_no = tickets.create_ticket(session, TicketRequest(type="repair", phone="13812345678", product="冰箱",
+                                                                 description="冰箱不制冷")).ticket.ticket_no
+    stranger, _ = run(lookups.ActionTicketOperation(), make_tracker({"ticket_no": ticket_no, "phone": "13900000000", "ticket_op": "query"}))
+    unknown, _ = run(lookups.ActionTicketOperation(), make_tracker({"ticket_no": "BX20200101-9999", "phone": "13812345678", "ticket_op": "query"}))
+    assert responses(stranger) == responses(unknown) == ["utter_ticket_not_found"]
+    owner, _ = run(lookups.ActionTicketOperation(), make_tracker({"ticket_no": ticket_no, "phone": "13812345678", "ticket_op": "query"}))
+    status = [m for m in owner if m.get("response") == "utter_ticket_status"]
+    assert status and status[0]["status"] == "受理"
+
+
+def test_cancel_asks_for_confirmation_then_cancels(service_db):
+    with db.session_scope(service_db) as session:
+        ticket_no = tickets.create_ticket(session, TicketRequest(type="installation", phone="13812345678", product="空调",
+                                                                 description="新装")).ticket.ticket_no
+    messages, events = run(lookups.ActionTicketOperation(), make_tracker({"ticket_no": ticket_no, "phone": "13812345678", "ticket_op": "cancel"}))
+    assert "utter_ask_cancel_confirm" in responses(messages)
+    assert {"event": "slot", "name": "pending_cancel", "value": True, "timestamp": None} in events
+    messages, _ = run(lookups.ActionConfirmCancel(), make_tracker({"last_ticket_no": ticket_no, "phone": "13812345678"}, intent="affirm"))
+    assert "utter_ticket_cancelled" in responses(messages)
+    with db.session_scope(service_db) as session:
+        assert tickets.get_ticket(session, ticket_no).status == "已取消"
+
+
+def test_phone_validation_accepts_chinese_digits_and_rejects_garbage():
+    validator = forms.ValidateRepairForm()
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker({})
+    assert validator.validate_phone("一三八一二三四五六七八", dispatcher, tracker, {}) == {"phone": "13812345678"}
+    assert validator.validate_phone("12345", dispatcher, tracker, {}) == {"phone": None}
+    assert responses(dispatcher.messages) == ["utter_invalid_phone"]
+
+
+def test_verified_customer_is_not_asked_for_a_phone(service_db):
+    from kefu.tokens import sign_customer_token
+
+    token = sign_customer_token(customer_id=1, phone="13812345678")
+    tracker = make_tracker({}, metadata={"customer_token": token})
+    slots = asyncio.run(forms.ValidateRepairForm().required_slots(
+        ["product", "product_model", "fault_description", "address", "phone", "appointment_time"], CollectingDispatcher(), tracker, {}))
+    assert "phone" not in slots
+    forged = make_tracker({}, metadata={"customer_token": token[:-2] + "xx"})
+    slots = asyncio.run(forms.ValidateRepairForm().required_slots(["phone"], CollectingDispatcher(), forged, {}))
+    assert slots == ["phone"]
+
+
+def test_fault_description_needs_content():
+    validator = forms.ValidateRepairForm()
+    tracker = make_tracker({})
+    assert validator.validate_fault_description("我要报修", CollectingDispatcher(), tracker, {}) == {"fault_description": None}
+    result = validator.validate_fault_description("洗衣机漏水，地上全是水", CollectingDispatcher(), tracker, {})
+    assert result["fault_description"] and result["fault"] == "漏水"
+
+
+@pytest.mark.parametrize("text,score", [("5", 5), ("五星", 5), ("非常满意", 5), ("还行吧", 3), ("太差了", 1), ("4分", 4)])
+def test_survey_score_parsing(text, score):
+    assert forms.parse_score(text) == score
+
+
+def test_severe_complaint_is_handed_to_the_complaint_desk(service_db):
+    messages, events = run(requests.ActionAcknowledgeComplaint(),
+                           make_tracker({}, text="你们再不处理我就去12315投诉你们，还要找媒体曝光", intent="complain"))
+    assert responses(messages)[0] == "utter_complaint_empathy"  # feelings first
+    from kefu.models.desk import Handoff
+
+    with db.session_scope(service_db) as session:
+        handoff = session.execute(select(Handoff)).scalar_one()
+        assert handoff.group_name == "投诉专席" and handoff.conversation_id == "conv-1"
+        assert "12315" in handoff.summary["terms"]

@@ -1,0 +1,104 @@
+"""GET /widget/api/history: tracker -> user/bot messages, never leaking the token."""
+
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+from starlette.testclient import TestClient
+
+from widget.app import standalone_app
+from widget.history import messages_from_tracker, survey_answer_text
+
+SESSION = "3f0c6b6e-2f6a-4a51-9b0e-2f3d2c1b0a99"
+
+
+def test_tracker_events_become_chat_messages():
+    tracker = {"events": [
+        {"event": "session_started", "timestamp": 1},
+        {"event": "action", "name": "action_listen", "timestamp": 2},
+        {"event": "user", "text": "你好", "timestamp": 3, "metadata": {"client_message_id": "m1", "customer_token": "secret"}},
+        {"event": "bot", "text": "请选择", "timestamp": 4, "metadata": {},
+         "data": {"buttons": [{"title": "我要报修", "payload": "/report_repair"}], "custom": None}},
+        {"event": "user", "text": "/report_repair", "timestamp": 5},
+        {"event": "slot", "name": "product", "value": "空调", "timestamp": 6},
+        {"event": "bot", "text": None, "timestamp": 7, "data": {"custom": {"type": "ticket_card", "ticket_no": "BX1"}}},
+        {"event": "user", "text": "EXTERNAL: reminder", "timestamp": 8},
+        {"event": "bot", "text": "我是客服张敏", "timestamp": 9, "metadata": {"agent": {"id": "a1", "name": "张敏"}}, "data": {}},
+        {"event": "bot", "text": None, "timestamp": 10, "data": {"image": "https://cdn.example/a.png"}},
+        {"event": "user", "text": "/inform{\"satisfaction_score\": 4, \"satisfaction_comment\": \"好\"}", "timestamp": 11},
+        {"event": "user", "text": "/greet", "timestamp": 12, "metadata": {"display_text": "您好"}},
+        {"event": "bot", "text": None, "timestamp": 13, "data": {}},
+    ]}
+    assert messages_from_tracker(tracker) == [
+        {"role": "user", "text": "你好", "timestamp": 3, "client_message_id": "m1"},
+        {"role": "bot", "timestamp": 4, "payload": {"text": "请选择", "quick_replies": [{"title": "我要报修", "payload": "/report_repair"}]}},
+        {"role": "user", "text": "我要报修", "timestamp": 5},
+        {"role": "bot", "timestamp": 7, "payload": {"custom": {"type": "ticket_card", "ticket_no": "BX1"}}},
+        {"role": "bot", "timestamp": 9, "payload": {"text": "我是客服张敏", "agent": {"id": "a1", "name": "张敏"}}},
+        {"role": "bot", "timestamp": 10, "payload": {"attachment": {"type": "image", "payload": {"src": "https://cdn.example/a.png"}}}},
+        {"role": "user", "text": "★★★★☆ 好", "timestamp": 11, "survey_answer": True},
+        {"role": "user", "text": "您好", "timestamp": 12},
+    ]
+
+
+def test_history_is_capped():
+    events = [{"event": "user", "text": f"m{i}", "timestamp": i} for i in range(250)]
+    messages = messages_from_tracker({"events": events})
+    assert len(messages) == 200 and messages[-1]["text"] == "m249"
+
+
+def test_survey_answer_text():
+    assert survey_answer_text('/inform{"satisfaction_score": 5, "satisfaction_comment": ""}') == "★★★★★"
+    assert survey_answer_text('/inform{"product": "空调"}') is None
+    assert survey_answer_text("/inform{broken") is None
+
+
+@pytest.fixture
+def client(monkeypatch, rasa_url):
+    monkeypatch.setenv("KEFU_RASA_URL", rasa_url)
+    monkeypatch.setenv("KEFU_RASA_TOKEN", "widget-test-token")
+    return TestClient(standalone_app())
+
+
+def test_invalid_session_id_is_rejected(client):
+    for bad in ["", "abc", "../../status", SESSION + "x"]:
+        response = client.get("/widget/api/history", params={"session_id": bad})
+        assert response.status_code == 400
+
+
+def test_unknown_session_has_empty_history(client):
+    response = client.get("/widget/api/history", params={"session_id": SESSION})
+    assert response.status_code == 200
+    assert response.json() == {"session_id": SESSION, "messages": []}
+    assert response.headers["cache-control"] == "no-store"
+
+
+def test_wrong_token_or_rasa_down_is_a_502_without_details(client, monkeypatch):
+    monkeypatch.setenv("KEFU_RASA_TOKEN", "wrong-token")
+    response = client.get("/widget/api/history", params={"session_id": SESSION})
+    assert response.status_code == 502 and "token" not in response.text
+    monkeypatch.setenv("KEFU_RASA_URL", "http://127.0.0.1:9")  # nothing listens there
+    response = client.get("/widget/api/history", params={"session_id": SESSION})
+    assert response.status_code == 502
+    assert response.json() == {"error": "rasa_unavailable", "messages": []}
+
+
+def test_history_after_a_conversation_never_contains_the_token(chat, widget_server):
+    chat.send("你好")
+    chat.expect_bot("请问有什么可以帮您")
+    url = f"{widget_server}/api/history?session_id={chat.session_id()}"
+    with urllib.request.urlopen(url) as response:
+        raw = response.read().decode()
+        assert response.headers["Access-Control-Allow-Origin"] is None  # only sent for CORS requests
+    body = json.loads(raw)
+    assert [m["role"] for m in body["messages"]] == ["user", "bot"]
+    assert body["messages"][0]["text"] == "你好"
+    assert "widget-test-token" not in raw
+
+
+def test_history_allows_cross_origin_reads(widget_server):
+    request = urllib.request.Request(f"{widget_server}/api/history?session_id={SESSION}",
+                                     headers={"Origin": "https://shop.example.com"})
+    with urllib.request.urlopen(request) as response:
+        assert response.headers["Access-Control-Allow-Origin"] == "*"

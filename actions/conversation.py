@@ -88,3 +88,38 @@ class ActionDefaultFallback(Action):
             dispatcher.utter_message(response="utter_default")
             dispatcher.utter_message(response="utter_out_of_scope")
         return events
+
+
+class ActionRouteInform(Action):
+    """A bare answer outside any form ("退货", "BX20261122-0042", "空调不制冷"):
+    start the request it implies instead of guessing."""
+
+    def name(self) -> Text:
+        return "action_route_inform"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        from rasa_sdk.events import FollowupAction
+
+        from actions.common import latest_text
+        from actions.forms import ValidateInstallationForm, ValidateReturnForm
+        from kefu.nlp.catalogue import find_faults
+        from kefu.nlp.normalize import extract_order_no, extract_ticket_no
+
+        text = latest_text(tracker)
+        if extract_ticket_no(text):
+            return [SlotSet("ticket_op", "query"), FollowupAction("ticket_lookup_form")]
+        if extract_order_no(text):
+            return [FollowupAction("order_lookup_form")]
+        if ValidateReturnForm()._kind(text):
+            dispatcher.utter_message(response="utter_return_start")
+            return [FollowupAction("return_form")]
+        if ValidateInstallationForm()._kind(text) in ("移机", "拆机", "新装") and not find_faults(text):
+            dispatcher.utter_message(response="utter_installation_start")
+            return [FollowupAction("installation_form")]
+        if find_faults(text):
+            from actions.requests import ActionTriageRepair
+
+            events = await ActionTriageRepair().run(dispatcher, tracker, domain)  # safety first here too
+            return events + [SlotSet("fault_description", text), FollowupAction("repair_form")]
+        dispatcher.utter_message(response="utter_ask_what_service")
+        return []

@@ -216,10 +216,10 @@ class ValidateTicketLookupForm(SharedSlotValidation, FormValidationAction):
         return "validate_ticket_lookup_form"
 
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Text]:
-        slots = [s for s in domain_slots if not (s == "phone" and verified_customer_id(tracker) is not None)]
-        if tracker.get_slot("ticket_op") == "reschedule":
-            slots.append("appointment_time")
-        return slots
+        skip = set() if tracker.get_slot("ticket_op") == "reschedule" else {"appointment_time"}
+        if verified_customer_id(tracker) is not None:
+            skip.add("phone")
+        return [s for s in domain_slots if s not in skip]
 
     def validate_ticket_no(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         ticket_no = extract_ticket_no(str(value or ""))

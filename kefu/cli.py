@@ -59,7 +59,7 @@ def cmd_run(_: argparse.Namespace) -> None:
     from kefu.runtime.stack import start_stack
 
     cmd_migrate(_)
-    _python("-m", "kefu.seed", "--if-empty")
+    _python("-m", "kefu.seed")  # deterministic and idempotent
     _python("-m", "desk.users", "ensure-demo")
     cmd_train(argparse.Namespace(finetune=False, force=False))
     print("starting action server, Rasa server and web app (model load takes ~1-2 min)…", flush=True)

@@ -215,6 +215,10 @@ class ServiceConfig(_Strict):
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    def local_iso(self, moment: Optional[dt.datetime]) -> Optional[str]:
+        """ISO 8601 in the centre's time zone, to the minute: 2026-11-23T10:00+08:00."""
+        return moment.astimezone(self.tz).isoformat(timespec="minutes") if moment else None
+
     def type_for_prefix(self, prefix: str) -> Optional[str]:
         return next((name for name, t in self.ticket_types.items() if t.prefix == prefix), None)
 
@@ -251,35 +255,3 @@ def _cached_service_config(path: Path) -> ServiceConfig:
 def service_config() -> ServiceConfig:
     """The validated service configuration (cached per file path)."""
     return _cached_service_config(config_dir() / "service.yml")
-
-
-# --- catalogue.yml (only the parts the service layer needs) -------------------
-
-
-class CatalogueFacts(BaseModel):
-    products: Dict[str, List[str]]  # canonical product -> model prefixes
-    emergency_faults: List[str]  # canonical names and variants of 抢修 faults
-
-
-@lru_cache(maxsize=None)
-def _cached_catalogue(path: Path) -> CatalogueFacts:
-    data = _read_yaml(path)
-    try:
-        products = {
-            name: list((spec or {}).get("model_prefixes") or [])
-            for name, spec in data["products"].items()
-        }
-        emergency = [
-            word
-            for name, spec in data["faults"].items()
-            if (spec or {}).get("emergency")
-            for word in [name, *((spec or {}).get("variants") or [])]
-        ]
-    except (KeyError, AttributeError, TypeError) as exc:
-        raise ConfigError(f"invalid {path}: {exc}") from None
-    return CatalogueFacts(products=products, emergency_faults=emergency)
-
-
-def catalogue_facts() -> CatalogueFacts:
-    """Product names, model prefixes and emergency faults from catalogue.yml."""
-    return _cached_catalogue(config_dir() / "catalogue.yml")

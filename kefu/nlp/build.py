@@ -79,7 +79,8 @@ def _spacy_hash(catalogue: Catalogue, userdict: str) -> str:
     terms = {kind: {name: list(item.terms) for name, item in group.items()}
              for kind, group in (("product", catalogue.products), ("fault", catalogue.faults))}
     digest.update(json.dumps(terms, ensure_ascii=False, sort_keys=True).encode("utf-8"))
-    digest.update(importlib.metadata.version("spacy").encode())
+    for package in ("spacy", "jieba"):  # jieba's own dictionary shapes the patterns
+        digest.update(importlib.metadata.version(package).encode())
     digest.update(_SPACY_MODULE.read_bytes())
     return digest.hexdigest()
 
@@ -172,7 +173,9 @@ def run(
 def _warn_foreign_files(userdict: Path, say: Callable[[str], None]) -> None:
     # Rasa's JiebaTokenizer loads every file in the directory as a dictionary.
     if userdict.parent.is_dir():
-        others = sorted(p.name for p in userdict.parent.iterdir() if p != userdict and not p.name.startswith("."))
+        others = sorted(
+            p.name for p in userdict.parent.iterdir() if p != userdict and not p.name.startswith(".")
+        )
         if others:
             say(f"warning: {_display(userdict.parent)} also holds {others}; JiebaTokenizer loads them all")
 

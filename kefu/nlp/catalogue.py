@@ -192,7 +192,10 @@ def _unique(variants: List[str], canonical: str) -> Tuple[str, ...]:
 
 
 def load_catalogue(path: Optional[Path] = None) -> Catalogue:
-    """The catalogue at ``path`` (default ``$KEFU_CONFIG_DIR/catalogue.yml``), cached until the file changes."""
+    """The catalogue at ``path`` (default ``$KEFU_CONFIG_DIR/catalogue.yml``).
+
+    Cached until the file changes, so operators' edits are picked up without a restart.
+    """
     path = Path(path or paths.catalogue_path()).resolve()
     try:
         mtime = path.stat().st_mtime_ns

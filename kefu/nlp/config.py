@@ -7,7 +7,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, Extra, conint, validator
@@ -69,7 +69,13 @@ class AppointmentSettings(_Strict):
     negations: List[str]
     service_slots: List[Tuple[dt.time, dt.time]]
 
-    _tz = validator("timezone", pre=True, allow_reuse=True)(lambda v: ZoneInfo(v))
+    @validator("timezone", pre=True)
+    def _zone(cls, value: str) -> ZoneInfo:
+        try:
+            return ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:  # a KeyError pydantic would not catch
+            raise ValueError(f"unknown timezone {value!r}") from exc
+
     _day = validator("service_day", pre=True, allow_reuse=True)(_window)
 
     @validator("periods", pre=True)

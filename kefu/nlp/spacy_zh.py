@@ -1,109 +1,84 @@
-"""spaCy ``zh`` pipeline: jieba tokenizer that carries the Kefu user dictionary, plus
-an entity ruler for ``product`` and ``fault`` (entity id = canonical value).
+"""spaCy ``zh`` pipeline: blank Chinese with the jieba segmenter plus an entity ruler
+for ``product`` and ``fault`` (entity id = canonical catalogue value).
 
-Why a custom tokenizer: spaCy's zh tokenizer calls the global ``jieba`` module, and
-the entity ruler re-tokenises its phrase patterns when the pipeline is loaded. Both
-must see the user dictionary, whatever else (Rasa's JiebaTokenizer, or nothing) has
-loaded it. This tokenizer stores the dictionary in the saved pipeline
-(``tokenizer/jieba_userdict.txt``) and loads it into jieba in ``from_disk``, which
-spaCy runs before any component, so ``spacy.load(path)`` alone is enough.
+The load-order problem: spaCy's zh tokenizer calls the *global* ``jieba`` module,
+whose segmentation changes once the Kefu user dictionary is loaded (不制冷 is one
+token with it, 不|制冷 without). Phrase patterns would be re-tokenised inside
+``spacy.load`` with whatever jieba state the process has at that moment (Rasa
+loads SpacyNLP and JiebaTokenizer in an unspecified order), and could then
+disagree with how messages are tokenised later.
 
-The registered name ``kefu.zh_jieba_tokenizer.v1`` must be resolvable when the
-pipeline is loaded: either this module is imported first, or the project declares
-the spaCy entry point (pyproject.toml)::
-
-    [project.entry-points.spacy_tokenizers]
-    "kefu.zh_jieba_tokenizer.v1" = "kefu.nlp.spacy_zh:create_tokenizer"
+So the ruler gets *token* patterns, fixed at build time and never re-tokenised,
+for both states: each term as jieba segments it with the user dictionary and as
+it segments it without. The saved pipeline uses only built-in spaCy factories
+(no registered code to import inside Rasa) and matches whether the dictionary is
+loaded before ``spacy.load``, after it, or never.
 """
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
-from typing import Any, Callable, Dict, List
+from typing import Dict, Iterable, List, Optional, Set, Tuple
 
+import jieba
 import spacy
-import srsly
-from spacy.lang.zh import ChineseTokenizer
 from spacy.language import Language
-from spacy.util import registry
-from spacy.vocab import Vocab
 
+from kefu.nlp import paths
 from kefu.nlp.catalogue import Catalogue
-from kefu.nlp.jieba_dict import load_userdict_text
+from kefu.nlp.jieba_dict import load_userdict
 
-TOKENIZER_NAME = "kefu.zh_jieba_tokenizer.v1"
-USERDICT_FILE = "jieba_userdict.txt"
 PIPELINE_NAME = "kefu"
+TOKENIZER_CONFIG = {"nlp": {"tokenizer": {"segmenter": "jieba"}}}
 
 
-class JiebaUserDictTokenizer(ChineseTokenizer):
-    """spaCy's jieba-segmenting ``ChineseTokenizer`` with a persisted user dictionary."""
-
-    def __init__(self, vocab: Vocab, userdict: str = "") -> None:
-        super().__init__(vocab, segmenter="jieba")
-        self.userdict = ""
-        if userdict:
-            self.set_userdict(userdict)
-
-    def set_userdict(self, text: str) -> None:
-        self.userdict = text
-        load_userdict_text(text)
-
-    def to_disk(self, path: Any, **kwargs: Any) -> None:
-        super().to_disk(path, **kwargs)
-        (Path(path) / USERDICT_FILE).write_text(self.userdict, encoding="utf-8")
-
-    def from_disk(self, path: Any, **kwargs: Any) -> "JiebaUserDictTokenizer":
-        super().from_disk(path, **kwargs)
-        userdict = Path(path) / USERDICT_FILE
-        if userdict.exists():
-            self.set_userdict(userdict.read_text("utf-8"))
-        return self
-
-    def to_bytes(self, **kwargs: Any) -> bytes:
-        return srsly.msgpack_dumps({"base": super().to_bytes(**kwargs), "userdict": self.userdict})
-
-    def from_bytes(self, data: bytes, **kwargs: Any) -> "JiebaUserDictTokenizer":
-        msg = srsly.msgpack_loads(data)
-        super().from_bytes(msg["base"], **kwargs)
-        if msg["userdict"]:
-            self.set_userdict(msg["userdict"])
-        return self
+def _segmenters(userdict: str) -> List[jieba.Tokenizer]:
+    """Private jieba instances (the global one is left untouched): without and with the dictionary."""
+    plain = jieba.Tokenizer()
+    with_dict = jieba.Tokenizer()
+    with_dict.load_userdict(io.StringIO(userdict))
+    return [plain, with_dict]
 
 
-@registry.tokenizers(TOKENIZER_NAME)
-def create_tokenizer() -> Callable[[Language], JiebaUserDictTokenizer]:
-    def make(nlp: Language) -> JiebaUserDictTokenizer:
-        return JiebaUserDictTokenizer(nlp.vocab)
+def _segmentations(term: str, segmenters: Iterable[jieba.Tokenizer]) -> Set[Tuple[str, ...]]:
+    # Same call as spaCy's ChineseTokenizer; lower-cased because the ruler matches LOWER
+    # and Rasa's SpacyNLP lower-cases text (显示E1 -> 显示e1 may segment differently).
+    return {
+        tuple(token.lower() for token in seg.cut(form, cut_all=False) if token)
+        for seg in segmenters
+        for form in (term, term.lower())
+    }
 
-    return make
 
-
-def entity_patterns(catalogue: Catalogue) -> List[Dict[str, str]]:
-    patterns = [
-        {"label": "product", "pattern": term, "id": product.name}
-        for product in catalogue.products.values()
-        for term in product.terms
-    ]
-    patterns += [
-        {"label": "fault", "pattern": term, "id": fault.name}
-        for fault in catalogue.faults.values()
-        for term in fault.terms
-    ]
+def entity_patterns(catalogue: Catalogue, userdict: str) -> List[Dict[str, object]]:
+    """EntityRuler token patterns: every term in every segmentation, id = canonical value."""
+    segmenters = _segmenters(userdict)
+    items = [("product", p) for p in catalogue.products.values()]
+    items += [("fault", f) for f in catalogue.faults.values()]
+    patterns = []
+    for label, item in items:
+        for term in item.terms:
+            for tokens in sorted(_segmentations(term, segmenters)):
+                patterns.append({"label": label, "pattern": [{"LOWER": t} for t in tokens], "id": item.name})
     return patterns
 
 
 def build_pipeline(catalogue: Catalogue, userdict: str, version: str = "1.0.0") -> Language:
-    """Blank zh pipeline + entity ruler. Load it back with ``spacy.load(path)``."""
-    nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"@tokenizers": TOKENIZER_NAME}}})
-    # Before add_patterns: the patterns are tokenised with the user dictionary.
-    nlp.tokenizer.set_userdict(userdict)
-    # LOWER: Rasa's SpacyNLP lower-cases text by default (显示E1 vs 显示e1).
-    ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER"})
-    ruler.add_patterns(entity_patterns(catalogue))
+    """Blank zh (jieba) + entity ruler; save with ``to_disk``, load with ``spacy.load``."""
+    nlp = spacy.blank("zh", config=TOKENIZER_CONFIG)
+    ruler = nlp.add_pipe("entity_ruler")
+    ruler.add_patterns(entity_patterns(catalogue, userdict))
     nlp.meta.update(
         name=PIPELINE_NAME,
         version=version,
-        description="Kefu zh: jieba with the catalogue user dictionary, entity ruler for product/fault",
+        description="Kefu zh: jieba segmenter, entity ruler for catalogue products and faults",
     )
     return nlp
+
+
+def load_pipeline(path: Optional[Path] = None, userdict: Optional[Path] = None) -> Language:
+    """Load the saved pipeline for use outside Rasa, with jieba's user dictionary loaded
+    first so spaCy tokens match Rasa's JiebaTokenizer tokens."""
+    load_userdict(userdict)
+    return spacy.load(path or paths.spacy_model_dir())

@@ -285,7 +285,9 @@ def _fit(
     return (clipped, end) if end - clipped >= needed else None
 
 
-def _earliest_slot(day: dt.date, earliest: dt.datetime, cfg: AppointmentSettings) -> Optional[Tuple[dt.datetime, dt.datetime]]:
+def _earliest_slot(
+    day: dt.date, earliest: dt.datetime, cfg: AppointmentSettings
+) -> Optional[Tuple[dt.datetime, dt.datetime]]:
     for slot_start, slot_end in cfg.service_slots:
         window = (
             dt.datetime.combine(day, slot_start, tzinfo=cfg.timezone),

@@ -10,6 +10,7 @@ from typing import List, Optional, Tuple
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 
 from kefu.errors import InvalidPhone, NotFound
 from kefu.models import Customer, RegisteredProduct, Ticket, utcnow
@@ -37,6 +38,22 @@ def find_customer_by_phone(session: Session, phone: str) -> Optional[Customer]:
     return session.execute(
         select(Customer).where(Customer.phone == normalize_phone(phone))
     ).scalar_one_or_none()
+
+
+def owned_by(query: Select, customer_fk, phone: Optional[str] = None, customer_id: Optional[int] = None) -> Select:
+    """Restrict ``query`` to rows whose ``customer_fk`` is this customer (by id and/or phone).
+
+    Callers answer ``not_found`` when nothing matches, so someone else's record
+    looks exactly like an unknown one.
+    """
+    if phone is None and customer_id is None:
+        raise ValueError("phone or customer_id is required to prove ownership")
+    query = query.join(Customer, customer_fk == Customer.id)
+    if customer_id is not None:
+        query = query.where(customer_fk == customer_id)
+    if phone is not None:
+        query = query.where(Customer.phone == normalize_phone(phone))
+    return query
 
 
 def get_customer(session: Session, customer_id: int) -> Customer:

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kefu.errors import InvalidOrderNo, NotFound
-from kefu.models import Customer, Order
-from kefu.services.customers import normalize_phone
+from kefu.models import Order
+from kefu.services.customers import owned_by
 from kefu.settings import service_config
 
 _ORDER_NO = re.compile(r"DD\d{12}")
@@ -32,14 +32,8 @@ def get_order_for_customer(
     customer_id: Optional[int] = None,
 ) -> Order:
     """The order if it belongs to this customer; ``not_found`` for unknown AND for others' orders."""
-    if phone is None and customer_id is None:
-        raise ValueError("phone or customer_id is required to prove ownership")
     number = normalize_order_no(order_no)
-    query = select(Order).join(Customer, Order.customer_id == Customer.id).where(Order.order_no == number)
-    if customer_id is not None:
-        query = query.where(Order.customer_id == customer_id)
-    if phone is not None:
-        query = query.where(Customer.phone == normalize_phone(phone))
+    query = owned_by(select(Order).where(Order.order_no == number), Order.customer_id, phone, customer_id)
     order = session.execute(query).scalar_one_or_none()
     if order is None:
         raise NotFound("order not found", order_no=number)
@@ -58,11 +52,7 @@ def list_recent_orders(session: Session, customer_id: int, limit: int = 5) -> Li
 
 def order_summary(order: Order) -> Dict[str, Any]:
     """JSON-ready facts about an order; times are ISO 8601 in the centre's time zone."""
-    tz = service_config().tz
-
-    def iso(moment):
-        return moment.astimezone(tz).isoformat(timespec="minutes") if moment else None
-
+    iso = service_config().local_iso
     return {
         "order_no": order.order_no,
         "items": order.items,

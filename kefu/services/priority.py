@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from kefu.models import Customer, Ticket
 from kefu.models.service import CANCELLED, PRIORITY_RANK
+from kefu.nlp.catalogue import Catalogue
 from kefu.services.customers import complaint_count
-from kefu.settings import CatalogueFacts, ServiceConfig
+from kefu.settings import ServiceConfig
 
 EMERGENCY = "抢修"
 NORMAL = "普通"
@@ -38,16 +39,17 @@ def is_emergency(
     fault: Optional[str],
     description: Optional[str],
     config: ServiceConfig,
-    catalogue: CatalogueFacts,
+    catalogue: Catalogue,
 ) -> bool:
     """A safety fault (gas, sparks, smoke, leakage, flooding) named in the fault or text."""
     if ticket_type not in config.emergency.ticket_types:
         return False
-    words = list(config.emergency.keywords)
-    if config.emergency.use_catalogue_faults:
-        words += catalogue.emergency_faults
+    if fault and config.emergency.use_catalogue_faults and catalogue.is_emergency(fault):
+        return True
+    # Free text only against the curated keywords: catalogue variants such as 有电
+    # (漏电) are fine as slot values but too common inside ordinary sentences.
     text = f"{fault or ''} {description or ''}"
-    return any(word in text for word in words)
+    return any(word in text for word in config.emergency.keywords)
 
 
 def decide_priority(
@@ -60,7 +62,7 @@ def decide_priority(
     description: Optional[str],
     now: dt.datetime,
     config: ServiceConfig,
-    catalogue: CatalogueFacts,
+    catalogue: Catalogue,
 ) -> PriorityDecision:
     decision = PriorityDecision()
     if is_emergency(ticket_type, fault, description, config, catalogue):

@@ -27,7 +27,6 @@ from kefu.models import Customer, Ticket, TicketEvent, utcnow
 from kefu.models.service import (
     ACCEPTED,
     CANCELLED,
-    CLOSED,
     DISPATCHED,
     FINAL_STATUSES,
     IN_PROGRESS,
@@ -36,9 +35,10 @@ from kefu.models.service import (
     RESOLVED,
     TRANSITIONS,
 )
+from kefu.nlp.catalogue import load_catalogue
 from kefu.services import customers, numbering, sla
 from kefu.services.priority import decide_priority
-from kefu.settings import ServiceConfig, catalogue_facts, service_config
+from kefu.settings import ServiceConfig, service_config
 
 _NUMBERING_ATTEMPTS = 5
 
@@ -110,7 +110,7 @@ def create_ticket(
         description=request.description,
         now=now,
         config=config,
-        catalogue=catalogue_facts(),
+        catalogue=load_catalogue(),
     )
     if decision.emergency:
         department, group = config.emergency.department, config.emergency.group
@@ -186,24 +186,14 @@ def _requesting_customer(session: Session, request: TicketRequest) -> Optional[C
 
 
 def _canonical_product(product: Optional[str], model: Optional[str]) -> Optional[str]:
-    products = catalogue_facts().products
+    """Catalogue name of the product (冷气机 -> 空调), else guessed from the model number."""
+    catalogue = load_catalogue()
     if product:
-        if product not in products:
+        canonical = catalogue.canonical_product(product)
+        if canonical is None:
             raise InvalidRequest("unknown product", field="product", value=product)
-        return product
-    return guess_product(model) if model else None
-
-
-def guess_product(model: str) -> Optional[str]:
-    """Catalogue product whose model prefix starts ``model`` (longest prefix wins)."""
-    model = model.upper()
-    matches = [
-        (len(prefix), name)
-        for name, prefixes in catalogue_facts().products.items()
-        for prefix in prefixes
-        if model.startswith(prefix.upper())
-    ]
-    return max(matches)[1] if matches else None
+        return canonical
+    return catalogue.product_for_model(model) if model else None
 
 
 def _check_window(start: Optional[dt.datetime], end: Optional[dt.datetime], now: dt.datetime) -> None:
@@ -234,14 +224,8 @@ def get_ticket_for_customer(
     customer_id: Optional[int] = None,
 ) -> Ticket:
     """The ticket if it belongs to this customer; ``not_found`` for unknown AND for others' tickets."""
-    if phone is None and customer_id is None:
-        raise ValueError("phone or customer_id is required to prove ownership")
     number = numbering.parse_ticket_no(ticket_no, service_config())
-    query = select(Ticket).join(Customer, Ticket.customer_id == Customer.id).where(Ticket.ticket_no == number)
-    if customer_id is not None:
-        query = query.where(Ticket.customer_id == customer_id)
-    if phone is not None:
-        query = query.where(Customer.phone == customers.normalize_phone(phone))
+    query = customers.owned_by(select(Ticket).where(Ticket.ticket_no == number), Ticket.customer_id, phone, customer_id)
     ticket = session.execute(query).scalar_one_or_none()
     if ticket is None:
         raise NotFound("ticket not found", ticket_no=number)
@@ -344,7 +328,7 @@ def reschedule_ticket(
 def _window_text(start: Optional[dt.datetime], end: Optional[dt.datetime], config: ServiceConfig) -> Optional[str]:
     if start is None or end is None:
         return None
-    return f"{_iso(start, config)}/{_iso(end, config)}"
+    return f"{config.local_iso(start)}/{config.local_iso(end)}"
 
 
 def assign(
@@ -477,10 +461,6 @@ def overdue_tickets(session: Session, now: Optional[dt.datetime] = None, limit: 
 # --- plain data for actions, desk and the widget's ticket card ----------------------
 
 
-def _iso(moment: Optional[dt.datetime], config: ServiceConfig) -> Optional[str]:
-    return moment.astimezone(config.tz).isoformat(timespec="minutes") if moment else None
-
-
 def ticket_summary(ticket: Ticket, now: Optional[dt.datetime] = None) -> Dict[str, Any]:
     """JSON-ready facts about a ticket; times are ISO 8601 in the centre's time zone."""
     config = service_config()
@@ -498,13 +478,13 @@ def ticket_summary(ticket: Ticket, now: Optional[dt.datetime] = None) -> Dict[st
         "department": ticket.department,
         "group": ticket.group_name,
         "assignee": ticket.assignee,
-        "created_at": _iso(ticket.created_at, config),
-        "first_response_due": _iso(ticket.first_response_due, config),
-        "resolution_due": _iso(ticket.resolution_due, config),
-        "appointment_start": _iso(ticket.appointment_start, config),
-        "appointment_end": _iso(ticket.appointment_end, config),
-        "resolved_at": _iso(ticket.resolved_at, config),
-        "closed_at": _iso(ticket.closed_at, config),
+        "created_at": config.local_iso(ticket.created_at),
+        "first_response_due": config.local_iso(ticket.first_response_due),
+        "resolution_due": config.local_iso(ticket.resolution_due),
+        "appointment_start": config.local_iso(ticket.appointment_start),
+        "appointment_end": config.local_iso(ticket.appointment_end),
+        "resolved_at": config.local_iso(ticket.resolved_at),
+        "closed_at": config.local_iso(ticket.closed_at),
         "urge_count": ticket.urge_count,
         "escalated": ticket.escalated,
     }

@@ -166,3 +166,9 @@ def test_severe_complaint_is_handed_to_the_complaint_desk(service_db):
         handoff = session.execute(select(Handoff)).scalar_one()
         assert handoff.group_name == "投诉专席" and handoff.conversation_id == "conv-1"
         assert "12315" in handoff.summary["terms"]
+
+
+@pytest.mark.parametrize("text,expected", [("热水器有燃气味", "燃气泄漏"), ("没有燃气味，就是打不着火", None),
+                                           ("空调没有电了", None), ("洗衣机外壳带电，手一摸就麻", "漏电")])
+def test_emergency_detection_ignores_negations(text, expected):
+    assert requests.emergency_fault(text, None) == expected

@@ -1,10 +1,13 @@
+import subprocess
+import sys
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
-from kefu import db
+from kefu import db, settings
 from kefu.models import Base
 
 SERVICE_TABLES = {
@@ -60,3 +63,16 @@ def test_upgrade_downgrade_upgrade(fresh_db_url):
     assert not SERVICE_TABLES & set(inspect(db.get_engine(fresh_db_url)).get_table_names())
     db.migrate(fresh_db_url)
     assert SERVICE_TABLES <= set(inspect(db.get_engine(fresh_db_url)).get_table_names())
+
+
+def test_concurrent_migrators_queue_instead_of_failing(fresh_db_url):
+    """Action server, desk and run command may all call migrate() at start-up."""
+    code = "import sys; from kefu import db; db.migrate(sys.argv[1])"
+    processes = [
+        subprocess.Popen([sys.executable, "-c", code, fresh_db_url], cwd=settings.repo_root(),
+                         stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    errors = [process.communicate(timeout=120)[1] for process in processes]
+    assert [process.returncode for process in processes] == [0, 0, 0], errors
+    assert _current_revision(fresh_db_url) == _head()

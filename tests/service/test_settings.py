@@ -91,10 +91,3 @@ def test_secrets_are_generated_once_private_and_overridable(monkeypatch, tmp_pat
     assert settings.get_secret("KEFU_RASA_TOKEN") == "from-env"
     with pytest.raises(KeyError):
         settings.get_secret("HOME")
-
-
-def test_catalogue_facts():
-    facts = settings.catalogue_facts()
-    assert "KFR" in facts.products["空调"]
-    assert {"燃气泄漏", "煤气味", "漏电"} <= set(facts.emergency_faults)
-    assert "不制冷" not in facts.emergency_faults

@@ -88,7 +88,8 @@ def test_normal_repair_routing_and_sla(session):
 
 @pytest.mark.parametrize(
     "fault, description",
-    [("燃气泄漏", "燃气灶打不着"), (None, "厨房里有很重的煤气味"), ("打火花", ""), ("不制冷", "插座冒火了")],
+    [("燃气泄漏", "燃气灶打不着"), ("闻到煤气", ""), (None, "厨房里有很重的煤气味"), ("打火花", ""),
+     ("不制冷", "插座冒火了")],
 )
 def test_emergency_gets_top_priority_and_shortest_sla(session, fault, description):
     late_night = at(23, 23)
@@ -99,6 +100,11 @@ def test_emergency_gets_top_priority_and_shortest_sla(session, fault, descriptio
     # No business-hours shift for emergencies: 30 minutes, 4 hours -- even at night.
     assert ticket.first_response_due == late_night + dt.timedelta(minutes=30)
     assert ticket.resolution_due == late_night + dt.timedelta(hours=4)
+
+
+def test_ordinary_text_is_not_an_emergency(session):
+    result = create(session, repair(fault="不通电", description="家里明明有电，空调就是开不了机"))
+    assert result.ticket.priority == "普通" and result.notices == []
 
 
 def test_suggestions_mentioning_gas_are_not_emergencies(session):
@@ -154,10 +160,11 @@ def test_a_later_appointment_extends_the_resolution_target(session):
     assert (ticket.appointment_start, ticket.appointment_end) == (at(30, 14), at(30, 17))
 
 
-def test_product_is_guessed_from_the_model(session):
+def test_product_is_canonical_or_guessed_from_the_model(session):
     ticket = create(session, repair(product=None, product_model="xqg100-b14")).ticket
     assert ticket.product == "洗衣机" and ticket.group_name == "洗衣机维修组"
-    assert tickets.guess_product("RO-600G") == "净水器" and tickets.guess_product("ZZ-1") is None
+    assert create(session, repair(product="冷气机")).ticket.product == "空调"
+    assert create(session, repair(product=None, product_model="ZZ-1")).ticket.product is None
 
 
 def test_extra_data_is_kept(session):

@@ -155,6 +155,39 @@ def widget_server(widget_bundle, rasa_url) -> str:
         _stop(proc)
 
 
+class HostSite:
+    """A customer's own website on another origin, serving pages the tests write."""
+
+    def __init__(self, root: Path):
+        import functools
+        import threading
+        from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+        class Quiet(SimpleHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+        self.root = root
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def page(self, name: str, html: str, encoding: str = "utf-8") -> str:
+        (self.root / name).write_bytes(html.encode(encoding))
+        return f"{self.url}/{name}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="session")
+def host_site(tmp_path_factory):
+    site = HostSite(tmp_path_factory.mktemp("host_site"))
+    yield site
+    site.close()
+
+
 @pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright

@@ -10,7 +10,7 @@ def test_quick_replies_and_ticket_card(chat, fake_rasa):
     page = chat.page
     chat.send("你好")
     expect(page.locator(".kf-typing")).to_be_visible()  # shown while the bot works
-    chat.expect_bot("请问有什么可以帮您")
+    chat.expect_bot("我是暖风家电智能助手")
     expect(page.locator(".kf-typing")).to_be_hidden()
 
     chips = page.locator(".kf-chip")
@@ -73,7 +73,7 @@ def test_image_attachment(chat, fake_rasa):
 
 def test_timestamps_are_shown(chat):
     chat.send("你好")
-    chat.expect_bot("请问有什么可以帮您")
+    chat.expect_bot("我是暖风家电智能助手")
     times = chat.page.locator(".kf-row--user .kf-meta time")
     expect(times.first).to_have_text(re.compile(r"^\d{2}:\d{2}$"))
     assert times.first.get_attribute("datetime")

@@ -86,7 +86,7 @@ def test_wrong_token_or_rasa_down_is_a_502_without_details(client, monkeypatch):
 
 def test_history_after_a_conversation_never_contains_the_token(chat, widget_server):
     chat.send("你好")
-    chat.expect_bot("请问有什么可以帮您")
+    chat.expect_bot("我是暖风家电智能助手")
     url = f"{widget_server}/api/history?session_id={chat.session_id()}"
     with urllib.request.urlopen(url) as response:
         raw = response.read().decode()

@@ -34,7 +34,7 @@ def test_enter_while_composing_pinyin_does_not_send(chat, fake_rasa):
 
     chat.input.press("Enter")  # a real Enter after the composition sends
     expect(chat.user_bubbles()).to_have_text(["你好"])
-    chat.expect_bot("请问有什么可以帮您")
+    chat.expect_bot("我是暖风家电智能助手")
     assert fake_rasa.received_texts(chat.session_id()) == ["你好"]
 
 

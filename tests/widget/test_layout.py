@@ -18,7 +18,7 @@ def _contrast(rgb_a: str, rgb_b: str) -> float:
 def _rich_conversation(chat, fake_rasa):
     page = chat.page
     chat.send("你好")
-    chat.expect_bot("请问有什么可以帮您")
+    chat.expect_bot("我是暖风家电智能助手")
     page.locator(".kf-chip", has_text="我要报修").click()
     expect(page.locator(".kf-ticket")).to_be_visible()
     fake_rasa.push(chat.session_id(), {"custom": {"type": "agent_joined", "agent_name": "张敏"}})
@@ -95,7 +95,7 @@ def test_keyboard_access_and_aria(context, widget_server):
 
 def test_text_contrast_is_readable(chat):
     chat.send("你好")
-    chat.expect_bot("请问有什么可以帮您")
+    chat.expect_bot("我是暖风家电智能助手")
     colours = chat.page.evaluate("""() => {
       const root = document.querySelector('#kefu-widget').shadowRoot;
       const pick = (sel) => { const s = getComputedStyle(root.querySelector(sel)); return [s.color, s.backgroundColor]; };
@@ -103,7 +103,7 @@ def test_text_contrast_is_readable(chat):
         user: pick('.kf-row--user .kf-bubble'),
         bot: pick('.kf-row--bot:not(.kf-typing) .kf-bubble'),
         chip: [getComputedStyle(root.querySelector('.kf-chip')).color, 'rgb(255, 255, 255)'],
-        time: [getComputedStyle(root.querySelector('.kf-meta time')).color, getComputedStyle(root.querySelector('.kf-log')).backgroundColor],
+        time: [getComputedStyle(root.querySelector('.kf-meta time')).color, getComputedStyle(root.querySelector('.kf-panel')).backgroundColor],
       };
     }""")
     for name, (fg, bg) in colours.items():

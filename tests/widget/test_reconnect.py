@@ -7,7 +7,7 @@ RECONNECT_MS = 20_000
 
 def test_message_typed_while_server_is_down_is_delivered_once(chat, fake_rasa):
     chat.send("你好")
-    chat.expect_bot("请问有什么可以帮您")
+    chat.expect_bot("我是暖风家电智能助手")
     session = chat.session_id()
 
     fake_rasa.stop()
@@ -32,7 +32,7 @@ def test_message_typed_while_server_is_down_is_delivered_once(chat, fake_rasa):
 
 def test_outbox_survives_a_reload_while_offline(chat, fake_rasa):
     chat.send("你好")
-    chat.expect_bot("请问有什么可以帮您")
+    chat.expect_bot("我是暖风家电智能助手")
     session = chat.session_id()
 
     fake_rasa.stop()

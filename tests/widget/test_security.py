@@ -63,7 +63,7 @@ def test_host_page_css_cannot_break_the_widget(chat):
       .kf-launcher, .kf-panel, .kf-bubble { background: black !important; width: 10px !important; }
     """)
     chat.send("你好")
-    bubble = chat.expect_bot("请问有什么可以帮您")
+    bubble = chat.expect_bot("我是暖风家电智能助手")
     style = page.evaluate("""(el) => {
       const s = getComputedStyle(el);
       return { fontSize: s.fontSize, color: s.color, border: s.borderTopWidth };

@@ -8,7 +8,7 @@ from widget_driver import Chat
 def test_reload_keeps_session_and_history(chat, fake_rasa):
     page = chat.page
     chat.send("你好")
-    chat.expect_bot("请问有什么可以帮您")
+    chat.expect_bot("我是暖风家电智能助手")
     page.locator(".kf-chip", has_text="我要报修").click()
     expect(page.locator(".kf-ticket")).to_be_visible()
     session = chat.session_id()
@@ -18,7 +18,7 @@ def test_reload_keeps_session_and_history(chat, fake_rasa):
     expect(page.locator(".kf-divider")).to_have_text("以上为历史消息")
     # Button payloads come back as the titles the customer saw.
     expect(chat.user_bubbles()).to_have_text(["你好", "我要报修"])
-    chat.expect_bot("请问有什么可以帮您")
+    chat.expect_bot("我是暖风家电智能助手")
     chat.expect_bot("已为您登记报修")
     expect(page.locator(".kf-ticket .kf-mono")).to_have_text("BX20261122-0042")
     # Old quick replies stay visible but answered.
@@ -33,10 +33,10 @@ def test_reload_keeps_session_and_history(chat, fake_rasa):
 
 def test_second_tab_shares_the_session(chat, context, widget_server, fake_rasa):
     chat.send("你好")
-    chat.expect_bot("请问有什么可以帮您")
+    chat.expect_bot("我是暖风家电智能助手")
     other = Chat.open_demo(context.new_page(), widget_server)
     assert other.session_id() == chat.session_id()
-    other.expect_bot("请问有什么可以帮您")  # from the history
+    other.expect_bot("我是暖风家电智能助手")  # from the history
 
     other.send("第二个标签页")
     other.expect_bot("收到：第二个标签页")

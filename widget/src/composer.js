@@ -14,14 +14,20 @@ export function createComposer({ maxLength, onSend }) {
     class: 'kf-input',
     rows: 1,
     maxlength: maxLength,
-    placeholder: '请输入您的问题，Enter 发送',
+    placeholder: '请输入您的问题…',
     'aria-label': '输入消息',
+    'aria-describedby': 'kf-composer-hint',
     enterkeyhint: 'send',
   });
   const counter = h('span', { class: 'kf-counter', 'aria-hidden': 'true', text: `0/${maxLength}` });
   const send = h('button', { type: 'submit', class: 'kf-send', 'aria-label': '发送消息', disabled: true }, icon(ICONS.send, { size: 18 }), h('span', { text: '发送' }));
-  const hint = h('span', { class: 'kf-hint', 'aria-hidden': 'true', text: 'Shift + Enter 换行' });
-  const form = h('form', { class: 'kf-composer', 'aria-label': '发送消息' }, input, h('div', { class: 'kf-composer__bar' }, hint, counter, send));
+  const hint = h('span', { class: 'kf-hint', id: 'kf-composer-hint', text: 'Enter 发送，Shift + Enter 换行' });
+  const form = h(
+    'form',
+    { class: 'kf-composer', 'aria-label': '发送消息' },
+    h('div', { class: 'kf-composer__row' }, input, send),
+    h('div', { class: 'kf-composer__bar' }, hint, counter)
+  );
 
   const refresh = () => {
     if (input.value.length > maxLength) input.value = input.value.slice(0, maxLength);
@@ -30,7 +36,8 @@ export function createComposer({ maxLength, onSend }) {
     counter.classList.toggle('is-full', length >= maxLength);
     send.disabled = input.value.trim() === '';
     input.style.height = 'auto';
-    input.style.height = `${Math.min(input.scrollHeight, 120)}px`;
+    // scrollHeight excludes the 1px borders of this border-box textarea.
+    input.style.height = `${Math.min(input.scrollHeight + 2, 120)}px`;
   };
 
   const submit = () => {

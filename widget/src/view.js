@@ -14,8 +14,7 @@ export function createView(config, { transcript, composer, onOpen, onClose }) {
   const host = document.createElement('div');
   host.id = 'kefu-widget';
   host.setAttribute('data-kefu-widget', '');
-  host.style.setProperty('position', 'relative', 'important');
-  host.style.setProperty('z-index', String(config.zIndex), 'important');
+  host.style.setProperty('--kf-z', String(Math.trunc(Number(config.zIndex)) || 2147483000));
   const shadow = host.attachShadow({ mode: 'open' });
   shadow.append(h('style', { text: css }));
 

@@ -1,0 +1,1 @@
+"""Kefu's custom Rasa NLU components (referenced from config.yml)."""

@@ -1,0 +1,68 @@
+"""The real stack for end-to-end tests: Rasa server + action server (+ web app).
+
+Started once per test session on private ports with a fresh SQLite service DB and
+tracker store, from the latest trained model (./kefu.sh test trains first).
+Loading the model takes ~1-2 minutes on 2 cores; every e2e test shares it.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Any, Dict, Iterator, List
+
+import httpx
+import pytest
+
+from kefu import db, settings
+from kefu.runtime.stack import Ports, Stack, start_stack
+
+
+def latest_model() -> Path:
+    models = sorted((settings.repo_root() / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    if not models:
+        pytest.fail("no trained model in models/: run ./kefu.sh train (./kefu.sh test does it for you)")
+    return models[-1]
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory) -> Iterator[Stack]:
+    var = tmp_path_factory.mktemp("stack-var")
+    db_url = f"sqlite:///{var / 'kefu.db'}"
+    db.migrate(db_url)
+    env = {
+        "KEFU_VAR_DIR": str(var),
+        "KEFU_DATABASE_URL": db_url,
+        "KEFU_RASA_TOKEN": "e2e-" + uuid.uuid4().hex,
+        "RASA_TELEMETRY_ENABLED": "false",
+    }
+    ports = Ports(rasa=int(os.environ.get("KEFU_E2E_RASA_PORT", 15005)),
+                  actions=int(os.environ.get("KEFU_E2E_ACTIONS_PORT", 15055)),
+                  web=int(os.environ.get("KEFU_E2E_WEB_PORT", 18000)))
+    running = start_stack(ports=ports, env=env, model=str(latest_model()), with_web=False, log_dir=var / "logs")
+    running.db_url = db_url  # type: ignore[attr-defined]
+    yield running
+    running.stop()
+
+
+class RestChat:
+    """A customer talking to Rasa's REST channel."""
+
+    def __init__(self, stack: Stack, metadata: Dict[str, Any] | None = None) -> None:
+        self.url = f"{stack.rasa_url}/webhooks/rest/webhook"
+        self.sender = "e2e-" + uuid.uuid4().hex[:10]
+        self.metadata = metadata or {}
+
+    def say(self, text: str) -> List[Dict[str, Any]]:
+        r = httpx.post(self.url, json={"sender": self.sender, "message": text, "metadata": self.metadata}, timeout=60)
+        r.raise_for_status()
+        return r.json()
+
+    @staticmethod
+    def texts(replies: List[Dict[str, Any]]) -> str:
+        return "\n".join(r.get("text") or "" for r in replies)
+
+
+@pytest.fixture
+def chat(stack) -> RestChat:
+    return RestChat(stack)

@@ -1,0 +1,75 @@
+"""Whole conversations against the real Rasa server + action server + database."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from kefu import db
+from kefu.models.service import Ticket, TicketEvent
+
+TICKET_NO = re.compile(r"[A-Z]{2}\d{8}-\d{4,}")
+
+
+def test_repair_report_from_greeting_to_a_ticket_in_the_database(stack, chat):
+    assert "小暖" in chat.texts(chat.say("你好"))
+    chat.say("我家空调不制冷了，想报修")
+    chat.say("型号不清楚")
+    chat.say("上海市浦东新区张江路100弄5号601室")
+    chat.say("一三八 1234 5678")
+    replies = chat.say("明天下午")
+    text = chat.texts(replies)
+    numbers = TICKET_NO.findall(text)
+    assert numbers, text
+    with db.session_scope(stack.db_url) as session:
+        ticket = session.execute(select(Ticket).where(Ticket.ticket_no == numbers[0])).scalar_one()
+        assert ticket.type == "repair" and ticket.product == "空调"
+        assert ticket.conversation_id == chat.sender
+        assert ticket.appointment_start is not None
+        kinds = session.execute(select(TicketEvent.kind).where(TicketEvent.ticket_id == ticket.id)).scalars().all()
+        assert "created" in kinds
+    cards = [r["custom"] for r in replies if r.get("custom")]
+    assert cards and cards[0]["ticket_no"] == numbers[0]
+
+
+def test_customer_can_query_the_ticket_only_with_its_phone(stack, chat):
+    chat.say("洗衣机漏水，要报修")
+    chat.say("XQG100-B14")
+    chat.say("杭州市西湖区文三路200号3幢")
+    chat.say("13912345678")
+    ticket_no = TICKET_NO.findall(chat.texts(chat.say("后天上午")))[0]
+
+    from tests.e2e.conftest import RestChat
+
+    stranger = RestChat(stack)
+    stranger.say("查一下我的工单进度")
+    stranger.say(ticket_no)
+    assert "没有找到" in stranger.texts(stranger.say("13800000000"))
+
+    owner = RestChat(stack)
+    owner.say("帮我查下报修进度")
+    owner.say(ticket_no)
+    text = owner.texts(owner.say("13912345678"))
+    assert ticket_no in text and "受理" in text
+
+
+def test_faq_mid_form_then_back_to_the_form(stack, chat):
+    chat.say("冰箱不制冷了要报修")
+    text = chat.texts(chat.say("保修期是多久"))
+    assert "保修" in text
+    assert "型号" in text  # the form asks its question again
+
+
+def test_abandoning_a_form_creates_nothing(stack, chat):
+    chat.say("热水器打不着火要报修")
+    text = chat.texts(chat.say("算了不报了"))
+    assert "取消" in text
+    with db.session_scope(stack.db_url) as session:
+        assert session.execute(select(Ticket).where(Ticket.conversation_id == chat.sender)).first() is None
+
+
+@pytest.mark.parametrize("message", ["<script>alert(1)</script>", "😀😀😀", "啊" * 3000])
+def test_bad_input_gets_an_answer(stack, chat, message):
+    replies = chat.say(message)
+    assert replies and all(r.get("text") or r.get("custom") for r in replies)

@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from kefu.nlp.config import load_settings
+from kefu.nlp.timeparse import AppointmentWindow, format_window, parse_appointment
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NOW = dt.datetime(2026, 11, 22, 10, 0, tzinfo=SHANGHAI)  # a Sunday
+
+
+def at(month: int, day: int, hour: int, minute: int = 0, year: int = 2026) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, tzinfo=SHANGHAI)
+
+
+# now = Sunday 2026-11-22 10:00; the earliest bookable moment is 11:00 (1 h lead).
+CASES = [
+    ("明天下午", at(11, 23, 13), at(11, 23, 18)),
+    ("周六上午十点", at(11, 28, 10), at(11, 28, 11)),
+    ("今天晚上", at(11, 22, 18), at(11, 22, 21)),
+    ("后天", at(11, 24, 9), at(11, 24, 18)),
+    ("大后天", at(11, 25, 9), at(11, 25, 18)),
+    ("下周一上午", at(11, 23, 9), at(11, 23, 12)),
+    ("这周末", at(11, 22, 11), at(11, 22, 18)),  # Saturday has passed; rest of Sunday
+    ("下周末", at(11, 28, 9), at(11, 28, 18)),
+    ("12月3号", at(12, 3, 9), at(12, 3, 18)),
+    ("12月3日下午3点半", at(12, 3, 15, 30), at(12, 3, 16, 30)),
+    ("十二月三号上午", at(12, 3, 9), at(12, 3, 12)),
+    ("3号上午", at(12, 3, 9), at(12, 3, 12)),  # 11月3日 has passed: next month
+    ("明早9点", at(11, 23, 9), at(11, 23, 10)),
+    ("明晚", at(11, 23, 18), at(11, 23, 21)),
+    ("中午", at(11, 22, 12), at(11, 22, 14)),
+    ("今天上午", at(11, 22, 11), at(11, 22, 12)),  # what is left of the morning
+    ("晚上7点以后", at(11, 22, 19), at(11, 22, 21)),
+    ("星期天", at(11, 22, 11), at(11, 22, 18)),  # today, what is left of it
+    ("礼拜六", at(11, 28, 9), at(11, 28, 18)),
+    ("周日下午两点", at(11, 22, 14), at(11, 22, 15)),
+    ("11.25", at(11, 25, 9), at(11, 25, 18)),
+    ("12/3", at(12, 3, 9), at(12, 3, 18)),
+    ("尽快", at(11, 22, 11), at(11, 22, 12)),
+    ("越快越好", at(11, 22, 11), at(11, 22, 12)),
+    ("随时都行", at(11, 22, 11), at(11, 22, 12)),
+    ("明天越早越好", at(11, 23, 9), at(11, 23, 12)),
+    ("下午3点到5点", at(11, 22, 15), at(11, 22, 17)),
+    ("3点", at(11, 22, 15), at(11, 22, 16)),  # bare small hours are afternoon hours
+    ("三点一刻", at(11, 22, 15, 15), at(11, 22, 16, 15)),
+    ("明天上午10:30", at(11, 23, 10, 30), at(11, 23, 11, 30)),
+    ("１０点以前", at(11, 23, 9), at(11, 23, 10)),  # today's 10:00 is too soon
+    ("中午1点", at(11, 22, 13), at(11, 22, 14)),
+    ("下周三", at(11, 25, 9), at(11, 25, 18)),
+    ("下下周一", at(11, 30, 9), at(11, 30, 18)),
+    ("下个月5号", at(12, 5, 9), at(12, 5, 18)),
+    ("31号", at(12, 31, 9), at(12, 31, 18)),  # November has no 31st
+    ("2026年12月3日", at(12, 3, 9), at(12, 3, 18)),
+    ("2026-12-05 下午", at(12, 5, 13), at(12, 5, 18)),
+    ("那就明天下午吧，我在家", at(11, 23, 13), at(11, 23, 18)),
+    ("明天不行，后天上午吧", at(11, 24, 9), at(11, 24, 12)),  # rejected clause ignored
+    ("周六或者周日", at(11, 22, 11), at(11, 22, 18)),  # the last mention wins
+]
+
+
+@pytest.mark.parametrize("text, start, end", CASES, ids=[c[0] for c in CASES])
+def test_parse_appointment(text, start, end):
+    window = parse_appointment(text, NOW)
+    assert window is not None
+    assert (window.start, window.end) == (start, end)
+    assert window.start.tzinfo is not None and window.start.utcoffset() == dt.timedelta(hours=8)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "你好", "这周六", "上周五", "11月3号", "二月三十号", "快一点", "明天不行", "今天早上",
+     "2025年12月3日", "25点", "明年"],
+)
+def test_unparseable_or_past_gives_none(text):
+    assert parse_appointment(text, NOW) is None
+
+
+def test_asap_is_flagged_and_labelled():
+    window = parse_appointment("师傅越快越好", NOW)
+    assert window.asap and window.label == "尽快"
+    plain = parse_appointment("明天下午", NOW)
+    assert not plain.asap and plain.label == "明天下午"
+
+
+def test_asap_late_in_the_day_moves_to_the_next_slot():
+    evening = dt.datetime(2026, 11, 22, 17, 30, tzinfo=SHANGHAI)
+    window = parse_appointment("尽快", evening)
+    assert (window.start, window.end) == (at(11, 23, 9), at(11, 23, 12))
+
+
+def test_period_without_date_rolls_to_tomorrow_when_past():
+    evening = dt.datetime(2026, 11, 22, 15, 0, tzinfo=SHANGHAI)
+    window = parse_appointment("中午", evening)
+    assert (window.start, window.end) == (at(11, 23, 12), at(11, 23, 14))
+
+
+def test_naive_and_foreign_now_are_taken_in_shanghai_time():
+    naive = parse_appointment("明天下午", NOW.replace(tzinfo=None))
+    utc = parse_appointment("明天下午", NOW.astimezone(dt.timezone.utc))
+    assert naive == utc == parse_appointment("明天下午", NOW)
+
+
+def test_far_future_is_refused():
+    assert parse_appointment("2027年3月1日", NOW) is None  # beyond max_days_ahead (60)
+    assert parse_appointment("1月5号", NOW).start == at(1, 5, 9, year=2027)
+
+
+def test_settings_change_the_service_day():
+    settings = load_settings().appointment.copy(update={
+        "service_day": (dt.time(8, 0), dt.time(20, 0)),
+    })
+    window = parse_appointment("后天", NOW, settings)
+    assert (window.start.hour, window.end.hour) == (8, 20)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("明天下午", "11月23日（周一）下午 13:00–18:00"),
+        ("周六上午十点", "11月28日（周六）上午 10:00–11:00"),
+        ("后天", "11月24日（周二）全天 09:00–18:00"),
+        ("晚上7点以后", "11月22日（周日）晚上 19:00–21:00"),
+        ("星期天", "11月22日（周日）11:00–18:00"),
+        ("明早", "11月23日（周一）早上 08:00–10:00"),
+        ("尽快", "尽快安排，最早 11月22日（周日）上午 11:00–12:00"),
+    ],
+)
+def test_format_window(text, expected):
+    assert format_window(parse_appointment(text, NOW), now=NOW) == expected
+
+
+def test_format_window_shows_another_year():
+    window = AppointmentWindow(at(1, 5, 9, year=2027), at(1, 5, 18, year=2027), "1月5号")
+    assert format_window(window, now=NOW) == "2027年1月5日（周二）全天 09:00–18:00"

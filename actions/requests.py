@@ -3,7 +3,6 @@ return, suggestion. Every confirmation quotes a ticket that was committed first.
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -27,6 +26,7 @@ from actions.common import (
 from actions.escalation import escalate
 from actions.forms import UNKNOWN_MODEL
 from kefu.nlp.catalogue import emergency_faults, find_products, load_catalogue
+from kefu.nlp.normalize import is_negated
 from kefu.services import customers, tickets
 from kefu.services.tickets import TicketRequest
 
@@ -50,13 +50,10 @@ def reset(kind: str) -> List[EventType]:
     return events
 
 
-NEGATION = re.compile(r"(没有|没|无|不是|并非|不再)\s*$")
-
-
 def emergency_fault(text: str, fault: Optional[str]) -> Optional[str]:
     """The emergency fault the text reports, ignoring negated mentions ("没有燃气味")."""
     text = text or ""
-    mentioned = [m.canonical for m in load_catalogue().match_faults(text) if not NEGATION.search(text[max(0, m.start - 3):m.start])]
+    mentioned = [m.canonical for m in load_catalogue().match_faults(text) if not is_negated(text, m.start)]
     candidates = mentioned if text else ([fault] if fault else [])
     return next((f for f in candidates if f in emergency_faults()), None)
 

@@ -103,3 +103,13 @@ def clean_user_text(text: str, max_len: int = 500) -> Tuple[str, bool]:
     if len(cleaned) <= max_len:
         return cleaned, False
     return cleaned[:max_len].rstrip(), True
+
+
+# "没有燃气味" reports the absence of a danger: a negation right before a term
+# cancels that mention of it.
+_NEGATION = re.compile(r"(没有|没|无|并非|不)\s*$")
+
+
+def is_negated(text: str, start: int) -> bool:
+    """Whether the term starting at ``start`` in ``text`` is preceded by a negation."""
+    return bool(_NEGATION.search(text[max(0, start - 3):start]))

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import List, Optional
 
 from sqlalchemy import func, select
+
+from kefu.nlp.normalize import is_negated
 from sqlalchemy.orm import Session
 
 from kefu.models import Customer, Ticket
@@ -49,7 +51,18 @@ def is_emergency(
     # Free text only against the curated keywords: catalogue variants such as 有电
     # (漏电) are fine as slot values but too common inside ordinary sentences.
     text = f"{fault or ''} {description or ''}"
-    return any(word in text for word in config.emergency.keywords)
+    return any(_mentioned(word, text) for word in config.emergency.keywords)
+
+
+
+def _mentioned(word: str, text: str) -> bool:
+    """``word`` occurs in ``text`` at least once without a negation before it."""
+    start = text.find(word)
+    while start != -1:
+        if not is_negated(text, start):
+            return True
+        start = text.find(word, start + 1)
+    return False
 
 
 def decide_priority(

@@ -107,6 +107,11 @@ def test_ordinary_text_is_not_an_emergency(session):
     assert result.ticket.priority == "普通" and result.notices == []
 
 
+def test_a_negated_danger_is_not_an_emergency(session):
+    result = create(session, repair(fault="打不着火", description="没有燃气味，就是热水器打不着火"))
+    assert result.ticket.priority == "普通" and "emergency" not in result.notices
+
+
 def test_suggestions_mentioning_gas_are_not_emergencies(session):
     result = create(session, TicketRequest(type="suggestion", description="建议燃气灶加一个燃气泄漏报警"))
     assert result.ticket.priority == "普通" and result.ticket.customer is None

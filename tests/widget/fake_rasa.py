@@ -5,6 +5,9 @@ Speaks the protocol of Rasa 3.6's socketio channel with session persistence:
 `user_uttered {message, session_id, customData}` -> scripted `bot_uttered`
 payloads, then the handler returns (python-socketio acks it, as with Rasa).
 
+A message starting with "[丢包]" is dropped the first time it arrives, with the
+connection (no ack), to test that the widget sends it again.
+
 Test hooks (HTTP):
   POST /push {session_id, payload}     emit a bot_uttered (agent message, custom payload)
   GET  /received?session_id=...        user_uttered payloads received, in order
@@ -82,6 +85,7 @@ class FakeRasa:
         self.reply_delay = reply_delay
         self.base_url = base_url
         self.events: dict[str, list[dict[str, Any]]] = {}
+        self.dropped: set[str] = set()
         self.received: list[dict[str, Any]] = []
         self._load()
         self.sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins="*")
@@ -142,6 +146,12 @@ class FakeRasa:
         if not session_id:
             return
         text = data.get("message", "")
+        message_id = (data.get("customData") or {}).get("client_message_id", text)
+        if text.startswith("[丢包]") and message_id not in self.dropped:
+            # Simulates a message lost with the connection: no processing, no ack.
+            self.dropped.add(message_id)
+            await self.sio.disconnect(sid)
+            return
         self.received.append(data)
         self._log(session_id, {"event": "action", "name": "action_listen"})
         self._log(session_id, {"event": "user", "text": text, "metadata": data.get("customData") or {},

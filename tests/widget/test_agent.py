@@ -9,7 +9,7 @@ def test_queue_agent_joined_message_and_left(chat, fake_rasa):
     page = chat.page
     chat.send("你好")
     page.locator(".kf-chip", has_text="转人工客服").click()
-    expect(page.locator(".kf-notice").last).to_have_text("正在为您转接人工客服，您前面还有 2 位客户，预计等待约 3 分钟，请稍候")
+    expect(page.locator(".kf-notice").last).to_have_text("正在为您转接人工客服，前面还有 2 位客户，预计等待约 3 分钟")
 
     session = chat.session_id()
     fake_rasa.push(session, {"custom": {"type": "agent_joined", "agent_name": "张敏"}})

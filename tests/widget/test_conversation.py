@@ -48,7 +48,7 @@ def test_session_request_and_confirm_use_a_uuid(chat):
     assert json.loads(stored) == session_id
 
 
-def test_links_are_auto_linked(chat):
+def test_links_are_auto_linked(chat, fake_rasa):
     chat.send("/query_ticket")
     bubble = chat.expect_bot("请提供工单号")
     link = bubble.locator("a")
@@ -71,7 +71,7 @@ def test_image_attachment(chat, fake_rasa):
     assert chat.page.evaluate("(img) => img.naturalWidth", image.element_handle()) > 0
 
 
-def test_timestamps_are_shown(chat):
+def test_timestamps_are_shown(chat, fake_rasa):
     chat.send("你好")
     chat.expect_bot("我是暖风家电智能助手")
     times = chat.page.locator(".kf-row--user .kf-meta time")

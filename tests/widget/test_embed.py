@@ -19,6 +19,8 @@ def test_script_tag_config(context, host_site, widget_server, rasa_url, fake_ras
       <script src="{widget_server}/static/kefu-widget.js" data-server="{rasa_url}" data-title="测试店铺客服"
         data-color="#ffd400" data-bot-name="小暖" data-greeting="欢迎光临，有什么可以帮您？"
         data-customer-token="signed.token.value"></script></body></html>"""
+    sockets = []
+    context.on("page", lambda p: p.on("websocket", lambda ws: sockets.append(ws.url)))
     page = _host_page(context, host_site, "shop.html", html)
     chat = Chat(page, widget_server)
     expect(chat.launcher).to_have_attribute("aria-label", "打开测试店铺客服")
@@ -30,6 +32,7 @@ def test_script_tag_config(context, host_site, widget_server, rasa_url, fake_ras
     chat.expect_bot("我是暖风家电智能助手")
     sent = fake_rasa.received(chat.session_id())
     assert sent[0]["customData"]["customer_token"] == "signed.token.value"
+    assert any("/socket.io/" in url and "transport=websocket" in url for url in sockets)  # upgraded
     # A light brand colour gets dark text so the customer's bubbles stay readable.
     colour = chat.user_bubbles().first.evaluate("(el) => getComputedStyle(el).color")
     assert colour == "rgb(17, 24, 39)"
@@ -41,28 +44,32 @@ def test_script_tag_config(context, host_site, widget_server, rasa_url, fake_ras
     expect(chat.user_bubbles()).to_have_text(["你好"])
 
 
-def test_init_api_on_a_gbk_page(context, host_site, widget_server, rasa_url):
+def test_init_api_on_a_gbk_page(context, host_site, widget_server, rasa_url, fake_rasa):
     # Many older Chinese sites are GBK-encoded: the bundle must not depend on the page charset.
     html = f"""<!doctype html><html><head><meta charset="gbk"></head><body>
       <script src="{widget_server}/static/kefu-widget.js" data-manual="true"></script>
-      <script>window.KefuWidget.init({{ server: "{rasa_url}", title: "API 初始化", open: true, greeting: "" }});</script>
+      <script>window.KefuWidget.init({{ server: "{rasa_url}", title: "API 初始化", open: true, greeting: "",
+                                        transports: ["polling"] }});</script>
       </body></html>"""
     page = context.new_page()
+    sockets = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
     page.goto(host_site.page("init.html", html, encoding="gbk"))
     chat = Chat(page, widget_server)
     expect(chat.panel).to_be_visible()
     chat.wait_online()
     expect(page.locator(".kf-title")).to_have_text("API 初始化")
     expect(chat.bot_bubbles()).to_have_count(0)  # no greeting configured
-    expect(chat.input).to_have_attribute("placeholder", "请输入您的问题，Enter 发送")
+    expect(chat.input).to_have_attribute("placeholder", "请输入您的问题…")
     page.evaluate("window.KefuWidget.send('你好')")
     chat.expect_bot("我是暖风家电智能助手")
+    assert sockets == []  # long-polling only, as configured
     page.evaluate("window.KefuWidget.close()")
     expect(chat.panel).to_be_hidden()
     assert page.locator("[data-kefu-widget]").count() == 1
 
 
-def test_demo_page(context, widget_server, rasa_url):
+def test_demo_page(context, widget_server, rasa_url, fake_rasa):
     page = context.new_page()
     page.goto(widget_server.rsplit("/widget", 1)[0] + "/")  # / redirects to the demo
     assert page.url.endswith("/widget/demo")

@@ -55,8 +55,8 @@ def test_survey_answer_text():
 
 
 @pytest.fixture
-def client(monkeypatch, rasa_url):
-    monkeypatch.setenv("KEFU_RASA_URL", rasa_url)
+def client(monkeypatch, fake_rasa):
+    monkeypatch.setenv("KEFU_RASA_URL", fake_rasa.url)
     monkeypatch.setenv("KEFU_RASA_TOKEN", "widget-test-token")
     return TestClient(standalone_app())
 
@@ -84,7 +84,7 @@ def test_wrong_token_or_rasa_down_is_a_502_without_details(client, monkeypatch):
     assert response.json() == {"error": "rasa_unavailable", "messages": []}
 
 
-def test_history_after_a_conversation_never_contains_the_token(chat, widget_server):
+def test_history_after_a_conversation_never_contains_the_token(chat, widget_server, fake_rasa):
     chat.send("你好")
     chat.expect_bot("我是暖风家电智能助手")
     url = f"{widget_server}/api/history?session_id={chat.session_id()}"

@@ -93,7 +93,7 @@ def test_keyboard_access_and_aria(context, widget_server):
     expect(launcher).to_be_focused()
 
 
-def test_text_contrast_is_readable(chat):
+def test_text_contrast_is_readable(chat, fake_rasa):
     chat.send("你好")
     chat.expect_bot("我是暖风家电智能助手")
     colours = chat.page.evaluate("""() => {

@@ -48,3 +48,15 @@ def test_outbox_survives_a_reload_while_offline(chat, fake_rasa):
     chat.page.wait_for_timeout(1500)
     assert fake_rasa.received_texts(session) == ["你好", "第一条离线消息", "第二条离线消息"]
     expect(chat.page.locator(".kf-row--user.is-pending")).to_have_count(0)
+
+
+def test_message_lost_with_the_connection_is_sent_again(chat, fake_rasa):
+    chat.send("你好")
+    chat.expect_bot("我是暖风家电智能助手")
+    # The fake drops this message together with the connection, before acking it.
+    chat.send("[丢包]请帮我查一下工单")
+    chat.expect_bot("收到：[丢包]请帮我查一下工单")
+    expect(chat.page.locator(".kf-row--user.is-pending")).to_have_count(0)
+    chat.page.wait_for_timeout(1000)
+    assert fake_rasa.received_texts(chat.session_id()) == ["你好", "[丢包]请帮我查一下工单"]
+    assert chat.outbox() == []

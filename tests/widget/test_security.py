@@ -55,7 +55,7 @@ def test_html_from_customer_bot_and_agent_is_shown_as_text(chat, fake_rasa):
     assert page.locator("body img").count() == 0  # nothing leaked into the host page either
 
 
-def test_host_page_css_cannot_break_the_widget(chat):
+def test_host_page_css_cannot_break_the_widget(chat, fake_rasa):
     page = chat.page
     page.add_style_tag(content="""
       * { font-size: 40px !important; color: red !important; line-height: 3 !important; }

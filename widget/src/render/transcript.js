@@ -25,9 +25,10 @@ function queueText(c) {
   const position = Number(c.position);
   const wait = Number(c.wait_minutes);
   const parts = [];
-  parts.push(Number.isFinite(position) && position > 0 ? `正在为您转接人工客服，您前面还有 ${position} 位客户` : '正在为您转接人工客服');
-  if (Number.isFinite(wait) && wait > 0) parts.push(`预计等待约 ${Math.ceil(wait)} 分钟`);
-  return `${parts.join('，')}，请稍候`;
+  parts.push('正在为您转接人工客服');
+  if (Number.isFinite(position) && position > 0) parts.push(`前面还有 ${position} 位客户`);
+  parts.push(Number.isFinite(wait) && wait > 0 ? `预计等待约 ${Math.ceil(wait)} 分钟` : '请稍候');
+  return parts.join('，');
 }
 
 export function noticeText(custom) {

@@ -1,0 +1,134 @@
+"""Where a Rasa project's files are, and the text index the trainer tools share.
+
+The trainer workflow (export -> review -> accept -> validate -> train -> evaluate ->
+compare -> rollout) works on a *project*: config, domain, training data, held-out NLU
+set, test stories and a models folder. ``Project.default()`` is Kefu's own layout;
+tests build small projects in a temporary folder with ``Project.at(root)``.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Set, Tuple
+
+from kefu import settings
+
+# Entities that training examples annotate (DIET learns them). All others come from
+# the spaCy entity ruler or regexes and must stay unannotated: annotating them makes
+# DIET and the regex extractor return duplicates (see config.yml, data/nlu/*.yml).
+DIET_ENTITIES: Tuple[str, ...] = ("time", "address", "person_name")
+
+_NOT_WORD = re.compile(r"[\s\W_]+")
+
+
+def normalise(text: str) -> str:
+    """The form two examples are compared in: no spaces/punctuation/emoji, lower case.
+
+    The same normalisation as tests/nlu/test_holdout.py, so "holdout leakage" means the
+    same thing everywhere.
+    """
+    return _NOT_WORD.sub("", text or "").lower()
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    config: Path
+    domain: Path
+    data: Path
+    holdout: Path
+    test_stories: Path
+    models: Path
+    annotated_entities: Tuple[str, ...] = DIET_ENTITIES
+
+    @classmethod
+    def at(cls, root: Path, **overrides) -> "Project":
+        """A project with Kefu's conventional layout under ``root``."""
+        root = Path(root).resolve()
+        paths = dict(
+            root=root,
+            config=root / "config.yml",
+            domain=root / "domain.yml",
+            data=root / "data",
+            holdout=root / "tests" / "nlu" / "holdout.yml",
+            test_stories=root / "tests" / "test_stories.yml",
+            models=root / "models",
+        )
+        paths.update(overrides)
+        return cls(**paths)
+
+    @classmethod
+    def default(cls) -> "Project":
+        return cls.at(settings.repo_root())
+
+    @property
+    def reviewed_file(self) -> Path:
+        """Where the review page and `kefu accept` write accepted examples."""
+        return self.data / "nlu" / "reviewed.yml"
+
+    def latest_model(self, exclude: Iterable[Path] = ()) -> Optional[Path]:
+        excluded = {Path(p).resolve() for p in exclude}
+        models = sorted(
+            (p for p in self.models.glob("*.tar.gz") if p.resolve() not in excluded),
+            key=lambda p: p.stat().st_mtime,
+        )
+        return models[-1] if models else None
+
+    # --- loading (rasa.shared only: no TensorFlow) ------------------------------------
+
+    def importer(self):
+        from rasa.shared.importers.importer import TrainingDataImporter
+
+        return TrainingDataImporter.load_from_config(str(self.config), str(self.domain), [str(self.data)])
+
+    def load_domain(self):
+        """The domain including responses defined in data files (FAQ answers)."""
+        return self.importer().get_domain()
+
+
+def nlu_files(data_dir: Path) -> List[Path]:
+    """Rasa NLU YAML files under a data folder (files with an ``nlu:`` section)."""
+    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
+
+    return sorted(p for p in Path(data_dir).rglob("*.yml") if RasaYAMLReader.is_yaml_nlu_file(p))
+
+
+@dataclass
+class TextIndex:
+    """Normalised example text -> where it occurs (file, full intent)."""
+
+    entries: Dict[str, List[Tuple[str, str, str]]] = field(default_factory=dict)  # norm -> [(file, intent, text)]
+
+    def add(self, file: str, intent: str, text: str) -> None:
+        self.entries.setdefault(normalise(text), []).append((file, intent, text))
+
+    def intents(self, text: str) -> Set[str]:
+        return {intent for _, intent, _ in self.entries.get(normalise(text), [])}
+
+    def __contains__(self, text: str) -> bool:
+        return normalise(text) in self.entries
+
+
+def load_examples(path: Path):
+    """Rasa's reader on one NLU file: the training examples with an intent."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    return [m for m in load_data(str(path)).training_examples if m.get("intent") and m.get("text")]
+
+
+def training_index(project: Project) -> TextIndex:
+    index = TextIndex()
+    for path in nlu_files(project.data):
+        rel = str(path.relative_to(project.root)) if path.is_relative_to(project.root) else str(path)
+        for message in load_examples(path):
+            index.add(rel, message.get_full_intent(), message.get("text"))
+    return index
+
+
+def holdout_index(project: Project) -> TextIndex:
+    index = TextIndex()
+    if project.holdout.exists():
+        for message in load_examples(project.holdout):
+            index.add(str(project.holdout.name), message.get_full_intent(), message.get("text"))
+    return index

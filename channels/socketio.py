@@ -18,6 +18,7 @@ import inspect
 import json
 import logging
 import uuid
+from collections import OrderedDict
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
 from rasa.core.channels.channel import UserMessage
@@ -126,6 +127,11 @@ class KefuSocketIOInput(SocketIOInput):
             logger.warning("message without session_id ignored")
             return
         room = sender_id if self.session_persistence else sid
+        metadata_in = data.get(self.metadata_key)
+        client_id = metadata_in.get("client_message_id") if isinstance(metadata_in, dict) else None
+        if client_id and not self._first_delivery(sender_id, str(client_id)):
+            logger.info("dropped repeated message %s of %s", client_id, sender_id)
+            return  # the widget re-sent a message whose acknowledgement was lost
         raw = data.get("message")
         raw = raw if isinstance(raw, str) else ""
         text, truncated = clean_user_text(raw, max_len=self.max_message_chars)
@@ -152,6 +158,19 @@ class KefuSocketIOInput(SocketIOInput):
             await sio.emit(self.bot_message_evt, {"text": SILENT_BOT_REPLY}, room=room, namespace=self.namespace)
 
     _agent = None  # Rasa's Agent, remembered when the server starts
+    _seen_messages: "OrderedDict[tuple, None]"
+
+    def _first_delivery(self, sender_id: Text, client_message_id: Text, keep: int = 10000) -> bool:
+        """At-most-once handling of widget retries (per Rasa process; bounded memory)."""
+        if not hasattr(self, "_seen_messages"):
+            self._seen_messages = OrderedDict()
+        key = (sender_id, client_message_id)
+        if key in self._seen_messages:
+            return False
+        self._seen_messages[key] = None
+        if len(self._seen_messages) > keep:
+            self._seen_messages.popitem(last=False)
+        return True
 
     async def _is_paused(self, sender_id: Text) -> bool:
         agent = self._agent

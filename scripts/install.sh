@@ -42,13 +42,12 @@ if [[ -f widget/package.json ]]; then
 fi
 
 # 3. Browser for the end-to-end tests (Debian's chromium; Playwright drives it)
-if [[ $WITH_TEST == 1 ]] && ! command -v chromium >/dev/null; then
-  log "installing chromium for browser tests"
-  if [[ $(id -u) == 0 ]]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  else
-    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  fi
+# (fonts-noto-cjk so that screenshots show Chinese text, not boxes)
+if [[ $WITH_TEST == 1 ]] && { ! command -v chromium >/dev/null || [[ ! -d /usr/share/fonts/opentype/noto ]]; }; then
+  log "installing chromium and CJK fonts for browser tests"
+  sudo_=""; [[ $(id -u) == 0 ]] || sudo_=sudo
+  $sudo_ apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
 fi
 
 # 4. Generated NLP assets (jieba dictionary, spaCy zh pipeline) from config/catalogue.yml

@@ -22,16 +22,11 @@ def rasa_url() -> str:
     return os.environ.get("KEFU_RASA_URL", DEFAULT_RASA_URL).rstrip("/")
 
 
-def rasa_token() -> str | None:
-    """The Rasa HTTP API token: from kefu.settings once it exists, else the env."""
-    try:
-        from kefu import settings  # type: ignore[attr-defined]
-    except ImportError:
-        settings = None
-    value = getattr(settings, "rasa_token", None) if settings else None
-    if callable(value):
-        value = value()
-    return value or os.environ.get("KEFU_RASA_TOKEN") or None
+def rasa_token() -> str:
+    """The Rasa HTTP API token: env KEFU_RASA_TOKEN, else Kefu's generated secret."""
+    from kefu import settings
+
+    return settings.get_secret("KEFU_RASA_TOKEN")
 
 
 async def fetch_tracker(
@@ -39,10 +34,7 @@ async def fetch_tracker(
 ) -> dict[str, Any] | None:
     """Returns Rasa's tracker for `session_id`, or None when Rasa has none."""
     url = f"{base_url or rasa_url()}/conversations/{quote(session_id, safe='')}/tracker"
-    params = {"include_events": "ALL"}
-    token = rasa_token()
-    if token:
-        params["token"] = token
+    params = {"include_events": "ALL", "token": rasa_token()}
     own_client = client is None
     client = client or httpx.AsyncClient(timeout=5.0)
     try:

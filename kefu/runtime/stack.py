@@ -123,6 +123,7 @@ def start_stack(
     endpoints = write_endpoints(var / f"endpoints-{ports.rasa}.yml", db_url, var)
     full_env.setdefault("KEFU_ACTION_URL", f"http://127.0.0.1:{ports.actions}/webhook")
     full_env.setdefault("KEFU_RASA_URL", f"http://127.0.0.1:{ports.rasa}")
+    full_env.setdefault("KEFU_PUBLIC_RASA_URL", f"http://127.0.0.1:{ports.rasa}")  # what browsers connect to
     token = full_env.get("KEFU_RASA_TOKEN") or settings.get_secret("KEFU_RASA_TOKEN")
     stack = Stack(ports=ports, env=full_env, log_dir=log_dir or var / "logs")
     stack.start("actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(ports.actions)])

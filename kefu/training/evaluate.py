@@ -1,12 +1,16 @@
 """Evaluate a model: held-out NLU set + end-to-end test stories.
 
     ./kefu.sh evaluate [--model models/x.tar.gz] [--out results]
+                       [--holdout tests/nlu/holdout.yml] [--stories tests/test_stories.yml]
 
 Writes Rasa's standard reports into `results/` (intent_report.json,
 response_selection_report.json, <Extractor>_report.json, story reports) and prints a
 summary: intent accuracy, macro-F1, per-intent F1, FAQ selection F1, entity
 precision/recall per entity (each entity scored on the extractor that owns it), and
 the test-story result. Exit code 1 if any story fails.
+
+The folder also gets `report.md` (kefu/training/report.py): per-intent F1 table,
+confusion matrix image, misclassified examples, entity and story failures.
 """
 from __future__ import annotations
 
@@ -110,6 +114,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=settings.repo_root() / "results")
     parser.add_argument("--skip-stories", action="store_true")
+    parser.add_argument("--holdout", type=Path, default=settings.repo_root() / "tests/nlu/holdout.yml")
+    parser.add_argument("--stories", type=Path, default=settings.repo_root() / "tests/test_stories.yml")
     args = parser.parse_args(argv or [])
     model = args.model or latest_model()
     if model is None:
@@ -117,16 +123,19 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
-    root = settings.repo_root()
-    code = run_rasa(["test", "nlu", "--model", str(model), "--nlu", str(root / "tests/nlu/holdout.yml"), "--out", str(out)])
+    code = run_rasa(["test", "nlu", "--model", str(model), "--nlu", str(args.holdout), "--out", str(out), "--successes"])
     if code != 0:
         return code
     summary = nlu_summary(out)
-    summary.update(entity_summary(model, root / "tests/nlu/holdout.yml"))
+    summary.update(entity_summary(model, args.holdout))
     if not args.skip_stories:
-        run_rasa(["test", "core", "--model", str(model), "--stories", str(root / "tests/test_stories.yml"), "--out", str(out)])
+        run_rasa(["test", "core", "--model", str(model), "--stories", str(args.stories), "--out", str(out)])
         summary.update(story_summary(out))
     (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
+    from kefu.training.report import write_report
+
+    report = write_report(out, summary, model=model, holdout=args.holdout,
+                          stories=None if args.skip_stories else args.stories)
     print("\n=== Kefu evaluation:", model.name, "===")
     print(f"holdout intent accuracy {summary['intent_accuracy']:.3f}   macro-F1 {summary['intent_macro_f1']:.3f}")
     if "faq_macro_f1" in summary:
@@ -138,6 +147,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"  entity {name:<21} P {scores['precision']:.3f}  R {scores['recall']:.3f}  (gold {scores['support']})")
     if not args.skip_stories:
         print(f"test stories failed: {summary['failed_stories']}  (details: {out / 'failed_test_stories.yml'})")
+    print(f"report: {report}")
+    if not args.skip_stories:
         return 1 if summary["failed_stories"] else 0
     return 0
 

@@ -10,17 +10,23 @@ from pathlib import Path
 from kefu import settings
 
 
-def rasa_train_args(out: Path, finetune: bool, force: bool) -> list:
+def rasa_train_args(out: Path, finetune: bool, force: bool, project=None, epoch_fraction: float = 0.3) -> list:
+    """``project``: a kefu.training.project.Project (default: this repository)."""
     root = settings.repo_root()
+    config, domain, data = (
+        (project.config, project.domain, project.data) if project is not None
+        else (root / "config.yml", root / "domain.yml", root / "data")
+    )
     args = [
         sys.executable, "-m", "rasa", "train",
-        "--config", str(root / "config.yml"),
-        "--domain", str(root / "domain.yml"),
-        "--data", str(root / "data"),
+        "--config", str(config),
+        "--domain", str(domain),
+        "--data", str(data),
         "--out", str(out),
     ]
     if finetune:
-        args += ["--finetune", "--epoch-fraction", "0.3"]
+        # Fine-tunes the latest model in `out` (Rasa's default) with a fraction of the epochs.
+        args += ["--finetune", "--epoch-fraction", str(epoch_fraction)]
     if force:
         args.append("--force")
     return args

@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import time
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,6 +126,31 @@ def rasa_validate(project: Project) -> Tuple[bool, str]:
     return proc.returncode == 0, proc.stdout + proc.stderr
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def rasa_messages(output: str) -> List[str]:
+    """Rasa's warnings and errors from its output, one line each, in order, no repeats."""
+    found: List[str] = []
+    for line in _ANSI.sub("", output).splitlines():
+        match = re.search(r"UserWarning: (.*)", line) or re.search(r"\b(ERROR\b.*)", line)
+        if match and match.group(1).strip() not in found:
+            found.append(match.group(1).strip())
+    # "The utterance 'a' is not used …" 60 times -> one line naming them all.
+    groups: Dict[str, List[Tuple[str, str]]] = {}
+    for message in found:
+        names = re.findall(r"'([^']+)'", message)
+        key = re.sub(r"'[^']+'", "'…'", message) if len(names) == 1 else message
+        groups.setdefault(key, []).append((message, names[0] if len(names) == 1 else ""))
+    lines: List[str] = []
+    for key, items in groups.items():
+        if len(items) >= 4:
+            lines.append(f"{len(items)}× {key} — {', '.join(name for _, name in items)}")
+        else:
+            lines.extend(message for message, _ in items)
+    return lines
+
+
 def main(argv: Optional[List[str]] = None, project: Optional[Project] = None) -> int:
     parser = argparse.ArgumentParser(prog="kefu validate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -136,16 +163,19 @@ def main(argv: Optional[List[str]] = None, project: Optional[Project] = None) ->
     if not args.skip_rasa:
         print("rasa data validate …", flush=True)
         rasa_ok, output = rasa_validate(project)
-        lines = [line for line in output.splitlines() if "UserWarning" in line or "ERROR" in line or "error" in line.lower()]
-        print("\n".join(lines[-40:]) if not rasa_ok else "rasa data validate: passed")
-    findings = project_checks(project)
+        for line in rasa_messages(output):
+            print("rasa:", line)
+        print(f"rasa data validate: {'passed' if rasa_ok else 'FAILED'}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Rasa's loaders repeat what `rasa data validate` said
+        findings = project_checks(project)
     for finding in findings:
         print(finding)
     errors = [f for f in findings if f.severity == "error"]
-    warnings = [f for f in findings if f.severity == "warning"]
-    failed = not rasa_ok or errors or (args.strict and warnings)
+    warns = [f for f in findings if f.severity == "warning"]
+    failed = not rasa_ok or errors or (args.strict and warns)
     print(f"validate: {'FAILED' if failed else 'passed'} — rasa {'ok' if rasa_ok else 'FAILED'}, "
-          f"{len(errors)} errors, {len(warnings)} warnings ({time.monotonic() - started:.0f} s)")
+          f"{len(errors)} errors, {len(warns)} warnings ({time.monotonic() - started:.0f} s)")
     return 1 if failed else 0
 
 

@@ -4,6 +4,12 @@
     ./kefu.sh test       train if needed, run every test suite
     ./kefu.sh train      train a model (skipped by Rasa when nothing changed)
     ./kefu.sh evaluate   holdout NLU report + test stories (see kefu/training/evaluate.py)
+    ./kefu.sh export     real conversations -> review files (NLU + test stories), personal data masked
+    ./kefu.sh accept     reviewed examples -> data/nlu/reviewed.yml (holdout and conflicts refused)
+    ./kefu.sh validate   Rasa's validator + Kefu's data checks
+    ./kefu.sh compare    candidate vs current model on the same tests (the rollout gate)
+    ./kefu.sh rollout    hot-reload the running Rasa server(s) with a model; rollback: the previous one
+    (trainer workflow: docs/trainers.md; each takes --help)
     ./kefu.sh seed       load the demo brand's customers, orders and tickets
     ./kefu.sh migrate    upgrade the service database to the latest schema
 """
@@ -55,6 +61,17 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     sys.exit(evaluate_main(args.rest))
 
 
+def _trainer_command(module: str, **kwargs):
+    """``./kefu.sh <name> …``: kefu.training.<module>.main(rest) (its own --help)."""
+
+    def run(args: argparse.Namespace) -> None:
+        import importlib
+
+        sys.exit(importlib.import_module(f"kefu.training.{module}").main(args.rest, **kwargs))
+
+    return run
+
+
 def cmd_run(_: argparse.Namespace) -> None:
     from kefu.runtime.stack import start_stack
 
@@ -104,6 +121,16 @@ def main(argv: Optional[List[str]] = None) -> None:
     p.set_defaults(func=cmd_train)
     p = sub.add_parser("evaluate", help="evaluate the latest model (see --help of kefu.training.evaluate)")
     p.set_defaults(func=cmd_evaluate, passthrough=True)
+    for name, module, kwargs, text in (
+        ("export", "export", {}, "export conversations for review (--help for filters)"),
+        ("accept", "accept", {}, "accept reviewed examples into data/nlu/reviewed.yml"),
+        ("validate", "validate", {}, "validate the training data"),
+        ("compare", "compare", {}, "compare candidate and current model; refuse worse ones"),
+        ("rollout", "deploy", {"command": "rollout"}, "hot-reload Rasa with a model (compared first)"),
+        ("rollback", "deploy", {"command": "rollback"}, "hot-reload Rasa with the previous model"),
+    ):
+        p = sub.add_parser(name, help=text, add_help=False)  # --help goes to the module's parser
+        p.set_defaults(func=_trainer_command(module, **kwargs), passthrough=True)
     p = sub.add_parser("seed", help="load demo data")
     p.add_argument("--reset", action="store_true")
     p.set_defaults(func=cmd_seed)

@@ -40,8 +40,14 @@ from kefu.services import tickets
 SUMMARY_MESSAGES = 20  # the agent reads the last 20 messages before saying hello
 
 
-class HandoffTaken(KefuError):
-    """Another agent claimed (or the customer left) first."""
+class HandoffStateError(KefuError):
+    """The handoff is not in a state for this (resolve before claim, cancel after resolve ...)."""
+
+    code = "invalid_handoff_state"
+
+
+class HandoffTaken(HandoffStateError):
+    """Another agent claimed the conversation first (or it was closed meanwhile)."""
 
     code = "handoff_taken"
 
@@ -371,7 +377,7 @@ def transfer(
     )
     handoff = _refresh(session, handoff_id)
     if not won:
-        _explain_lost(handoff)
+        _explain_lost(handoff, ACTIVE_HANDOFF_STATUSES)
     _record(session, handoff, "transferred", _actor(agent), now, from_group=from_group, to_group=to_group,
             note=note or None)
     return handoff
@@ -393,7 +399,7 @@ def resolve(
     )
     handoff = _refresh(session, handoff_id)
     if not won:
-        _explain_lost(handoff)
+        _explain_lost(handoff, (CLAIMED,))
     _record(session, handoff, "resolved", _actor(agent), now, note=note or None)
     if handoff.ticket is not None:
         text = f"人工坐席{agent.display_name}处理完毕" + (f"：{note}" if note else "")
@@ -416,15 +422,16 @@ def cancel(
     )
     handoff = _refresh(session, handoff_id)
     if not won:
-        raise HandoffTaken("the handoff is already closed", status=handoff.status)
+        raise HandoffStateError("the handoff is already closed", status=handoff.status)
     _record(session, handoff, "cancelled", actor, now, note=note or None)
     return handoff
 
 
-def _explain_lost(handoff: Handoff) -> None:
-    if handoff.status in ACTIVE_HANDOFF_STATUSES:
-        raise NotPermitted("someone else is handling this conversation", status=handoff.status)
-    raise HandoffTaken("the handoff is already closed", status=handoff.status)
+def _explain_lost(handoff: Handoff, statuses: Sequence[str]) -> None:
+    """Why a conditional update changed nothing: wrong state, or not this agent's."""
+    if handoff.status not in statuses:
+        raise HandoffStateError(f"the handoff is {handoff.status}", status=handoff.status)
+    raise NotPermitted("someone else is handling this conversation", status=handoff.status)
 
 
 # --- call-back outside agent hours ----------------------------------------------------
@@ -467,7 +474,7 @@ def offer_callback(
     now = now or utcnow()
     handoff = get_handoff(session, handoff_id)
     if handoff.status != QUEUED:
-        raise HandoffTaken("only a queued handoff can become a call-back", status=handoff.status)
+        raise HandoffStateError("only a queued handoff can become a call-back", status=handoff.status)
     if not phone and handoff.customer_id is None:
         raise InvalidRequest("a call-back needs a phone number", field="phone")
     # Take the handoff out of the queue first, so no agent can claim it meanwhile.

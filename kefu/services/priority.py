@@ -7,13 +7,12 @@ from dataclasses import dataclass, field
 from typing import List, Optional
 
 from sqlalchemy import func, select
-
-from kefu.nlp.normalize import is_negated
 from sqlalchemy.orm import Session
 
 from kefu.models import Customer, Ticket
 from kefu.models.service import CANCELLED, PRIORITY_RANK
 from kefu.nlp.catalogue import Catalogue
+from kefu.nlp.normalize import is_negated
 from kefu.services.customers import complaint_count
 from kefu.settings import ServiceConfig
 
@@ -52,7 +51,6 @@ def is_emergency(
     # (漏电) are fine as slot values but too common inside ordinary sentences.
     text = f"{fault or ''} {description or ''}"
     return any(_mentioned(word, text) for word in config.emergency.keywords)
-
 
 
 def _mentioned(word: str, text: str) -> bool:

@@ -213,7 +213,7 @@ def _prepare(example: Example) -> tuple:
         e = dict(e)
         if "start" in e and "end" in e:
             try:
-                e["start"], e["end"] = int(e["start"]) - lead, min(int(e["end"]) - lead, len(text))
+                e["start"], e["end"] = int(e["start"]) - lead, int(e["end"]) - lead
             except (TypeError, ValueError):
                 pass
         entities.append(e)

@@ -141,11 +141,11 @@ def open_store(url: Optional[str] = None, domain=None):
     """Rasa's SQLTrackerStore on the given (or Kefu's) tracker database."""
     import warnings
 
-    from rasa.core.tracker_store import SQLTrackerStore
-    from rasa.shared.core.domain import Domain
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SQLAlchemy 2.0 deprecation notice from Rasa's models
+        from rasa.core.tracker_store import SQLTrackerStore
+        from rasa.shared.core.domain import Domain
+
         return SQLTrackerStore(domain=domain or Domain.empty(), **store_kwargs(url))
 
 

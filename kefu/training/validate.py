@@ -33,7 +33,6 @@ from typing import Dict, List, Optional, Tuple
 from kefu.training.nluyaml import read_examples
 from kefu.training.project import Project, holdout_index, normalise, nlu_files
 
-DEFAULT_INTENTS = {"back", "restart", "session_start", "nlu_fallback", "out_of_scope_default"}
 
 
 @dataclass(frozen=True)
@@ -88,6 +87,7 @@ def check_examples(project: Project) -> List[Finding]:
 
 
 def check_domain(project: Project) -> List[Finding]:
+    from rasa.shared.core.constants import DEFAULT_INTENTS
     from rasa.shared.core.events import UserUttered
 
     findings: List[Finding] = []

@@ -15,7 +15,7 @@ from kefu.escalation import Decision
 from kefu.models import Ticket, TicketEvent
 from kefu.models.desk import Agent, Handoff, HandoffEvent
 from kefu.services import handoffs, tickets
-from kefu.services.handoffs import HandoffTaken, NotPermitted
+from kefu.services.handoffs import HandoffStateError, HandoffTaken, NotPermitted
 from kefu.services.tickets import TicketRequest
 from desk.auth import create_agent
 
@@ -139,26 +139,23 @@ def test_second_claim_loses(session):
 def test_concurrent_claims_have_exactly_one_winner(session, clean_db):
     agents = [agent(session, f"agent{i}") for i in range(6)]
     handoff_id = queue(session, "race").handoff.id
-    agent_ids = [a.id for a in agents]
     session.commit()  # other sessions must see the rows (and SQLite's write lock is released)
+    session.expunge_all()  # the agents (groups loaded) are used detached in the threads
 
-    barrier = threading.Barrier(len(agent_ids))
+    barrier = threading.Barrier(len(agents), timeout=30)
 
-    def try_claim(agent_id: int) -> str:
+    def try_claim(me: Agent) -> str:
+        barrier.wait()  # before opening a transaction: on SQLite it takes the write lock
         with db.session_scope(clean_db) as own:
-            me = own.get(Agent, agent_id)
-            me.groups  # noqa: B018  (load before the race starts)
-            barrier.wait()
             try:
                 handoffs.claim(own, handoff_id, me)
                 return "won"
             except HandoffTaken:
                 return "lost"
 
-    with ThreadPoolExecutor(len(agent_ids)) as pool:
-        outcomes = list(pool.map(try_claim, agent_ids))
-    assert sorted(outcomes) == ["lost"] * (len(agent_ids) - 1) + ["won"]
-    session.expire_all()
+    with ThreadPoolExecutor(len(agents)) as pool:
+        outcomes = list(pool.map(try_claim, agents))
+    assert sorted(outcomes) == ["lost"] * (len(agents) - 1) + ["won"]
     assert session.execute(
         select(func.count(HandoffEvent.id)).where(HandoffEvent.kind == "claimed")
     ).scalar_one() == 1
@@ -166,11 +163,11 @@ def test_concurrent_claims_have_exactly_one_winner(session, clean_db):
 
 def test_concurrent_escalations_of_one_conversation_queue_once(session, clean_db):
     session.commit()
-    barrier = threading.Barrier(4)
+    barrier = threading.Barrier(4, timeout=30)
 
     def escalate(_):
+        barrier.wait()
         with db.session_scope(clean_db) as own:
-            barrier.wait()
             return queue(own, "same-chat").handoff.id
 
     with ThreadPoolExecutor(4) as pool:
@@ -205,7 +202,7 @@ def test_resolve_by_the_claimer_notes_the_ticket(session):
         session, TicketRequest(type="complaint", phone="13900000002", description="师傅迟到"), now=MONDAY_10
     ).ticket
     handoff = queue(session, "c1", ticket_no=ticket.ticket_no).handoff
-    with pytest.raises(HandoffTaken):  # not claimed yet: nothing to resolve
+    with pytest.raises(HandoffStateError):  # not claimed yet: nothing to resolve
         handoffs.resolve(session, handoff.id, zhang)
     handoffs.claim(session, handoff.id, zhang)
     with pytest.raises(NotPermitted):
@@ -223,7 +220,7 @@ def test_resolve_by_the_claimer_notes_the_ticket(session):
 def test_cancel_closes_an_open_handoff(session):
     handoff = queue(session, "c1").handoff
     assert handoffs.cancel(session, handoff.id, note="客户已离开").status == "cancelled"
-    with pytest.raises(HandoffTaken):
+    with pytest.raises(HandoffStateError):
         handoffs.cancel(session, handoff.id)
 
 
@@ -241,7 +238,7 @@ def test_callback_outside_agent_hours_books_the_next_opening(session):
     handoff = session.get(Handoff, result.handoff.id)
     assert (handoff.status, handoff.ticket_id) == ("callback", ticket.id)
     assert handoff.events[-1].kind == "callback"
-    with pytest.raises(HandoffTaken):
+    with pytest.raises(HandoffStateError):
         handoffs.offer_callback(session, handoff.id, phone="13900000003", now=late)
 
 

@@ -40,7 +40,7 @@ policies:
 
 DOMAIN = """\
 version: "3.1"
-intents: [greet, goodbye, report_repair, query_ticket, urge_ticket]
+intents: [greet, goodbye, report_repair, query_ticket, urge_ticket, inform]
 entities: [time, address, person_name, phone]
 slots:
   phone:
@@ -65,6 +65,9 @@ responses:
   utter_urge:
     - text: 已为您催办，师傅会尽快联系您。
     - text: 收到，已经帮您加急处理。
+  utter_noted:
+    - text: 好的，已记下。
+    - text: 收到，已为您登记。
 session_config:
   session_expiration_time: 60
   carry_over_slots_to_new_session: true
@@ -79,6 +82,8 @@ EXAMPLES: Dict[str, List[str]] = {
                      "帮我看看工单状态", "我想查工单", "报修单现在什么情况"],
     "urge_ticket": ["催一下", "怎么还没人来修", "快点派师傅", "帮我催催", "等了三天还没人联系我",
                     "能不能快一点", "师傅怎么还不来"],
+    "inform": ["我的电话是13900001111", "地址是示例市示例区示例路1号", "[明天下午](time)有空", "[周六上午](time)在家",
+               "我叫[张三](person_name)", "型号不知道"],
 }
 
 HOLDOUT: Dict[str, List[str]] = {
@@ -95,7 +100,8 @@ rules:
 """ + "".join(
     f"  - rule: answer {intent}\n    steps:\n      - intent: {intent}\n      - action: {action}\n"
     for intent, action in [("greet", "utter_greet"), ("goodbye", "utter_goodbye"), ("report_repair", "utter_repair"),
-                           ("query_ticket", "utter_query"), ("urge_ticket", "utter_urge")]
+                           ("query_ticket", "utter_query"), ("urge_ticket", "utter_urge"),
+                           ("inform", "utter_noted")]
 )
 
 TEST_STORIES = """\
@@ -131,7 +137,9 @@ def nlu_yaml(examples: Dict[str, List[str]], header: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
-def make_project(root: Path, epochs: int = 60, examples: Optional[Dict[str, List[str]]] = None) -> Project:
+def make_project(root: Path, epochs: int = 60, examples: Optional[Dict[str, List[str]]] = None,
+                 broken_rule: bool = False) -> Project:
+    """The tiny project in ``root``; ``broken_rule`` answers a greeting with goodbye (a dialogue bug)."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "data" / "nlu").mkdir(parents=True, exist_ok=True)
     (root / "tests" / "nlu").mkdir(parents=True, exist_ok=True)
@@ -139,7 +147,8 @@ def make_project(root: Path, epochs: int = 60, examples: Optional[Dict[str, List
     (root / "config.yml").write_text(CONFIG.format(epochs=epochs), encoding="utf-8")
     (root / "domain.yml").write_text(DOMAIN, encoding="utf-8")
     (root / "data" / "nlu" / "base.yml").write_text(nlu_yaml(examples or EXAMPLES), encoding="utf-8")
-    (root / "data" / "rules.yml").write_text(RULES, encoding="utf-8")
+    rules = RULES.replace("- action: utter_greet", "- action: utter_goodbye") if broken_rule else RULES
+    (root / "data" / "rules.yml").write_text(rules, encoding="utf-8")
     (root / "tests" / "nlu" / "holdout.yml").write_text(nlu_yaml(HOLDOUT), encoding="utf-8")
     (root / "tests" / "test_stories.yml").write_text(TEST_STORIES, encoding="utf-8")
     return Project.at(root)

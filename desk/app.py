@@ -1,0 +1,123 @@
+"""The desk web app: agent desk under /desk, the customer widget's sub-app under /widget."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Callable, Optional
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from kefu import settings
+from kefu.escalation.desk_config import DeskConfig, desk_config
+from kefu.models import utcnow
+from desk import views
+from desk.rasa_client import RasaClient
+from desk.web import HERE
+
+log = logging.getLogger(__name__)
+
+# Only our own files: no inline scripts or styles, so injected markup cannot run.
+SECURITY_HEADERS = [
+    (b"content-security-policy",
+     b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+     b"connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+]
+
+
+class DeskSecurityHeaders:
+    """Adds SECURITY_HEADERS to responses under /desk (the widget demo has its own needs)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/desk"):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message.get("headers", [])) + SECURITY_HEADERS
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _widget_routes() -> list[BaseRoute]:
+    try:
+        from widget.app import create_app as create_widget_app
+    except ImportError as error:
+        log.warning("widget sub-app not mounted: %s", error)
+        return []
+    return [Mount("/widget", app=create_widget_app(), name="widget")]
+
+
+def create_app(
+    *,
+    db_url: Optional[str] = None,
+    rasa: Optional[RasaClient] = None,
+    config: Optional[DeskConfig] = None,
+    clock: Callable[[], dt.datetime] = utcnow,
+    session_secret: Optional[str] = None,
+) -> Starlette:
+    config = config or desk_config()
+    widget = _widget_routes()
+    home = "/widget/demo" if widget else "/desk/"
+
+    async def root(request: Request) -> Response:
+        return RedirectResponse(home, status_code=307)
+
+    async def desk_root(request: Request) -> Response:
+        return RedirectResponse("/desk/", status_code=307)
+
+    post = ["POST"]
+    routes: list[BaseRoute] = [
+        Route("/", root),
+        Route("/desk", desk_root),
+        Route("/desk/", views.queue_page, name="queue"),
+        Route("/desk/queue/rows", views.queue_rows, name="queue_rows"),
+        Route("/desk/login", views.login_page, methods=["GET"], name="login"),
+        Route("/desk/login", views.login_submit, methods=post, name="login_submit"),
+        Route("/desk/logout", views.logout, methods=post, name="logout"),
+        Route("/desk/heartbeat", views.heartbeat, methods=post, name="heartbeat"),
+        Route("/desk/supervisor", views.supervisor_page, name="supervisor"),
+        Route("/desk/handoffs/{handoff_id:int}", views.conversation_page, name="conversation"),
+        Route("/desk/handoffs/{handoff_id:int}/transcript", views.conversation_transcript, name="transcript"),
+        Route("/desk/handoffs/{handoff_id:int}/claim", views.claim, methods=post, name="claim"),
+        Route("/desk/handoffs/{handoff_id:int}/reply", views.reply, methods=post, name="reply"),
+        Route("/desk/handoffs/{handoff_id:int}/transfer", views.transfer, methods=post, name="transfer"),
+        Route("/desk/handoffs/{handoff_id:int}/resolve", views.resolve, methods=post, name="resolve"),
+        Route("/desk/tickets/{ticket_no}/status", views.ticket_status, methods=post, name="ticket_status"),
+        Route("/desk/tickets/{ticket_no}/notes", views.ticket_note, methods=post, name="ticket_note"),
+        Mount("/desk/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
+        *widget,
+    ]
+    middleware = [
+        Middleware(DeskSecurityHeaders),
+        Middleware(
+            SessionMiddleware,
+            secret_key=session_secret or settings.get_secret("KEFU_SESSION_SECRET"),
+            session_cookie="kefu_desk",
+            max_age=config.web.session_max_age_minutes * 60,
+            path="/desk",
+            same_site="lax",
+            https_only=config.web.secure_cookies,
+        ),
+    ]
+    app = Starlette(routes=routes, middleware=middleware)
+    app.state.config = config
+    app.state.db_url = db_url or settings.database_url()
+    app.state.rasa = rasa or RasaClient(timeout=config.web.rasa_timeout_seconds)
+    app.state.clock = clock
+    return app

@@ -1,0 +1,36 @@
+"""Channel pieces that need no running server."""
+from __future__ import annotations
+
+import asyncio
+
+from channels import compat
+from channels.socketio import KefuSocketIOInput
+
+
+def test_repeated_widget_messages_are_handled_once():
+    channel = KefuSocketIOInput.from_credentials({"session_persistence": True})
+    assert channel._first_delivery("s1", "m1")
+    assert not channel._first_delivery("s1", "m1")
+    assert channel._first_delivery("s2", "m1")  # ids are per conversation
+
+
+def test_repeat_memory_is_bounded():
+    channel = KefuSocketIOInput.from_credentials({})
+    for i in range(50):
+        channel._first_delivery("s", str(i), keep=10)
+    assert len(channel._seen_messages) == 10
+    assert channel._first_delivery("s", "0", keep=10)  # forgotten, accepted again
+
+
+def test_sanic_websocket_wait_accepts_coroutines_on_python_311():
+    compat.apply()
+    from sanic.server.websockets import impl
+
+    async def value():
+        return 42
+
+    async def scenario():
+        done, pending = await impl.asyncio.wait([value()], return_when=asyncio.FIRST_COMPLETED)
+        return next(iter(done)).result()
+
+    assert asyncio.run(scenario()) == 42

@@ -12,7 +12,7 @@ import logging
 from typing import Any, Dict, Iterable, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ConversationPaused, EventType, SlotSet
+from rasa_sdk.events import ConversationPaused, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -28,6 +28,7 @@ from actions.common import (
 )
 from kefu.escalation import Decision, TurnContext, default_engine
 from kefu.escalation.desk_config import desk_config
+from kefu.models.base import utcnow
 from kefu.services import customers, handoffs
 
 logger = logging.getLogger(__name__)
@@ -143,13 +144,12 @@ async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, decision
             # The request already has a ticket with its own SLA: that ticket is the
             # follow-up; a second (call-back) ticket would only confuse the customer.
             handoffs.cancel(session, result.handoff.id, note="无坐席在线，由工单跟进")
-            return {"queued": False, "callback": {"ticket_no": ticket_no, "window": "工单承诺时限内"}}
+            return {"queued": False, "callback": None, "covered_by_ticket": True}
+        within_hours = desk_config().within_agent_hours(utcnow())
         if not phone and result.handoff.customer_id is None:
-            return {"queued": False, "callback": None, "handoff_id": result.handoff.id}
-        callback = handoffs.offer_callback(session, result.handoff.id, phone=phone, description=None,
-                                           channel=tracker.get_latest_input_channel())
-        return {"queued": False, "callback": {"ticket_no": callback.ticket.ticket_no,
-                                              "window": format_window(callback.window_start, callback.window_end)}}
+            return {"queued": False, "callback": None, "within_hours": within_hours}
+        return {"queued": False, "callback": book_callback(session, result.handoff.id, phone, tracker),
+                "within_hours": within_hours}
 
     try:
         outcome = await with_session(queue)
@@ -162,11 +162,48 @@ async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, decision
         dispatcher.utter_message(json_message={"type": "queue", "position": outcome["position"],
                                                "wait_minutes": max(outcome["wait"], 1), "group": decision.group})
         return [SlotSet("handoff_active", True), ConversationPaused()]
+    if outcome.get("covered_by_ticket"):
+        return []  # the ticket confirmation already promised a call within its SLA
+    reason = "utter_handoff_closed" if not outcome["within_hours"] else "utter_handoff_no_agent"
+    dispatcher.utter_message(response=reason, hours=hours)
     if outcome["callback"]:
-        dispatcher.utter_message(response="utter_handoff_callback", hours=hours, **outcome["callback"])
+        dispatcher.utter_message(response="utter_handoff_callback", **outcome["callback"])
         return [SlotSet("last_ticket_no", outcome["callback"]["ticket_no"])]
-    dispatcher.utter_message(response="utter_handoff_callback_no_phone", hours=hours)
-    return []
+    if (tracker.active_loop or {}).get("name") or intent == "complain":
+        return []  # the form in progress asks for the phone; its ticket brings the call-back
+    return [FollowupAction("callback_form")]
+
+
+def book_callback(session, handoff_id: int, phone: Optional[str], tracker: Tracker) -> Dict[str, str]:
+    callback = handoffs.offer_callback(session, handoff_id, phone=phone, description=None,
+                                       channel=tracker.get_latest_input_channel())
+    return {"ticket_no": callback.ticket.ticket_no, "window": format_window(callback.window_start, callback.window_end)}
+
+
+class ActionBookCallback(Action):
+    """No agent could take the chat and the customer left a phone: book the call-back."""
+
+    def name(self) -> Text:
+        return "action_book_callback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        phone = verified_phone(tracker) or tracker.get_slot("phone")
+
+        def book(session):
+            handoff = handoffs.open_handoff(session, tracker.sender_id)
+            if handoff is None or handoff.status != "queued":
+                return None
+            return book_callback(session, handoff.id, phone, tracker)
+
+        try:
+            callback = await with_session(book)
+        except Exception as error:
+            return service_failure(dispatcher, error)
+        if callback is None:
+            dispatcher.utter_message(response="utter_anything_else")
+            return []
+        dispatcher.utter_message(response="utter_handoff_callback", **callback)
+        return [SlotSet("last_ticket_no", callback["ticket_no"])]
 
 
 def agent_hours_text() -> str:

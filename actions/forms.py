@@ -40,13 +40,13 @@ def now_local() -> dt.datetime:
 
 
 def previous_value(tracker: Tracker, slot: str) -> Any:
-    """The slot's value before this turn (the tracker already holds this turn's value)."""
-    seen_current = False
+    """The slot's value before the latest user message (Rasa may repeat this turn's SlotSet)."""
+    before_turn = False
     for event in reversed(tracker.events):
-        if event.get("event") == "slot" and event.get("name") == slot:
-            if seen_current:
-                return event.get("value")
-            seen_current = True
+        if event.get("event") == "user":
+            before_turn = True
+        elif before_turn and event.get("event") == "slot" and event.get("name") == slot:
+            return event.get("value")
     return None
 
 
@@ -266,3 +266,8 @@ def parse_score(text: str) -> Optional[int]:
         if pattern.search(text):
             return score
     return None
+
+
+class ValidateCallbackForm(SharedSlotValidation, FormValidationAction):
+    def name(self) -> Text:
+        return "validate_callback_form"

@@ -3,6 +3,7 @@ return, suggestion. Every confirmation quotes a ticket that was committed first.
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -133,14 +134,17 @@ class ActionAskAddress(Action):
         return []
 
 
-class SubmitTicketAction(Action):
-    """Create the ticket, confirm it, then run the escalation check."""
+class SubmitTicketAction(Action, ABC):
+    """Create the ticket, confirm it, then run the escalation check.
+
+    Abstract, so that rasa_sdk does not register it as an action of its own."""
 
     kind = ""
     response = ""
 
+    @abstractmethod
     def request(self, tracker: Tracker) -> TicketRequest:
-        raise NotImplementedError
+        """The ticket this conversation asks for."""
 
     def response_args(self, tracker: Tracker, summary: Dict[str, Any]) -> Dict[str, Any]:
         return {}

@@ -201,7 +201,7 @@ class KefuSocketIOInput(SocketIOInput):
             notice = AGENT_NOTICES[kind].format(name=agent_meta["name"])
             custom = {"type": f"agent_{kind}", "agent_name": agent_meta["name"]}
             payload = {"custom": custom}
-            event = BotUttered(notice, data={"custom": custom}, metadata={"agent": agent_meta, "notice": kind})
+            event = BotUttered(notice, data={"custom": custom}, metadata={"agent": agent_meta, "kind": kind})
 
         agent = request.app.ctx.agent
         async with agent.lock_store.lock(sender_id):

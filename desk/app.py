@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -81,9 +81,13 @@ def create_app(
     async def desk_root(request: Request) -> Response:
         return RedirectResponse("/desk/", status_code=307)
 
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})  # used by the run command and the e2e tests
+
     post = ["POST"]
     routes: list[BaseRoute] = [
         Route("/", root),
+        Route("/healthz", healthz),
         Route("/desk", desk_root),
         Route("/desk/", views.queue_page, name="queue"),
         Route("/desk/queue/rows", views.queue_rows, name="queue_rows"),

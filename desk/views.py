@@ -101,6 +101,7 @@ def handoff_row(request: Request, handoff: Handoff, me: Agent, moment: dt.dateti
         "last_customer_text": last_customer,
         "messages": summary.get("messages", []),
         "waiting_seconds": int((moment - handoff.created_at).total_seconds()),
+        "late": moment - handoff.created_at > dt.timedelta(minutes=config(request).web.handoff_wait_alert_minutes),
         "waiting": waiting_text((moment - handoff.created_at).total_seconds()),
         "created_at": handoff.created_at.astimezone(config(request).tz).strftime("%m-%d %H:%M"),
         "claimed_by": handoff.claimed_by.display_name if handoff.claimed_by else None,
@@ -115,6 +116,11 @@ def handoff_row(request: Request, handoff: Handoff, me: Agent, moment: dt.dateti
     }
 
 
+def actor_text(actor: str) -> str:
+    """bot -> 机器人, agent:zhang -> zhang (as stored in ticket events)."""
+    return {"bot": "机器人", "customer": "客户", "system": "系统"}.get(actor, actor.split(":", 1)[-1])
+
+
 def ticket_panel(request: Request, ticket) -> Optional[dict]:
     if ticket is None:
         return None
@@ -127,7 +133,7 @@ def ticket_panel(request: Request, ticket) -> Optional[dict]:
         "events": [
             {
                 "at": e.at.astimezone(tz).strftime("%m-%d %H:%M"),
-                "actor": e.actor,
+                "actor": actor_text(e.actor),
                 "kind": e.kind,
                 "change": " → ".join(v for v in (e.from_value, e.to_value) if v),
                 "note": e.note,
@@ -159,6 +165,9 @@ async def login_submit(request: Request) -> Response:
 
 @csrf.protect
 async def logout(request: Request) -> Response:
+    agent_id = request.session.get("agent_id")
+    if agent_id:
+        await in_db(request, handoffs.sign_off, int(agent_id))
     log_out(request)
     return RedirectResponse(str(request.url_for("login")), status_code=303)
 
@@ -166,15 +175,16 @@ async def logout(request: Request) -> Response:
 # --- queue ---------------------------------------------------------------------------------
 
 
-def _queue_context(request: Request, group: str) -> dict:
+async def _queue_view(request: Request) -> dict:
+    """Queue tables for the ?group= tab: one group, or "mine" (supervisors, trainers: all)."""
     me: Agent = request.state.agent
+    group = request.query_params.get("group", "mine")
     groups = list(config(request).groups)
-    if group == "all" or (group == "mine" and me.role != "agent"):
-        shown = None
-    elif group == "mine":
-        shown = me.groups
+    if group in groups:
+        shown: Optional[list] = [group]
     else:
-        shown = [group] if group in groups else me.groups
+        group = "mine"
+        shown = me.groups if me.role == "agent" else None
 
     def load(session: Session) -> dict:
         moment = now(request)
@@ -182,31 +192,29 @@ def _queue_context(request: Request, group: str) -> dict:
         active = handoffs.list_queue(session, groups=shown, statuses=(CLAIMED,))
         if me.role == "agent":  # agents see their own conversations; supervisors all
             active = [h for h in active if h.claimed_by_id == me.id]
-        counts = {g: 0 for g in groups}
-        for h in handoffs.list_queue(session):
-            counts[h.group_name] = counts.get(h.group_name, 0) + 1
+        rows = [handoff_row(request, h, me, moment) for h in waiting]
+        longest = max(rows, key=lambda r: r["waiting_seconds"], default=None)
         return {
-            "waiting": [handoff_row(request, h, me, moment) for h in waiting],
+            "waiting": rows,
             "active": [handoff_row(request, h, me, moment) for h in active],
-            "counts": counts,
+            "counts": handoffs.queue_counts(session),
+            "longest": longest,
+            "online": {g: handoffs.agents_online(session, g, now=moment, config=config(request))
+                       for g in (shown if shown is not None else groups)},
         }
 
-    return {"group": group, "groups": groups, "load": load}
+    return {"group": group, "groups": groups, **await in_db(request, load)}
 
 
 @requires(*EVERYONE)
 async def queue_page(request: Request) -> Response:
-    context = _queue_context(request, request.query_params.get("group", "mine"))
-    data = await in_db(request, context.pop("load"))
-    return render(request, "queue.html", {**context, **data, "flashes": pop_flash(request)})
+    return render(request, "queue.html", {**await _queue_view(request), "flashes": pop_flash(request)})
 
 
 @requires(*EVERYONE)
 async def queue_rows(request: Request) -> Response:
     """The queue tables only: the page swaps them in every few seconds."""
-    context = _queue_context(request, request.query_params.get("group", "mine"))
-    data = await in_db(request, context.pop("load"))
-    return render(request, "_queue_tables.html", {**context, **data})
+    return render(request, "_queue_tables.html", await _queue_view(request))
 
 
 @csrf.protect

@@ -77,7 +77,7 @@ def cmd_run(_: argparse.Namespace) -> None:
 
     cmd_migrate(_)
     _python("-m", "kefu.seed")  # deterministic and idempotent
-    _python("-m", "desk.users", "ensure-demo")
+    _python("-m", "kefu.runtime.demo_accounts")
     cmd_train(argparse.Namespace(finetune=False, force=False))
     print("starting action server, Rasa server and web app (model load takes ~1-2 min)…", flush=True)
     stack = start_stack()

@@ -28,10 +28,13 @@ const Desk = (() => {
     if (!url) return;
     const seconds = Number(document.body.dataset.heartbeatSeconds || 20);
     const badge = document.getElementById("presence");
+    let announced = false;
     const beat = async () => {
       try {
         const r = await post(url);
         if (badge) { badge.classList.toggle("offline", !r.ok); badge.textContent = r.ok ? "在线" : "离线"; }
+        // Pages that show presence (the queue) refresh once we count as online.
+        if (r.ok && !announced) { announced = true; document.dispatchEvent(new CustomEvent("desk:online")); }
       } catch (e) {
         if (badge) { badge.classList.add("offline"); badge.textContent = "离线"; }
       }

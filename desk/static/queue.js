@@ -43,7 +43,7 @@
       // Server-rendered by Jinja2 with autoescaping: customer text arrives escaped.
       container.innerHTML = await response.text();
       restoreSelection();
-      if (refreshed) refreshed.textContent = "· 已刷新 " + new Date().toLocaleTimeString("zh-CN", { hour12: false });
+      if (refreshed) refreshed.textContent = "· 已刷新 " + new Date().toLocaleTimeString("zh-CN", { hour12: false, timeZone: document.body.dataset.timezone });
     } catch (e) {
       Desk.showError(errorBox, "队列刷新失败，正在重试…");
     }
@@ -75,6 +75,7 @@
     }
   });
 
+  document.addEventListener("desk:online", refresh);
   restoreSelection();
   setInterval(refresh, Number(container.dataset.refreshSeconds || 5) * 1000);
 })();

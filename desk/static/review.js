@@ -24,9 +24,9 @@
     var entities = row.entities.map(function (e) {
       return { entity: e.entity, start: e.start, end: e.end, value: e.value, keep: e.entity in ANNOTATABLE };
     });
-    var textEl = tr.querySelector(".text");
-    var entEl = tr.querySelector(".entities");
-    var result = tr.querySelector(".result");
+    var textEl = tr.querySelector(".review-text");
+    var entEl = tr.querySelector(".review-entities");
+    var result = tr.querySelector(".review-result");
     var select = tr.querySelector(".intent-choice");
     select.innerHTML = options.innerHTML;
     select.value = row.intent;
@@ -85,7 +85,7 @@
     tr.querySelectorAll(".mark-entity").forEach(function (button) {
       button.addEventListener("click", function () {
         var span = selectionOffsets();
-        if (!span) { result.className = "result refused"; result.textContent = "请先在消息里选中要标注的文字"; return; }
+        if (!span) { result.className = "review-result small refused"; result.textContent = "请先在消息里选中要标注的文字"; return; }
         entities = entities.filter(function (e) { return !(e.keep && e.start < span.end && span.start < e.end); });
         entities.push({ entity: button.dataset.entity, start: span.start, end: span.end,
                         value: row.text.slice(span.start, span.end), keep: true });
@@ -97,7 +97,7 @@
 
     function done(data) {
       var ok = data.httpStatus === 200;
-      result.className = "result " + (ok ? "ok" : "refused");
+      result.className = "review-result small " + (ok ? "ok" : "refused");
       result.textContent = data.message + (data.dropped_entities && data.dropped_entities.length
         ? "（未写入的实体：" + data.dropped_entities.join("、") + "）" : "");
       if (ok) {
@@ -109,9 +109,9 @@
     function accept(intent) {
       var kept = entities.filter(function (e) { return e.keep; })
         .map(function (e) { return { entity: e.entity, start: e.start, end: e.end, value: e.value }; });
-      result.className = "result"; result.textContent = "提交中…";
+      result.className = "review-result small"; result.textContent = "提交中…";
       post("accept", { text: row.text, intent: intent, entities: kept }).then(done, function () {
-        result.className = "result refused"; result.textContent = "网络错误，请重试";
+        result.className = "review-result small refused"; result.textContent = "网络错误，请重试";
       });
     }
 

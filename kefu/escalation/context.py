@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from kefu.settings import PRIORITIES  # handoffs share the ticket priorities, highest first
-
 # Complaint severity levels, lowest first; lexicons map to one of these.
 SEVERITY_LEVELS: tuple[str, ...] = ("none", "low", "medium", "high")
 

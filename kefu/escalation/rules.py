@@ -14,7 +14,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
 
 from kefu.errors import ConfigError
-from kefu.escalation.context import PRIORITIES, SEVERITY_LEVELS
+from kefu.escalation.context import SEVERITY_LEVELS
+from kefu.settings import PRIORITIES  # handoffs share the ticket priorities
 
 
 class RulesError(ConfigError):
@@ -71,7 +72,7 @@ class Condition:
 
 
 @dataclass(frozen=True)
-class All(Condition):
+class AllOf(Condition):
     parts: tuple[Condition, ...]
 
     def test(self, facts: Facts, terms: list[str]) -> bool:
@@ -83,7 +84,7 @@ class All(Condition):
 
 
 @dataclass(frozen=True)
-class Any_(Condition):
+class AnyOf(Condition):
     parts: tuple[Condition, ...]
 
     def test(self, facts: Facts, terms: list[str]) -> bool:
@@ -291,7 +292,7 @@ class _Parser:
             parts = tuple(
                 self.parse_condition(item, self.item_line(value, i)) for i, item in enumerate(value)
             )
-            return All(parts) if key == "all" else Any_(parts)
+            return AllOf(parts) if key == "all" else AnyOf(parts)
         if key == "not":
             return Not(self.parse_condition(value, key_line))
         return self.parse_leaf(str(key), value, node, key_line)

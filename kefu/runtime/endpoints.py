@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Mapping, Optional
 from urllib.parse import urlparse
 
 import yaml
@@ -60,12 +60,14 @@ def build_endpoints(database_url: str, var_dir: Path, action_url: str, redis_url
     return endpoints
 
 
-def write_endpoints(path: Path, database_url: str, var_dir: Path) -> Path:
+def write_endpoints(path: Path, database_url: str, var_dir: Path, env: Optional[Mapping[str, str]] = None) -> Path:
+    """Write endpoints for the given environment (default: this process's)."""
+    env = os.environ if env is None else env
     endpoints = build_endpoints(
         database_url,
         var_dir,
-        action_url=os.environ.get("KEFU_ACTION_URL", "http://127.0.0.1:5055/webhook"),
-        redis_url=os.environ.get("KEFU_REDIS_URL"),
+        action_url=env.get("KEFU_ACTION_URL", "http://127.0.0.1:5055/webhook"),
+        redis_url=env.get("KEFU_REDIS_URL"),
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(

@@ -35,6 +35,8 @@ class Stack:
     env: Dict[str, str]
     log_dir: Path
     processes: Dict[str, subprocess.Popen] = field(default_factory=dict)
+    commands: Dict[str, List[str]] = field(default_factory=dict)
+    token: str = ""
 
     @property
     def rasa_url(self) -> str:
@@ -46,6 +48,7 @@ class Stack:
 
     def start(self, name: str, args: List[str]) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.commands[name] = args
         log = open(self.log_dir / f"{name}.log", "ab")
         self.processes[name] = subprocess.Popen(
             args,
@@ -71,6 +74,15 @@ class Stack:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+
+    def restart(self, name: str) -> None:
+        """Stop a process and start it again with the same command (e.g. a Rasa restart)."""
+        self.stop(name)
+        self.start(name, self.commands[name])
+
+    def wait_rasa(self, timeout: float = 300) -> None:
+        # Rasa answers /status only once the model is loaded (~1-2 min on 2 cores).
+        self.wait_until_ready("rasa", f"{self.rasa_url}/status?token={self.token}", timeout, expect="model_file")
 
     def wait_until_ready(self, name: str, url: str, timeout: float, expect: str = "") -> None:
         deadline = time.monotonic() + timeout
@@ -120,12 +132,12 @@ def start_stack(
     full_env = base_env(env)
     var = Path(full_env.get("KEFU_VAR_DIR") or settings.var_dir())
     db_url = full_env.get("KEFU_DATABASE_URL") or settings.database_url()
-    endpoints = write_endpoints(var / f"endpoints-{ports.rasa}.yml", db_url, var)
     full_env.setdefault("KEFU_ACTION_URL", f"http://127.0.0.1:{ports.actions}/webhook")
+    endpoints = write_endpoints(var / f"endpoints-{ports.rasa}.yml", db_url, var, env=full_env)
     full_env.setdefault("KEFU_RASA_URL", f"http://127.0.0.1:{ports.rasa}")
     full_env.setdefault("KEFU_PUBLIC_RASA_URL", f"http://127.0.0.1:{ports.rasa}")  # what browsers connect to
     token = full_env.get("KEFU_RASA_TOKEN") or settings.get_secret("KEFU_RASA_TOKEN")
-    stack = Stack(ports=ports, env=full_env, log_dir=log_dir or var / "logs")
+    stack = Stack(ports=ports, env=full_env, log_dir=log_dir or var / "logs", token=token)
     stack.start("actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(ports.actions)])
     stack.start("rasa", rasa_args(ports, endpoints, model, token))
     if with_web:
@@ -134,8 +146,7 @@ def start_stack(
         stack.wait_until_ready("actions", f"http://127.0.0.1:{ports.actions}/health", 120)
         if with_web:
             stack.wait_until_ready("web", f"{stack.web_url}/healthz", 60)
-        # Rasa answers /status only once the model is loaded (~70-90 s on 2 cores).
-        stack.wait_until_ready("rasa", f"{stack.rasa_url}/status?token={token}", 300, expect="model_file")
+        stack.wait_rasa()
     except Exception:
         stack.stop()
         raise

@@ -16,7 +16,7 @@ from typing import Any, Iterable, List, Mapping, Optional, Sequence
 
 from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from kefu.errors import InvalidRequest, KefuError, NotFound
 from kefu.escalation.context import Decision
@@ -253,8 +253,20 @@ def list_queue(
     query = select(Handoff).where(Handoff.status.in_(statuses))
     if groups is not None:
         query = query.where(Handoff.group_name.in_(list(groups)))
-    query = query.order_by(_priority_rank, Handoff.created_at, Handoff.id).limit(limit)
+    query = (
+        query.order_by(_priority_rank, Handoff.created_at, Handoff.id)
+        .limit(limit)
+        .options(selectinload(Handoff.claimed_by), selectinload(Handoff.events))  # the desk shows both
+    )
     return list(session.execute(query).scalars())
+
+
+def queue_counts(session: Session) -> dict[str, int]:
+    """Queued handoffs per group (groups with none are missing)."""
+    rows = session.execute(
+        select(Handoff.group_name, func.count(Handoff.id)).where(Handoff.status == QUEUED).group_by(Handoff.group_name)
+    )
+    return {group: count for group, count in rows}
 
 
 def claimed_by(session: Session, agent: Agent) -> List[Handoff]:
@@ -274,6 +286,14 @@ def heartbeat(session: Session, agent: Agent, now: Optional[dt.datetime] = None)
     """The desk page is open: the agent counts as online for presence.online_minutes."""
     session.execute(
         update(Agent).where(Agent.id == agent.id).values(last_seen_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
+def sign_off(session: Session, agent_id: int) -> None:
+    """The agent logged out: offline at once, not only after presence.online_minutes."""
+    session.execute(
+        update(Agent).where(Agent.id == agent_id).values(last_seen_at=None)
         .execution_options(synchronize_session=False)
     )
 

@@ -31,7 +31,7 @@ import os
 import re
 import sys
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Set
 
@@ -308,13 +308,13 @@ def _same_entities(a: Sequence[Dict[str, Any]], b: Sequence[Dict[str, Any]]) -> 
     return key(a) == key(b)
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: Optional[List[str]] = None, project: Optional[Project] = None) -> int:
     parser = argparse.ArgumentParser(prog="kefu accept", description="Accept the examples of review files into "
                                      "data/nlu/reviewed.yml (checks: holdout, conflicts, intents).")
     parser.add_argument("files", nargs="+", type=Path, help="review files (nlu.yml of ./kefu.sh export), edited")
     parser.add_argument("--actor", default=os.environ.get("USER", "cli"))
     args = parser.parse_args(argv or [])
-    project = Project.default()
+    project = project or Project.default()
     examples = [Example(e["text"], e["intent"], e["entities"]) for f in args.files for e in read_examples(f)]
     outcomes = accept(project, examples, actor=args.actor)
     counts: Dict[str, int] = {}

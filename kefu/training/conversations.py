@@ -54,7 +54,8 @@ class Filters:
     flags: FrozenSet[str] = frozenset()  # conversations with ANY of these; empty = all
     confidence_threshold: float = 0.6
     max_satisfaction: int = 2
-    limit: Optional[int] = None  # most recent conversations first
+    limit: Optional[int] = None  # at most this many matching conversations (most recent first)
+    scan_limit: Optional[int] = None  # read at most this many of the most recent conversations
 
 
 @dataclass
@@ -171,13 +172,27 @@ def conversation_ids(store, since: Optional[dt.datetime] = None, until: Optional
 
 def load_events(store, sender_id: str) -> List[Any]:
     """All events of a conversation (every session), as Rasa Event objects."""
+    return load_events_bulk(store, [sender_id]).get(sender_id, [])
+
+
+def load_events_bulk(store, sender_ids: Sequence[str], chunk: int = 500) -> Dict[str, List[Any]]:
+    """Events of many conversations, a few queries in all (ordered by id, like Rasa's store)."""
     import json
 
     from rasa.shared.core.events import Event
 
+    event = store.SQLEvent
+    found: Dict[str, List[Any]] = {}
     with store.session_scope() as session:
-        rows = store._event_query(session, sender_id, fetch_events_from_all_sessions=True).all()
-        return [e for e in (Event.from_parameters(json.loads(row.data)) for row in rows) if e is not None]
+        for i in range(0, len(sender_ids), chunk):
+            rows = (session.query(event.sender_id, event.data)
+                    .filter(event.sender_id.in_(list(sender_ids[i:i + chunk])))
+                    .order_by(event.id).all())
+            for sender_id, data in rows:
+                parsed = Event.from_parameters(json.loads(data))
+                if parsed is not None:
+                    found.setdefault(sender_id, []).append(parsed)
+    return found
 
 
 # --- analysis --------------------------------------------------------------------------------
@@ -339,15 +354,23 @@ def analyse(sender_id: str, events: Sequence[Any], filters: Filters = Filters(),
 
 
 def load_conversations(store, filters: Filters = Filters(), mask: bool = True) -> List[Conversation]:
-    """Conversations in the date range that have any of the requested flags."""
-    found = []
-    for sender_id in conversation_ids(store, filters.since, filters.until):
-        conversation = analyse(sender_id, load_events(store, sender_id), filters, mask)
-        if filters.flags and not (conversation.flags & set(filters.flags)):
-            continue
-        found.append(conversation)
-        if filters.limit and len(found) >= filters.limit:
-            break
+    """Conversations in the date range that have any of the requested flags, most recent first.
+
+    ``filters.scan_limit`` caps how many of the most recent conversations are read;
+    ``filters.limit`` how many matching ones are returned.
+    """
+    found: List[Conversation] = []
+    ids = conversation_ids(store, filters.since, filters.until, limit=filters.scan_limit)
+    for start in range(0, len(ids), 500):
+        batch = ids[start:start + 500]
+        events = load_events_bulk(store, batch)
+        for sender_id in batch:
+            conversation = analyse(sender_id, events.get(sender_id, []), filters, mask)
+            if filters.flags and not (conversation.flags & set(filters.flags)):
+                continue
+            found.append(conversation)
+            if filters.limit and len(found) >= filters.limit:
+                return found
     return found
 
 

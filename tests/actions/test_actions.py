@@ -172,3 +172,12 @@ def test_severe_complaint_is_handed_to_the_complaint_desk(service_db):
                                            ("空调没有电了", None), ("洗衣机外壳带电，手一摸就麻", "漏电")])
 def test_emergency_detection_ignores_negations(text, expected):
     assert requests.emergency_fault(text, None) == expected
+
+
+def test_correction_is_acknowledged_even_when_rasa_repeats_the_slot_event():
+    events = [{"event": "slot", "name": "product", "value": "洗衣机"}, {"event": "user", "text": "不对，是冰箱"},
+              {"event": "slot", "name": "product", "value": "冰箱"}, {"event": "slot", "name": "product", "value": "冰箱"}]
+    tracker = Tracker("c", {"product": "冰箱"}, {}, events, False, None, {"name": "repair_form"}, "action_listen")
+    dispatcher = CollectingDispatcher()
+    assert forms.ValidateRepairForm().validate_product("冰箱", dispatcher, tracker, {}) == {"product": "冰箱"}
+    assert "更正为冰箱" in dispatcher.messages[0]["text"]

@@ -8,7 +8,6 @@ import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 from sqlalchemy import select
 from starlette.routing import Route
 from starlette.testclient import TestClient
@@ -16,7 +15,7 @@ from starlette.testclient import TestClient
 from desk_support import COMPLAINT, PASSWORD, RASA_TOKEN, csrf_of, login
 from kefu import db
 from kefu.escalation import Decision
-from kefu.models import Ticket, TicketEvent, utcnow
+from kefu.models import TicketEvent, utcnow
 from kefu.models.desk import Handoff
 from kefu.services import tickets
 from kefu.services.tickets import TicketRequest
@@ -95,10 +94,15 @@ def test_session_cookie_signature_expires(client_for, app, monkeypatch):
     assert response.status_code == 303 and "/desk/login" in response.headers["location"]
 
 
-def test_logout_ends_the_session(client_for):
-    client = client_for("zhang")
+def test_logout_ends_the_session_and_presence(client_for, clean_db):
+    from kefu.services import handoffs
+
+    client = client_for("li")
+    client.post("/desk/heartbeat", headers={"X-CSRF-Token": client.csrf})
     assert client.post("/desk/logout", data={"csrf_token": client.csrf}, follow_redirects=False).status_code == 303
     assert client.get("/desk/", follow_redirects=False).status_code == 303
+    with db.session_scope(clean_db) as session:
+        assert handoffs.agents_online(session, "投诉专席") == 0
 
 
 def test_login_only_redirects_inside_the_desk(app, users):

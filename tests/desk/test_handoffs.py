@@ -105,6 +105,7 @@ def test_queue_order_priority_then_waiting_time_per_group(session):
     assert everything == ["gas", "complaint", "old-human", "new-human"]
     general = [h.conversation_id for h in handoffs.list_queue(session, groups=["综合"])]
     assert general == ["old-human", "new-human"]
+    assert handoffs.queue_counts(session) == {"综合": 2, "投诉专席": 1, "维修调度": 1}
     # An emergency queued later is still first in its group's line.
     late_gas = queue(session, "gas2", EMERGENCY, now=MONDAY_10 + dt.timedelta(minutes=9))
     assert late_gas.position == 2

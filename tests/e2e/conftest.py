@@ -17,6 +17,8 @@ import pytest
 from kefu import db, settings
 from kefu.runtime.stack import Ports, Stack, start_stack
 
+from e2e_support import RestChat
+
 
 def latest_model() -> Path:
     models = sorted((settings.repo_root() / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
@@ -39,28 +41,10 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     ports = Ports(rasa=int(os.environ.get("KEFU_E2E_RASA_PORT", 15005)),
                   actions=int(os.environ.get("KEFU_E2E_ACTIONS_PORT", 15055)),
                   web=int(os.environ.get("KEFU_E2E_WEB_PORT", 18000)))
-    running = start_stack(ports=ports, env=env, model=str(latest_model()), with_web=False, log_dir=var / "logs")
+    running = start_stack(ports=ports, env=env, model=str(latest_model()), with_web=True, log_dir=var / "logs")
     running.db_url = db_url  # type: ignore[attr-defined]
     yield running
     running.stop()
-
-
-class RestChat:
-    """A customer talking to Rasa's REST channel."""
-
-    def __init__(self, stack: Stack, metadata: Dict[str, Any] | None = None) -> None:
-        self.url = f"{stack.rasa_url}/webhooks/rest/webhook"
-        self.sender = "e2e-" + uuid.uuid4().hex[:10]
-        self.metadata = metadata or {}
-
-    def say(self, text: str) -> List[Dict[str, Any]]:
-        r = httpx.post(self.url, json={"sender": self.sender, "message": text, "metadata": self.metadata}, timeout=60)
-        r.raise_for_status()
-        return r.json()
-
-    @staticmethod
-    def texts(replies: List[Dict[str, Any]]) -> str:
-        return "\n".join(r.get("text") or "" for r in replies)
 
 
 @pytest.fixture

@@ -9,6 +9,8 @@ from sqlalchemy import select
 from kefu import db
 from kefu.models.service import Ticket, TicketEvent
 
+from e2e_support import RestChat
+
 TICKET_NO = re.compile(r"[A-Z]{2}\d{8}-\d{4,}")
 
 
@@ -39,8 +41,6 @@ def test_customer_can_query_the_ticket_only_with_its_phone(stack, chat):
     chat.say("杭州市西湖区文三路200号3幢")
     chat.say("13912345678")
     ticket_no = TICKET_NO.findall(chat.texts(chat.say("后天上午")))[0]
-
-    from tests.e2e.conftest import RestChat
 
     stranger = RestChat(stack)
     stranger.say("查一下我的工单进度")

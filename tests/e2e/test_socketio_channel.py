@@ -6,37 +6,9 @@ import uuid
 
 import httpx
 import pytest
-import socketio
 
 from channels.socketio import EMPTY_MESSAGE_REPLY
-
-
-class Customer:
-    """A widget-like socket.io client with a persistent session id."""
-
-    def __init__(self, url: str, transport: str, session_id: str | None = None) -> None:
-        self.url, self.transport = url, transport
-        self.session_id = session_id or uuid.uuid4().hex
-        self.client = socketio.AsyncClient(reconnection=False)
-        self.inbox: asyncio.Queue = asyncio.Queue()
-        self.client.on("bot_uttered", self.inbox.put_nowait)
-
-    async def __aenter__(self) -> "Customer":
-        confirmed = asyncio.get_running_loop().create_future()
-        self.client.on("session_confirm", lambda sid: confirmed.done() or confirmed.set_result(sid))
-        await self.client.connect(self.url, transports=[self.transport], socketio_path="/socket.io")
-        await self.client.emit("session_request", {"session_id": self.session_id})
-        assert await asyncio.wait_for(confirmed, 10) == self.session_id
-        return self
-
-    async def __aexit__(self, *exc) -> None:
-        await self.client.disconnect()
-
-    async def say(self, text: str) -> None:
-        await self.client.emit("user_uttered", {"message": text, "session_id": self.session_id})
-
-    async def next(self, timeout: float = 30) -> dict:
-        return await asyncio.wait_for(self.inbox.get(), timeout)
+from e2e_support import Customer
 
 
 @pytest.mark.parametrize("transport", ["websocket", "polling"])

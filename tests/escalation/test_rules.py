@@ -153,3 +153,10 @@ def test_first_matching_rule_wins(engine):
     decision = decide(engine, intent="complain", text="燃气味这么重还不来，我要打12315")
     assert decision.rule_id == "safety_emergency"
     assert {"燃气味"} <= set(decision.terms)
+
+
+def test_module_level_severity_uses_the_shipped_rules():
+    from kefu.escalation import severity
+
+    assert severity("我要去法院起诉你们") == ("high", ["法院", "起诉"])
+    assert severity("空调不制冷了") == ("none", [])

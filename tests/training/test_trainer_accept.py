@@ -107,3 +107,21 @@ def test_faq_topics_are_acceptable_intents_when_they_have_a_response(project):
                                 Example("保修能管几年呀", "faq")])
     assert [o.status for o in outcomes] == ["added", "refused", "refused"]
     assert "- intent: faq/warranty_period\n  examples: |\n    - 保修能管几年\n" in reviewed(project)
+
+
+def test_accept_command_takes_an_edited_review_file(project, tmp_path, capsys):
+    from kefu.training.nluyaml import render_review_file
+
+    review_file = tmp_path / "nlu.yml"
+    # What `./kefu.sh export` wrote, after the trainer fixed the first intent and kept the rest.
+    review_file.write_text(render_review_file([
+        {"text": "冰箱维修进展如何", "intent": "query_ticket", "metadata": {"confidence": 0.41, "flags": ["low_confidence"]}},
+        {"text": "周日下午在家", "intent": "inform",
+         "entities": [{"entity": "time", "start": 0, "end": 4, "value": "周日下午"}], "metadata": {"confidence": 0.5}},
+        {"text": "查下维修单", "intent": "query_ticket", "metadata": {"confidence": 0.55}},  # a holdout text
+    ], header="# review export"), encoding="utf-8")
+    assert accepting.main([str(review_file), "--actor", "trainer1"], project=project) == 0
+    out = capsys.readouterr().out
+    assert "refused  查下维修单  (query_ticket): holdout" in out and "added 2, refused 1" in out
+    assert {(e.get("text"), e.get("intent")) for e in load_data(str(project.reviewed_file)).training_examples} == {
+        ("冰箱维修进展如何", "query_ticket"), ("周日下午在家", "inform")}

@@ -1,66 +1,44 @@
-"""The desk's review page (desk/review.py) mounted in a Starlette app with the desk's session login."""
+"""The review page (desk/review.py) mounted into the real desk app (desk.app.create_app): login, roles, CSRF."""
 from __future__ import annotations
 
-import datetime as dt
 import html
 import json
 import re
 import time
 
 import pytest
-from starlette.applications import Starlette
-from starlette.middleware import Middleware
-from starlette.middleware.sessions import SessionMiddleware
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse
-from starlette.routing import Mount, Route
+from starlette.routing import Mount
 from starlette.testclient import TestClient
 
-from desk import review, web
-from desk.auth import authenticate, create_agent
+from desk import review
+from desk.app import create_app
+from desk.auth import create_agent
 from kefu import db
-from kefu.escalation.desk_config import desk_config
 from rasa.shared.nlu.training_data.loading import load_data
 from tests.training.conftest import Script, save
 
 
-def make_app(db_url: str, project, tracker_url: str) -> Starlette:
-    """Like the desk app: session cookie, /desk/login, and the review router mounted."""
-
-    async def login(request: Request):
-        if request.method == "GET":
-            return PlainTextResponse("login page")
-        form = await request.form()
-
-        def check(session):
-            agent = authenticate(session, form["username"], form["password"])
-            return agent.id if agent else None
-
-        agent_id = await web.in_db(request, check)
-        if agent_id is None:
-            return PlainTextResponse("bad login", 401)
-        agent = await web.in_db(request, lambda s: web._load_agent(s, agent_id))
-        web.log_in(request, agent)
-        return RedirectResponse(web.safe_next(form.get("next")), 303)
-
-    app = Starlette(
-        routes=[Route("/desk/login", login, methods=["GET", "POST"], name="login"),
-                Mount("/desk/review", routes=review.routes(project, tracker_url))],
-        middleware=[Middleware(SessionMiddleware, secret_key="review-test", same_site="strict")],
-    )
-    app.state.config = desk_config()
-    app.state.clock = lambda: dt.datetime.now(dt.timezone.utc)
-    app.state.db_url = db_url
+def mount_review(app, project, tracker_url):
+    """How the desk app mounts the page (see desk/review.py): an unnamed Mount under /desk/review."""
+    app.router.routes.insert(0, Mount("/desk/review", routes=review.routes(project, tracker_url)))
     return app
 
 
 @pytest.fixture
-def desk(tmp_path, project, sqlite_tracker_url):
+def desk(tmp_path, project, sqlite_tracker_url, monkeypatch):
+    from argon2 import PasswordHasher
+
+    import desk.auth
+
+    monkeypatch.setattr(desk.auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     db_url = f"sqlite:///{tmp_path / 'kefu.db'}"
     db.migrate(db_url)
     with db.session_scope(db_url) as session:
         create_agent(session, username="trainer1", display_name="培训师小李", password="correct horse", role="trainer")
-        create_agent(session, username="agent1", display_name="坐席小王", password="correct horse", role="agent")
+        create_agent(session, username="boss", display_name="赵主管", password="correct horse", role="supervisor",
+                     groups=["综合"])
+        create_agent(session, username="agent1", display_name="坐席小王", password="correct horse", role="agent",
+                     groups=["综合"])
     now = time.time()
     save(sqlite_tracker_url, "c1", Script(now - 3000)
          .user("空调维修到哪了", "report_repair", 0.52,
@@ -72,13 +50,15 @@ def desk(tmp_path, project, sqlite_tracker_url):
          .slot("phone", "13812345678").listen()
          .user("怎么还没人来", "urge_ticket", 0.5).listen()  # a holdout text
          .user("你好", "greet", 0.99).listen())
-    client = TestClient(make_app(db_url, project, sqlite_tracker_url))
-    yield client
+    app = mount_review(create_app(db_url=db_url, session_secret="review-test"), project, sqlite_tracker_url)
+    yield TestClient(app)
     db.dispose_engines()
 
 
 def login(client, username):
-    response = client.post("/desk/login", data={"username": username, "password": "correct horse"},
+    page = client.get("/desk/login")
+    response = client.post("/desk/login", data={"username": username, "password": "correct horse",
+                                                "csrf_token": csrf_token(page), "next": "/desk/"},
                            follow_redirects=False)
     assert response.status_code == 303
 
@@ -104,6 +84,8 @@ def test_flagged_messages_lowest_confidence_first_and_masked(desk):
     login(desk, "trainer1")
     response = desk.get("/desk/review/")
     assert response.status_code == 200
+    assert "style=" not in response.text and "<style" not in response.text  # the desk's CSP: no inline styles
+    assert "<script src=\"review.js\"></script>" in response.text
     rows = page_rows(response)
     assert [(r["text"], r["intent"]) for r in rows] == [
         ("我的电话是13800000000 明天下午在家", "inform"),
@@ -117,6 +99,13 @@ def test_flagged_messages_lowest_confidence_first_and_masked(desk):
     data = desk.get("/desk/review/messages", params={"threshold": "0.45"}).json()
     assert [r["text"] for r in data["rows"]] == ["我的电话是13800000000 明天下午在家"]
     assert desk.get("/desk/review/review.js").headers["content-type"].startswith("text/javascript")
+    assert desk.get("/desk/review/review.css").headers["content-type"].startswith("text/css")
+    assert "script-src 'self'" in response.headers["content-security-policy"]  # served inside the desk app
+
+
+def test_supervisors_may_review_too(desk):
+    login(desk, "boss")
+    assert desk.get("/desk/review/").status_code == 200
 
 
 def test_one_click_accept_writes_the_training_file(desk, project):

@@ -1,0 +1,66 @@
+"""Clients that talk to the real stack like a customer's browser would."""
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any, Dict, List
+
+import httpx
+import socketio
+
+
+class RestChat:
+    """A customer talking to Rasa's REST channel."""
+
+    def __init__(self, stack, metadata: Dict[str, Any] | None = None) -> None:
+        self.url = f"{stack.rasa_url}/webhooks/rest/webhook"
+        self.sender = "e2e-" + uuid.uuid4().hex[:10]
+        self.metadata = metadata or {}
+
+    def say(self, text: str) -> List[Dict[str, Any]]:
+        r = httpx.post(self.url, json={"sender": self.sender, "message": text, "metadata": self.metadata}, timeout=60)
+        r.raise_for_status()
+        return r.json()
+
+    @staticmethod
+    def texts(replies: List[Dict[str, Any]]) -> str:
+        return "\n".join(r.get("text") or "" for r in replies)
+
+
+
+
+class Customer:
+    """A widget-like socket.io client with a persistent session id."""
+
+    def __init__(self, url: str, transport: str = "websocket", session_id: str | None = None) -> None:
+        self.url, self.transport = url, transport
+        self.session_id = session_id or uuid.uuid4().hex
+        self.client = socketio.AsyncClient(reconnection=False)
+        self.inbox: asyncio.Queue = asyncio.Queue()
+        self.client.on("bot_uttered", self.inbox.put_nowait)
+
+    async def __aenter__(self) -> "Customer":
+        confirmed = asyncio.get_running_loop().create_future()
+        self.client.on("session_confirm", lambda sid: confirmed.done() or confirmed.set_result(sid))
+        await self.client.connect(self.url, transports=[self.transport], socketio_path="/socket.io")
+        await self.client.emit("session_request", {"session_id": self.session_id})
+        assert await asyncio.wait_for(confirmed, 10) == self.session_id
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.client.disconnect()
+
+    async def say(self, text: str) -> None:
+        await self.client.emit("user_uttered", {"message": text, "session_id": self.session_id})
+
+    async def next(self, timeout: float = 30) -> dict:
+        return await asyncio.wait_for(self.inbox.get(), timeout)
+
+    async def wait_for(self, predicate, timeout: float = 30) -> dict:
+        """Skip messages until one satisfies ``predicate``."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            message = await self.next(max(0.1, deadline - loop.time()))
+            if predicate(message):
+                return message

@@ -1,0 +1,34 @@
+"""Run-command helpers: demo accounts and generated Rasa endpoints."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from desk.auth import authenticate
+from kefu import db
+from kefu.runtime.demo_accounts import DEMO_ACCOUNTS, ensure_demo_accounts
+from kefu.runtime.endpoints import build_endpoints
+
+
+def test_demo_accounts_are_created_once_with_working_passwords(clean_db, monkeypatch, tmp_path):
+    monkeypatch.setenv("KEFU_DATABASE_URL", clean_db)
+    path = ensure_demo_accounts(tmp_path / "accounts.txt")
+    rows = [line.split("\t") for line in path.read_text("utf-8").splitlines() if not line.startswith("#")]
+    assert [r[0] for r in rows] == [a[0] for a in DEMO_ACCOUNTS]
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    with db.session_scope(clean_db) as session:
+        assert authenticate(session, rows[0][0], rows[0][1]) is not None
+        assert authenticate(session, rows[0][0], "wrong") is None
+    assert ensure_demo_accounts(tmp_path / "again.txt") is None  # accounts exist: untouched
+
+
+def test_endpoints_follow_the_database_and_redis_settings(tmp_path):
+    sqlite = build_endpoints("sqlite:////x/kefu.db", tmp_path, "http://127.0.0.1:5055/webhook", None)
+    assert sqlite["tracker_store"] == {"type": "SQL", "dialect": "sqlite", "db": str(tmp_path / "tracker.db")}
+    assert "lock_store" not in sqlite
+    pg = build_endpoints("postgresql+psycopg2://postgres@127.0.0.1:5432/test", tmp_path, "http://a/webhook",
+                         "redis://127.0.0.1:6379/2")
+    assert pg["tracker_store"]["dialect"] == "postgresql" and pg["tracker_store"]["db"] == "test"
+    assert pg["lock_store"] == {"type": "redis", "url": "127.0.0.1", "port": 6379, "db": 2, "key_prefix": "kefu"}
+    assert yaml.safe_load(yaml.safe_dump(pg)) == pg

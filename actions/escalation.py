@@ -157,8 +157,12 @@ async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, decision
         return service_failure(dispatcher, error)
     hours = agent_hours_text()
     if outcome["queued"]:
-        dispatcher.utter_message(response="utter_handoff_queued", group=decision.group,
-                                 position=outcome["position"], wait=max(outcome["wait"], 1))
+        ahead = max(outcome["position"] - 1, 0)
+        if ahead:
+            dispatcher.utter_message(response="utter_handoff_queued", group=decision.group, ahead=ahead,
+                                     wait=max(outcome["wait"], 1))
+        else:
+            dispatcher.utter_message(response="utter_handoff_next", group=decision.group)
         dispatcher.utter_message(json_message={"type": "queue", "position": outcome["position"],
                                                "wait_minutes": max(outcome["wait"], 1), "group": decision.group})
         return [SlotSet("handoff_active", True), ConversationPaused()]
@@ -239,5 +243,5 @@ class ActionHandback(Action):
         dispatcher.utter_message(response="utter_handback")
         entities = {e.get("entity"): e.get("value") for e in (tracker.latest_message or {}).get("entities", [])}
         ticket_no = entities.get("ticket_no") or tracker.get_slot("last_ticket_no")
-        return [SlotSet("handoff_active", False), SlotSet("survey_ticket_no", ticket_no),
+        return [SlotSet("handoff_active", False), SlotSet("survey_ticket_no", ticket_no or ""),
                 SlotSet("satisfaction_score", None), SlotSet("satisfaction_comment", None)]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from typing import Any, Dict, List, Optional, Text
 
@@ -50,9 +51,22 @@ def previous_value(tracker: Tracker, slot: str) -> Any:
     return None
 
 
+def silent_on_reset(validator):
+    """Rasa also validates slots that an action just reset to None: no complaint then."""
+
+    @functools.wraps(validator)
+    def wrapper(self, value, dispatcher, tracker, domain):
+        if value is None:
+            return {validator.__name__[len("validate_"):]: None}
+        return validator(self, value, dispatcher, tracker, domain)
+
+    return wrapper
+
+
 class SharedSlotValidation:
     """Validators for slots that several forms ask for."""
 
+    @silent_on_reset
     def validate_phone(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         phone = extract_phone(str(value or ""))
         if not phone:
@@ -60,6 +74,7 @@ class SharedSlotValidation:
             return {"phone": None}
         return {"phone": phone}
 
+    @silent_on_reset
     def validate_address(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         text, _ = clean_user_text(str(value or ""), max_len=200)
         if latest_intent(tracker) == "affirm" and tracker.get_slot("customer_address"):
@@ -69,6 +84,7 @@ class SharedSlotValidation:
             return {"address": None}
         return {"address": text}
 
+    @silent_on_reset
     def validate_appointment_time(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         now = now_local()
         # the value is a DIET `time` span or the whole answer; fall back to the whole answer
@@ -82,6 +98,7 @@ class SharedSlotValidation:
             "appointment_end": window.end.isoformat(),
         }
 
+    @silent_on_reset
     def validate_product(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         product = canonical_product(str(value or "")) or next(iter(find_products(str(value or ""))), None)
         if not product:
@@ -105,6 +122,7 @@ class ValidateRepairForm(SharedSlotValidation, FormValidationAction):
             skip.add("phone")
         return [s for s in domain_slots if s not in skip]
 
+    @silent_on_reset
     def validate_product_model(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         text = str(value or "").strip()
         if latest_intent(tracker) == "affirm" and tracker.get_slot("registered_model"):
@@ -123,6 +141,7 @@ class ValidateRepairForm(SharedSlotValidation, FormValidationAction):
             return {"product_model": text or UNKNOWN_MODEL}
         return {"product_model": UNKNOWN_MODEL}
 
+    @silent_on_reset
     def validate_fault_description(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         text, _ = clean_user_text(str(value or ""), max_len=500)
         faults = find_faults(text)
@@ -152,6 +171,7 @@ class ValidateInstallationForm(SharedSlotValidation, FormValidationAction):
     def _kind(self, text: str) -> Optional[str]:
         return next((kind for kind, pattern in self.KINDS if pattern.search(text or "")), None)
 
+    @silent_on_reset
     def validate_install_kind(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         kind = self._kind(str(value or ""))
         if not kind:
@@ -167,12 +187,14 @@ class ValidateComplaintForm(SharedSlotValidation, FormValidationAction):
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Text]:
         return [s for s in domain_slots if not (s == "phone" and verified_phone(tracker))]
 
+    @silent_on_reset
     def validate_complaint_detail(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         text, _ = clean_user_text(str(value or ""), max_len=1000)
         if len(FILLER.sub("", text)) < 4:
             return {"complaint_detail": None}  # "我要投诉" alone: ask what happened
         return {"complaint_detail": text}
 
+    @silent_on_reset
     def validate_complaint_demand(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         text, _ = clean_user_text(str(value or ""), max_len=500)
         return {"complaint_demand": text or None}
@@ -196,16 +218,19 @@ class ValidateReturnForm(SharedSlotValidation, FormValidationAction):
     def _kind(self, text: str) -> Optional[str]:
         return next((kind for kind, pattern in self.KINDS if pattern.search(text or "")), None)
 
+    @silent_on_reset
     def validate_order_no(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         order_no = extract_order_no(str(value or ""))
         if not order_no:
             dispatcher.utter_message(response="utter_invalid_order_no")
         return {"order_no": order_no}
 
+    @silent_on_reset
     def validate_return_kind(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         kind = self._kind(str(value or ""))
         return {"return_kind": kind}
 
+    @silent_on_reset
     def validate_return_reason(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         text, _ = clean_user_text(str(value or ""), max_len=500)
         return {"return_reason": text if len(text) >= 2 else None}
@@ -221,6 +246,7 @@ class ValidateTicketLookupForm(SharedSlotValidation, FormValidationAction):
             skip.add("phone")
         return [s for s in domain_slots if s not in skip]
 
+    @silent_on_reset
     def validate_ticket_no(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         ticket_no = extract_ticket_no(str(value or ""))
         if not ticket_no:
@@ -242,6 +268,7 @@ class ValidateSurveyForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_survey_form"
 
+    @silent_on_reset
     def validate_satisfaction_score(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         score = parse_score(str(value or ""))
         if score is None:
@@ -249,6 +276,7 @@ class ValidateSurveyForm(FormValidationAction):
             return {"satisfaction_score": None}
         return {"satisfaction_score": str(score)}
 
+    @silent_on_reset
     def validate_satisfaction_comment(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         text, _ = clean_user_text(str(value or ""), max_len=500)
         return {"satisfaction_comment": "无" if not text or NOTHING_MORE.match(text) else text}

@@ -3,7 +3,7 @@
 - transcript:  GET  /conversations/{id}/tracker?token=...
 - agent notice/message: POST /webhooks/socketio/agent (Bearer token)
   {"sender_id", "kind": text|joined|left, "text", "agent": {"id", "name"}}
-- hand back:   POST /conversations/{id}/tracker/events?token=...  [{"event": "resume"}]
+- hand back:   POST /conversations/{id}/tracker/events?token=...  [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
                POST /conversations/{id}/trigger_intent?output_channel=latest&token=...
                     {"name": "EXTERNAL_handoff_resolved", "entities": {"ticket_no": ...}}
 
@@ -35,6 +35,9 @@ class RasaUnavailable(KefuError):
     """Rasa did not answer, or answered with an error."""
 
     code = "rasa_unavailable"
+
+
+RESUME_EVENTS = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,9 @@ class RasaClient:
     def hand_back(self, conversation_id: str, ticket_no: Optional[str] = None) -> None:
         """Resume the paused conversation and let the bot close it (thanks + survey)."""
         base = self._conversation(conversation_id)
-        self._request("POST", f"{base}/tracker/events", params={"token": self.token}, json=[{"event": "resume"}])
+        # `action_listen` after `resume`: the bot was paused in the middle of its turn, and the
+        # hand-back rule (like every rule) starts from a listening bot.
+        self._request("POST", f"{base}/tracker/events", params={"token": self.token}, json=RESUME_EVENTS)
         self._request(
             "POST",
             f"{base}/trigger_intent",

@@ -82,7 +82,7 @@ class ReviewSource:
         conversations = conv.load_conversations(self.store(), filters, mask=True)
         messages = conv.review_messages(conversations, only_flagged=not include_all)
         decided = accepting.decided_texts(self.project)
-        context = accepting._context(self.project)
+        context = accepting.data_context(self.project)
         rows = []
         hidden = 0
         for message in messages:

@@ -119,7 +119,7 @@ def decided_texts(project: Project) -> Dict[str, dict]:
 
 
 @dataclass
-class _Context:
+class DataContext:
     intents: Set[str]
     retrieval_intents: Set[str]
     responses: Set[str]
@@ -128,7 +128,7 @@ class _Context:
     others: TextIndex  # every data file except reviewed.yml
 
 
-_cache: Dict[tuple, _Context] = {}
+_cache: Dict[tuple, DataContext] = {}
 
 
 def _signature(project: Project) -> tuple:
@@ -136,7 +136,7 @@ def _signature(project: Project) -> tuple:
     return tuple((str(p), p.stat().st_mtime_ns) for p in files if p.exists())
 
 
-def _context(project: Project) -> _Context:
+def data_context(project: Project) -> DataContext:
     key = (str(project.root), _signature(project))
     if key in _cache:
         return _cache[key]
@@ -148,7 +148,7 @@ def _context(project: Project) -> _Context:
         rel = str(path.relative_to(project.root)) if path.is_relative_to(project.root) else str(path)
         for example in read_examples(path):
             others.add(rel, example["intent"], example["text"])
-    context = _Context(
+    context = DataContext(
         intents=set(domain.intents),
         retrieval_intents=set(domain.retrieval_intents),
         responses=set(domain.responses),
@@ -163,7 +163,7 @@ def _context(project: Project) -> _Context:
 
 def acceptable_intents(project: Project) -> List[str]:
     """Intents (and FAQ topics as faq/<topic>) a trainer can choose on the review page."""
-    context = _context(project)
+    context = data_context(project)
     names = [i for i in context.intents if i not in NOT_ACCEPTABLE_INTENTS and not i.startswith("EXTERNAL")
              and i not in context.retrieval_intents]
     topics = [r[len("utter_"):] for r in context.responses
@@ -171,7 +171,7 @@ def acceptable_intents(project: Project) -> List[str]:
     return sorted(names) + sorted(topics)
 
 
-def _intent_ok(intent: str, context: _Context) -> bool:
+def _intent_ok(intent: str, context: DataContext) -> bool:
     base, _, topic = intent.partition("/")
     if base not in context.intents or base in NOT_ACCEPTABLE_INTENTS or base.startswith("EXTERNAL"):
         return False
@@ -248,7 +248,7 @@ def _write_atomic(path: Path, content: str) -> None:
 
 def accept(project: Project, examples: Sequence[Example], actor: str = "cli") -> List[Outcome]:
     """Check each example and merge the acceptable ones into reviewed.yml (see module doc)."""
-    context = _context(project)
+    context = data_context(project)
     outcomes: List[Outcome] = []
     with _locked(project):
         path = project.reviewed_file

@@ -181,3 +181,12 @@ def test_correction_is_acknowledged_even_when_rasa_repeats_the_slot_event():
     dispatcher = CollectingDispatcher()
     assert forms.ValidateRepairForm().validate_product("冰箱", dispatcher, tracker, {}) == {"product": "冰箱"}
     assert "更正为冰箱" in dispatcher.messages[0]["text"]
+
+
+def test_validators_stay_silent_for_slots_reset_by_an_action():
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker({})
+    assert forms.ValidateSurveyForm().validate_satisfaction_score(None, dispatcher, tracker, {}) == {"satisfaction_score": None}
+    assert forms.ValidateSurveyForm().validate_satisfaction_comment(None, dispatcher, tracker, {}) == {"satisfaction_comment": None}
+    assert forms.ValidateRepairForm().validate_product(None, dispatcher, tracker, {}) == {"product": None}
+    assert dispatcher.messages == []

@@ -307,7 +307,7 @@ def test_resolve_hands_back_to_the_bot(client_for, queue_handoff, fake_rasa, cle
     left = fake_rasa.calls("/webhooks/socketio/agent")[-1]["json"]
     assert left["kind"] == "left" and left["sender_id"] == "conv-x"
     (resume,) = fake_rasa.calls("/tracker/events")
-    assert resume["json"] == [{"event": "resume"}] and resume["query"]["token"] == RASA_TOKEN
+    assert resume["json"] == [{"event": "resume"}, {"event": "action", "name": "action_listen"}] and resume["query"]["token"] == RASA_TOKEN
     (trigger,) = fake_rasa.calls("/trigger_intent")
     assert trigger["query"]["output_channel"] == "latest"
     assert trigger["json"] == {"name": "EXTERNAL_handoff_resolved", "entities": {"ticket_no": ticket_no}}

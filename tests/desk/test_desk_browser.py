@@ -188,7 +188,7 @@ def test_login_claim_reply_resolve_in_a_browser(desk_server):
         page.click("#resolve-form button[type=submit]")
         expect(page).to_have_url(f"{base}/desk/")
         expect(page.locator(".flash.ok")).to_contain_text("已交回机器人")
-        assert [c["json"] for c in fake.calls("/tracker/events")] == [[{"event": "resume"}]]
+        assert [c["json"] for c in fake.calls("/tracker/events")] == [[{"event": "resume"}, {"event": "action", "name": "action_listen"}]]
         assert fake.calls("/trigger_intent")[0]["json"]["name"] == "EXTERNAL_handoff_resolved"
 
         # The supervisor's view: long waits and overdue tickets.

@@ -46,7 +46,7 @@ def test_agent_messages_use_the_bearer_token(client, fake_rasa):
 def test_hand_back_resumes_then_triggers_the_resolved_intent(client, fake_rasa):
     client.hand_back("c1", "TS20261122-0001")
     resume, trigger = fake_rasa.requests
-    assert (resume["method"], resume["path"], resume["json"]) == ("POST", "/conversations/c1/tracker/events", [{"event": "resume"}])
+    assert (resume["method"], resume["path"], resume["json"]) == ("POST", "/conversations/c1/tracker/events", [{"event": "resume"}, {"event": "action", "name": "action_listen"}])
     assert resume["query"] == {"token": RASA_TOKEN}
     assert trigger["path"] == "/conversations/c1/trigger_intent"
     assert trigger["query"] == {"output_channel": "latest", "token": RASA_TOKEN}

@@ -52,7 +52,10 @@ def test_complaint_threat_is_handed_to_the_complaint_desk_and_back(stack, agent_
             empathy = await customer.next()
             assert "抱歉" in empathy["text"]  # feelings first
             queued = await customer.wait_for(lambda m: "人工客服" in (m.get("text") or ""))
-            assert "投诉专席" in queued["text"] and "排队" in queued["text"]
+            text = queued["text"]
+            assert "投诉专席" in text and ("下一位" in text or "接通" in text), text  # nobody ahead
+            queue_card = await customer.wait_for(lambda m: "custom" in m, 10)
+            assert queue_card["custom"]["type"] == "queue" and queue_card["custom"]["position"] == 1
 
             with db.session_scope(stack.db_url) as session:
                 handoff = session.execute(select(Handoff).where(Handoff.conversation_id == customer.session_id)).scalar_one()

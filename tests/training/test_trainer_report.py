@@ -31,8 +31,19 @@ def rasa_output(out):
         {"text": "保修几年", "intent_response_key_target": "faq/warranty_period",
          "response_prediction": {"intent_response_key": "faq/warranty_proof", "confidence": 0.6}},
     ], ensure_ascii=False), encoding="utf-8")
+    # Rasa scores each extractor against all gold entities: DIET "misses" the phone number
+    # the regex extractor found. Only DIET's own types (time here) are DIET's errors.
     (out / "DIETClassifier_errors.json").write_text(json.dumps([
-        {"text": "明天下午来", "entities": [{"entity": "time", "value": "明天下午"}], "predicted_entities": []},
+        {"text": "明天下午来", "entities": [{"entity": "time", "value": "明天下午", "start": 0, "end": 4}],
+         "predicted_entities": []},
+        {"text": "电话13812345678", "entities": [{"entity": "phone", "value": "13812345678", "start": 2, "end": 13}],
+         "predicted_entities": [{"entity": "phone", "value": "13812345678", "start": 2, "end": 13,
+                                 "extractor": "KefuRegexEntityExtractor"}]},
+    ], ensure_ascii=False), encoding="utf-8")
+    (out / "DIETClassifier_successes.json").write_text(json.dumps([
+        {"text": "周六上午", "entities": [{"entity": "time", "value": "周六上午", "start": 0, "end": 4}],
+         "predicted_entities": [{"entity": "time", "value": "周六上午", "start": 0, "end": 4,
+                                 "extractor": "DIETClassifier"}]},
     ], ensure_ascii=False), encoding="utf-8")
     (out / "failed_test_stories.yml").write_text(
         'version: "3.1"\nstories:\n- story: greet and goodbye (tests/test_stories.yml)\n  steps:\n'
@@ -53,7 +64,8 @@ def test_report_lists_everything_a_trainer_needs(tmp_path):
     # Misclassified examples (pipes escaped), FAQ errors, entity errors, failed stories, images.
     assert "| 师傅怎么还不来 \\| 急 | urge_ticket | query_ticket | 0.810 |" in report
     assert "| 保修几年 | faq/warranty_period | faq/warranty_proof | 0.600 |" in report
-    assert "| 明天下午来 | time=明天下午 |  |" in report
+    assert "## Entity errors — DIETClassifier (1; only the entities it extracts)" in report
+    assert "| 明天下午来 | time=明天下午 |  |" in report and "电话13812345678" not in report
     assert "- **greet and goodbye (tests/test_stories.yml)**" in report and "# predicted: utter_goodbye" in report
     assert "![Intent confusion matrix (holdout)](intent_confusion_matrix.png)" in report
     # Rasa did not draw the confusion matrix here: the report folder gets one anyway.

@@ -80,7 +80,11 @@ def cmd_run(_: argparse.Namespace) -> None:
     _python("-m", "kefu.runtime.demo_accounts")
     cmd_train(argparse.Namespace(finetune=False, force=False))
     print("starting action server, Rasa server and web app (model load takes ~1-2 min)…", flush=True)
-    stack = start_stack()
+    from kefu.training.deploy import current_model
+
+    # A rolled-out (or rolled-back) model wins over the newest file in models/.
+    deployed = current_model()
+    stack = start_stack(model=str(deployed) if deployed else "models")
     print(
         "\nKefu is running:\n"
         f"  demo page + chat widget  {stack.web_url}/\n"

@@ -235,16 +235,20 @@ def _read_yaml(path: Path) -> dict:
     return data
 
 
-def load_service_config(path: Optional[Path] = None) -> ServiceConfig:
-    """Read and validate service.yml; raise ConfigError naming the bad keys."""
-    path = Path(path or config_dir() / "service.yml")
+def load_yaml_config(path: Path, model: type):
+    """Read a YAML config file into a pydantic model; ConfigError names the bad keys."""
     try:
-        return ServiceConfig.parse_obj(_read_yaml(path))
+        return model.parse_obj(_read_yaml(path))
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
         )
         raise ConfigError(f"invalid {path}: {problems}") from None
+
+
+def load_service_config(path: Optional[Path] = None) -> ServiceConfig:
+    """Read and validate service.yml; raise ConfigError naming the bad keys."""
+    return load_yaml_config(Path(path or config_dir() / "service.yml"), ServiceConfig)
 
 
 @lru_cache(maxsize=None)

@@ -9,12 +9,10 @@ from types import SimpleNamespace
 from typing import Dict, List, Optional
 from zoneinfo import ZoneInfo
 
-import yaml
-from pydantic import BaseModel, Field, ValidationError, conint, constr, root_validator, validator
+from pydantic import BaseModel, Field, conint, constr, root_validator, validator
 
-from kefu.errors import ConfigError
 from kefu.services import sla
-from kefu.settings import TICKET_TYPES, BusinessHoursConfig, config_dir
+from kefu.settings import TICKET_TYPES, BusinessHoursConfig, config_dir, load_yaml_config
 
 
 class _Strict(BaseModel):
@@ -134,20 +132,7 @@ class DeskConfig(_Strict):
 
 def load_desk_config(path: Optional[Path] = None) -> DeskConfig:
     """Read and validate desk.yml; raise ConfigError naming the bad keys."""
-    path = Path(path or config_dir() / "desk.yml")
-    try:
-        data = yaml.safe_load(path.read_text("utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"configuration file not found: {path}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
-    try:
-        return DeskConfig.parse_obj(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise ConfigError(f"invalid {path}: {problems}") from None
+    return load_yaml_config(Path(path or config_dir() / "desk.yml"), DeskConfig)
 
 
 @lru_cache(maxsize=None)

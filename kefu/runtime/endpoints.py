@@ -16,12 +16,12 @@ import yaml
 from sqlalchemy.engine import make_url
 
 
-def tracker_store_config(database_url: str, var_dir: Path) -> Dict[str, Any]:
+def sql_store_params(database_url: str) -> Dict[str, Any]:
+    """Rasa SQLTrackerStore parameters for a SQLAlchemy URL."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
-        return {"type": "SQL", "dialect": "sqlite", "db": str(var_dir / "tracker.db")}
-    config: Dict[str, Any] = {
-        "type": "SQL",
+        return {"dialect": "sqlite", "db": url.database}
+    params: Dict[str, Any] = {
         "dialect": url.get_backend_name(),
         "host": url.host or "127.0.0.1",
         "port": url.port or 5432,
@@ -29,8 +29,14 @@ def tracker_store_config(database_url: str, var_dir: Path) -> Dict[str, Any]:
         "username": url.username,
     }
     if url.password:
-        config["password"] = url.password
-    return config
+        params["password"] = url.password
+    return params
+
+
+def tracker_store_config(database_url: str, var_dir: Path) -> Dict[str, Any]:
+    if make_url(database_url).get_backend_name() == "sqlite":
+        return {"type": "SQL", "dialect": "sqlite", "db": str(var_dir / "tracker.db")}
+    return {"type": "SQL", **sql_store_params(database_url)}
 
 
 def lock_store_config(redis_url: Optional[str]) -> Optional[Dict[str, Any]]:

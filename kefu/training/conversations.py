@@ -19,7 +19,6 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
 
-from sqlalchemy.engine import make_url
 
 from kefu import settings
 from kefu.training import masking
@@ -123,19 +122,9 @@ def store_kwargs(url: Optional[str] = None) -> Dict[str, Any]:
         config = dict(tracker_store_config(settings.database_url(), settings.var_dir()))
         config.pop("type", None)
         return config
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        return {"dialect": "sqlite", "db": parsed.database}
-    kwargs: Dict[str, Any] = {
-        "dialect": parsed.get_backend_name(),
-        "host": parsed.host or "127.0.0.1",
-        "port": parsed.port or 5432,
-        "db": parsed.database,
-        "username": parsed.username,
-    }
-    if parsed.password:
-        kwargs["password"] = parsed.password
-    return kwargs
+    from kefu.runtime.endpoints import sql_store_params
+
+    return sql_store_params(url)
 
 
 def open_store(url: Optional[str] = None, domain=None):

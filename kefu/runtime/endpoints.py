@@ -36,7 +36,9 @@ def sql_store_params(database_url: str) -> Dict[str, Any]:
 def tracker_store_config(database_url: str, var_dir: Path) -> Dict[str, Any]:
     if make_url(database_url).get_backend_name() == "sqlite":
         return {"type": "SQL", "dialect": "sqlite", "db": str(var_dir / "tracker.db")}
-    return {"type": "SQL", **sql_store_params(database_url)}
+    params = sql_store_params(database_url)
+    # In endpoints.yml Rasa reads the SQL host from `url` (EndpointConfig.url -> host).
+    return {"type": "SQL", "url": params.pop("host"), **params}
 
 
 def lock_store_config(redis_url: Optional[str]) -> Optional[Dict[str, Any]]:

@@ -30,5 +30,44 @@ def test_endpoints_follow_the_database_and_redis_settings(tmp_path):
     pg = build_endpoints("postgresql+psycopg2://postgres@127.0.0.1:5432/test", tmp_path, "http://a/webhook",
                          "redis://127.0.0.1:6379/2")
     assert pg["tracker_store"]["dialect"] == "postgresql" and pg["tracker_store"]["db"] == "test"
+    assert pg["tracker_store"]["url"] == "127.0.0.1" and "host" not in pg["tracker_store"]
     assert pg["lock_store"] == {"type": "redis", "url": "127.0.0.1", "port": 6379, "db": 2, "key_prefix": "kefu"}
     assert yaml.safe_load(yaml.safe_dump(pg)) == pg
+
+
+def test_generated_endpoints_work_with_rasa_on_postgresql_and_redis(tmp_path):
+    """The production settings (PostgreSQL tracker store, Redis lock store) against the
+    real servers of this machine, through Rasa's own store classes."""
+    import asyncio
+
+    from rasa.core.lock_store import LockStore
+    from rasa.core.tracker_store import TrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.utils.endpoints import EndpointConfig
+
+    from conftest import create_pg_database, drop_pg_database
+
+    url = create_pg_database("kefu_tracker")
+    try:
+        endpoints = build_endpoints(url, tmp_path, "http://127.0.0.1:5055/webhook", "redis://127.0.0.1:6379/3")
+        domain = Domain.from_yaml("intents: [greet]")
+        store = TrackerStore.create(EndpointConfig.from_dict(endpoints["tracker_store"]), domain=domain)
+        lock_store = LockStore.create(EndpointConfig.from_dict(endpoints["lock_store"]))
+        assert type(lock_store).__name__ == "RedisLockStore"
+
+        async def scenario():
+            async with lock_store.lock("conv-pg"):
+                assert lock_store.get_lock("conv-pg") is not None  # held in Redis
+                tracker = DialogueStateTracker("conv-pg", domain.slots)
+                tracker.update(UserUttered("你好", {"name": "greet", "confidence": 1.0}))
+                await store.save(tracker)
+            assert lock_store.get_lock("conv-pg") is None  # released
+            again = await store.retrieve("conv-pg")
+            return [e.text for e in again.events if isinstance(e, UserUttered)]
+
+        assert asyncio.run(scenario()) == ["你好"]
+        store.engine.dispose()
+    finally:
+        drop_pg_database(url)

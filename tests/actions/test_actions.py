@@ -190,3 +190,37 @@ def test_validators_stay_silent_for_slots_reset_by_an_action():
     assert forms.ValidateSurveyForm().validate_satisfaction_comment(None, dispatcher, tracker, {}) == {"satisfaction_comment": None}
     assert forms.ValidateRepairForm().validate_product(None, dispatcher, tracker, {}) == {"product": None}
     assert dispatcher.messages == []
+
+
+def test_reschedule_moves_the_appointment_of_the_customers_ticket(service_db):
+    with db.session_scope(service_db) as session:
+        ticket_no = tickets.create_ticket(session, TicketRequest(type="repair", phone="13812345678", product="空调",
+                                                                 description="空调不制冷")).ticket.ticket_no
+    window = forms.parse_appointment("后天上午", forms.now_local())
+    slots = {"ticket_no": ticket_no, "phone": "13812345678", "ticket_op": "reschedule",
+             "appointment_start": window.start.isoformat(), "appointment_end": window.end.isoformat()}
+    messages, _ = run(lookups.ActionTicketOperation(), make_tracker(slots))
+    assert "utter_ticket_rescheduled" in responses(messages)
+    with db.session_scope(service_db) as session:
+        ticket = tickets.get_ticket(session, ticket_no)
+        assert ticket.appointment_start == window.start
+        assert "rescheduled" in [e.kind for e in ticket.events]
+
+
+def test_signed_in_customer_is_asked_to_confirm_the_registered_model(service_db):
+    from kefu.models.service import RegisteredProduct
+    from kefu.services import customers
+    from kefu.tokens import sign_customer_token
+
+    with db.session_scope(service_db) as session:
+        customer, _ = customers.get_or_create_customer(session, "13812345678", address="上海市浦东新区张江路100弄5号601室")
+        session.add(RegisteredProduct(customer_id=customer.id, category="净水器", model="RO-600G"))
+        session.flush()
+        token = sign_customer_token(customer_id=customer.id, phone="13812345678")
+    tracker = make_tracker({"product": "净水器"}, metadata={"customer_token": token})
+    messages, events = run(requests.ActionAskProductModel(), tracker)
+    assert "RO-600G" in messages[0]["text"] and messages[0]["buttons"][0]["payload"] == "RO-600G"
+    messages, _ = run(requests.ActionAskAddress(), tracker)
+    assert "张江路100弄5号601室" in messages[0]["text"]
+    anonymous, _ = run(requests.ActionAskProductModel(), make_tracker({"product": "净水器", "phone": "13812345678"}))
+    assert anonymous[0]["response"] == "utter_ask_product_model"  # a typed phone reveals nothing

@@ -47,9 +47,15 @@ def test_generated_endpoints_work_with_rasa_on_postgresql_and_redis(tmp_path):
     from rasa.shared.core.trackers import DialogueStateTracker
     from rasa.utils.endpoints import EndpointConfig
 
-    from conftest import create_pg_database, drop_pg_database
+    import uuid
 
-    url = create_pg_database("kefu_tracker")
+    import psycopg2
+
+    name = f"kefu_tracker_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect("postgresql://postgres@127.0.0.1:5432/test")
+    admin.autocommit = True
+    admin.cursor().execute(f'CREATE DATABASE "{name}"')
+    url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
     try:
         endpoints = build_endpoints(url, tmp_path, "http://127.0.0.1:5055/webhook", "redis://127.0.0.1:6379/3")
         domain = Domain.from_yaml("intents: [greet]")
@@ -70,4 +76,5 @@ def test_generated_endpoints_work_with_rasa_on_postgresql_and_redis(tmp_path):
         assert asyncio.run(scenario()) == ["你好"]
         store.engine.dispose()
     finally:
-        drop_pg_database(url)
+        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()

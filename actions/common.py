@@ -12,7 +12,6 @@ import functools
 import hashlib
 import json
 import logging
-from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, TypeVar
 
 import yaml
@@ -22,6 +21,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from kefu import settings
 from kefu.db import session_scope
 from kefu.errors import ServiceUnavailable
+from kefu.nlp.normalize import extract_phone
 from kefu.tokens import verify_customer_token
 
 logger = logging.getLogger(__name__)
@@ -76,6 +76,13 @@ def customer_claims(tracker: Tracker) -> Optional[Dict[str, Any]]:
 def verified_phone(tracker: Tracker) -> Optional[str]:
     claims = customer_claims(tracker)
     return claims.get("phone") if claims else None
+
+
+def contact_phone(tracker: Tracker) -> Optional[str]:
+    """A phone to call the customer on: the verified one, else a valid `phone` slot.
+
+    Inside a form the slot may still hold the raw answer being validated ("12345")."""
+    return verified_phone(tracker) or extract_phone(str(tracker.get_slot("phone") or "")) or None
 
 
 def verified_customer_id(tracker: Tracker) -> Optional[int]:
@@ -157,3 +164,14 @@ def latest_text(tracker: Tracker) -> str:
 
 def latest_intent(tracker: Tracker) -> Optional[str]:
     return ((tracker.latest_message or {}).get("intent") or {}).get("name")
+
+
+def previous_value(tracker: Tracker, slot: str) -> Any:
+    """The slot's value before the latest user message (Rasa may repeat this turn's SlotSet)."""
+    before_turn = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            before_turn = True
+        elif before_turn and event.get("event") == "slot" and event.get("name") == slot:
+            return event.get("value")
+    return None

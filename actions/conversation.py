@@ -8,7 +8,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import intent_labels, service_failure, with_session
+from actions.common import intent_labels, with_session
 from actions.escalation import escalate
 from kefu.errors import KefuError
 from kefu.services import surveys, tickets

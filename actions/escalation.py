@@ -9,6 +9,7 @@ agent hours, or with nobody online, it books a call-back ticket instead.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any, Dict, Iterable, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -17,13 +18,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import (
+    contact_phone,
     format_window,
     in_thread,
     latest_intent,
     latest_text,
     service_failure,
     verified_customer_id,
-    verified_phone,
     with_session,
 )
 from kefu.escalation import Decision, TurnContext, default_engine
@@ -76,7 +77,8 @@ def _customer_facts(session, customer_id: Optional[int], phone: Optional[str]) -
 
 
 def turn_context(tracker: Tracker, *, intent_hint: Optional[str], notices: Iterable[str], tier: Optional[str],
-                 ticket_overdue: bool, urge_count: int, fallbacks: Optional[int] = None) -> TurnContext:
+                 ticket_overdue: bool, urge_count: int, fallbacks: Optional[int] = None,
+                 form_stall_turns: int = 0) -> TurnContext:
     notices = set(notices)
     intent = latest_intent(tracker)
     if intent_hint and intent not in (INTENT_OF_HINT.get(intent_hint), "request_human"):
@@ -96,6 +98,7 @@ def turn_context(tracker: Tracker, *, intent_hint: Optional[str], notices: Itera
         ticket_overdue=ticket_overdue,
         urge_count=urge_count,
         consecutive_fallbacks=consecutive_fallbacks(tracker) if fallbacks is None else fallbacks,
+        form_stall_turns=form_stall_turns,
         human_request_count=human_requests,
         emergency=bool(tracker.get_slot("emergency")) or "emergency" in notices,
     )
@@ -111,21 +114,34 @@ async def escalate(
     ticket_overdue: bool = False,
     urge_count: int = 0,
     fallbacks: Optional[int] = None,
+    form_stall_turns: int = 0,
+    stall_check: bool = False,
 ) -> List[EventType]:
-    """Evaluate the escalation rules for this turn; hand over if one fires."""
+    """Evaluate the escalation rules for this turn; hand over if one fires.
+
+    ``stall_check``: called by a form validator after a turn without progress. Hand over
+    only if the stall itself just made a rule fire: the other rules are checked where
+    their turns happen, and a stall already answered must not be answered every turn.
+    """
     customer_id = verified_customer_id(tracker)
-    phone = verified_phone(tracker) or tracker.get_slot("phone")
+    phone = contact_phone(tracker)
     try:
         facts = await with_session(_customer_facts, customer_id, phone)
     except Exception as error:  # tier is an input to the rules, not a reason to fail the turn
         logger.warning("customer lookup for escalation failed: %s", error)
         facts = {"customer_id": customer_id, "tier": None}
     ctx = turn_context(tracker, intent_hint=intent_hint, notices=notices, tier=facts["tier"],
-                       ticket_overdue=ticket_overdue, urge_count=urge_count, fallbacks=fallbacks)
+                       ticket_overdue=ticket_overdue, urge_count=urge_count, fallbacks=fallbacks,
+                       form_stall_turns=form_stall_turns)
     engine = await in_thread(default_engine)
     decision = await in_thread(engine.evaluate, ctx)
     if decision is None:
         return []
+    if stall_check:
+        before = await in_thread(engine.evaluate, replace(ctx, form_stall_turns=max(form_stall_turns - 1, 0)))
+        if before is not None:
+            return []
+        dispatcher.utter_message(response="utter_form_stall_handoff")
     return await hand_over(dispatcher, tracker, decision, ticket_no=(ticket or {}).get("ticket_no") or tracker.get_slot("last_ticket_no"),
                            customer_id=facts["customer_id"], tier=facts["tier"], phone=phone, intent=ctx.intent)
 
@@ -178,6 +194,21 @@ async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, decision
     return [FollowupAction("callback_form")]
 
 
+async def settle_waiting_handoff(tracker: Tracker, ticket_no: str) -> None:
+    """A ticket now carries the follow-up (with its own call-back SLA): a handoff that
+    is still waiting because nobody was online is closed, not left in the queue."""
+
+    def work(session):
+        handoff = handoffs.open_handoff(session, tracker.sender_id)
+        if handoff is not None and handoff.status == "queued":
+            handoffs.cancel(session, handoff.id, note=f"无坐席接入，由工单 {ticket_no} 跟进")
+
+    try:
+        await with_session(work)
+    except Exception as error:  # the ticket exists either way; the queue entry only lingers
+        logger.warning("closing the waiting handoff of %s failed: %s", tracker.sender_id, error)
+
+
 def book_callback(session, handoff_id: int, phone: Optional[str], tracker: Tracker) -> Dict[str, str]:
     callback = handoffs.offer_callback(session, handoff_id, phone=phone, description=None,
                                        channel=tracker.get_latest_input_channel())
@@ -191,7 +222,7 @@ class ActionBookCallback(Action):
         return "action_book_callback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        phone = verified_phone(tracker) or tracker.get_slot("phone")
+        phone = contact_phone(tracker)
 
         def book(session):
             handoff = handoffs.open_handoff(session, tracker.sender_id)
@@ -229,7 +260,7 @@ class ActionEscalate(Action):
             decision = Decision(rule_id="explicit_request", group="综合", priority="普通", reason="客户要求转人工")
             events = await hand_over(dispatcher, tracker, decision, ticket_no=tracker.get_slot("last_ticket_no"),
                                      customer_id=verified_customer_id(tracker), tier=None,
-                                     phone=verified_phone(tracker) or tracker.get_slot("phone"), intent=latest_intent(tracker))
+                                     phone=contact_phone(tracker), intent=latest_intent(tracker))
         return events
 
 

@@ -7,12 +7,12 @@ import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.common import latest_intent, latest_text, verified_customer_id, verified_phone
+from actions.common import latest_intent, latest_text, previous_value, verified_customer_id, verified_phone
+from actions.stall import StallWatch
 from kefu.nlp.catalogue import canonical_product, find_faults, find_products, product_for_model
 from kefu.nlp.normalize import clean_user_text, extract_order_no, extract_phone, extract_ticket_no
 from kefu.nlp.timeparse import format_window, parse_appointment
@@ -38,17 +38,6 @@ def now_local() -> dt.datetime:
     from kefu import settings
 
     return dt.datetime.now(settings.service_config().tz)
-
-
-def previous_value(tracker: Tracker, slot: str) -> Any:
-    """The slot's value before the latest user message (Rasa may repeat this turn's SlotSet)."""
-    before_turn = False
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            before_turn = True
-        elif before_turn and event.get("event") == "slot" and event.get("name") == slot:
-            return event.get("value")
-    return None
 
 
 def silent_on_reset(validator):
@@ -110,7 +99,7 @@ class SharedSlotValidation:
         return {"product": product}
 
 
-class ValidateRepairForm(SharedSlotValidation, FormValidationAction):
+class ValidateRepairForm(StallWatch, SharedSlotValidation, FormValidationAction):
     def name(self) -> Text:
         return "validate_repair_form"
 
@@ -153,7 +142,7 @@ class ValidateRepairForm(SharedSlotValidation, FormValidationAction):
         return slots
 
 
-class ValidateInstallationForm(SharedSlotValidation, FormValidationAction):
+class ValidateInstallationForm(StallWatch, SharedSlotValidation, FormValidationAction):
     KINDS = [("移机", re.compile(r"移机|挪|搬家|换个位置|移到")), ("拆机", re.compile(r"拆机|拆下|拆掉|卸下")), ("新装", re.compile(r"新装|新机|安装|装机|新买|刚买|上门装"))]
 
     def name(self) -> Text:
@@ -180,7 +169,7 @@ class ValidateInstallationForm(SharedSlotValidation, FormValidationAction):
         return {"install_kind": kind}
 
 
-class ValidateComplaintForm(SharedSlotValidation, FormValidationAction):
+class ValidateComplaintForm(StallWatch, SharedSlotValidation, FormValidationAction):
     def name(self) -> Text:
         return "validate_complaint_form"
 
@@ -200,7 +189,7 @@ class ValidateComplaintForm(SharedSlotValidation, FormValidationAction):
         return {"complaint_demand": text or None}
 
 
-class ValidateReturnForm(SharedSlotValidation, FormValidationAction):
+class ValidateReturnForm(StallWatch, SharedSlotValidation, FormValidationAction):
     KINDS = [("换货", re.compile(r"换货|换一台|换个|换新|调换|更换")), ("退款", re.compile(r"仅退款|退款|退钱|退费")), ("退货", re.compile(r"退货|退掉|退回|不要了|退了"))]
 
     def name(self) -> Text:
@@ -236,7 +225,7 @@ class ValidateReturnForm(SharedSlotValidation, FormValidationAction):
         return {"return_reason": text if len(text) >= 2 else None}
 
 
-class ValidateTicketLookupForm(SharedSlotValidation, FormValidationAction):
+class ValidateTicketLookupForm(StallWatch, SharedSlotValidation, FormValidationAction):
     def name(self) -> Text:
         return "validate_ticket_lookup_form"
 
@@ -254,7 +243,7 @@ class ValidateTicketLookupForm(SharedSlotValidation, FormValidationAction):
         return {"ticket_no": ticket_no}
 
 
-class ValidateOrderLookupForm(SharedSlotValidation, FormValidationAction):
+class ValidateOrderLookupForm(StallWatch, SharedSlotValidation, FormValidationAction):
     def name(self) -> Text:
         return "validate_order_lookup_form"
 

@@ -14,13 +14,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import (
+    contact_phone,
     format_moment,
     format_window,
     parse_iso,
     service_failure,
     ticket_card,
     verified_customer_id,
-    verified_phone,
     with_session,
 )
 from actions.escalation import escalate
@@ -42,7 +42,7 @@ LOOKUP_RESET = [SlotSet("ticket_no", None), SlotSet("ticket_op", None), SlotSet(
 
 
 def _owner(tracker: Tracker) -> Dict[str, Any]:
-    return {"phone": verified_phone(tracker) or tracker.get_slot("phone"), "customer_id": verified_customer_id(tracker)}
+    return {"phone": contact_phone(tracker), "customer_id": verified_customer_id(tracker)}
 
 
 def _status_detail(summary: Dict[str, Any]) -> str:

@@ -7,11 +7,12 @@ from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import (
+    contact_phone,
     format_moment,
     format_window,
     idempotency_key,
@@ -24,7 +25,7 @@ from actions.common import (
     verified_phone,
     with_session,
 )
-from actions.escalation import escalate
+from actions.escalation import escalate, settle_waiting_handoff
 from actions.forms import UNKNOWN_MODEL
 from kefu.nlp.catalogue import emergency_faults, find_products, load_catalogue
 from kefu.nlp.normalize import is_negated
@@ -184,6 +185,8 @@ class SubmitTicketAction(Action, ABC):
         dispatcher.utter_message(json_message=ticket_card(summary))
         events: List[EventType] = [SlotSet("last_ticket_no", summary["ticket_no"])] + reset(self.kind)
         events += await escalate(dispatcher, tracker, ticket=summary, notices=result.notices, intent_hint=self.kind)
+        if not any(event.get("event") == "pause" for event in events):
+            await settle_waiting_handoff(tracker, summary["ticket_no"])
         return events
 
 
@@ -273,7 +276,7 @@ class ActionSubmitReturn(SubmitTicketAction):
         from kefu.services import orders
 
         order_no = tracker.get_slot("order_no")
-        phone = verified_phone(tracker) or tracker.get_slot("phone")
+        phone = contact_phone(tracker)
         customer_id = verified_customer_id(tracker)
         try:
             await with_session(lambda s: orders.get_order_for_customer(s, order_no, phone=phone, customer_id=customer_id))

@@ -254,15 +254,22 @@ async def claim(request: Request) -> Response:
     return JSONResponse({"ok": True, "url": _conversation_url(request, handoff_id)})
 
 
+def find_handoff(session: Session, handoff_id: int):
+    """The handoff, or None when the id is unknown (the page answers 404)."""
+    try:
+        return handoffs.get_handoff(session, handoff_id)
+    except KefuError:
+        return None
+
+
 @requires(*EVERYONE)
 async def conversation_page(request: Request) -> Response:
     me: Agent = request.state.agent
     handoff_id = _handoff_id(request)
 
     def load(session: Session) -> Optional[dict]:
-        try:
-            handoff = handoffs.get_handoff(session, handoff_id)
-        except KefuError:
+        handoff = find_handoff(session, handoff_id)
+        if handoff is None:
             return None
         row = handoff_row(request, handoff, me, now(request))
         return {"handoff": row, "ticket": ticket_panel(request, handoff.ticket)}
@@ -291,9 +298,8 @@ async def conversation_transcript(request: Request) -> Response:
     handoff_id = _handoff_id(request)
 
     def load(session: Session) -> Optional[dict]:
-        try:
-            handoff = handoffs.get_handoff(session, handoff_id)
-        except KefuError:
+        handoff = find_handoff(session, handoff_id)
+        if handoff is None:
             return None
         return {"conversation_id": handoff.conversation_id, "status": handoff.status,
                 "claimed_by": handoff.claimed_by.display_name if handoff.claimed_by else None}

@@ -44,6 +44,18 @@ def read_terms(path: Path) -> list[str]:
     return terms
 
 
+def _ascii_alnum(char: str) -> bool:
+    """Characters of phone, ticket and model numbers (BX20261122-0042, KFR-35GW/BpR3)."""
+    return len(char) == 1 and char.isascii() and (char.isalnum() or char in "-/_")
+
+
+def _inside_ascii_word(text: str, start: int, end: int) -> bool:
+    """12345 inside the phone 13812345678 (jieba may split digits there) is no match."""
+    before = text[start - 1] if start > 0 else ""
+    after = text[end] if end < len(text) else ""
+    return (_ascii_alnum(text[start]) and _ascii_alnum(before)) or (_ascii_alnum(text[end - 1]) and _ascii_alnum(after))
+
+
 class Lexicons:
     """All ``*.txt`` word lists of one directory, keyed by file stem."""
 
@@ -80,8 +92,11 @@ class Lexicons:
         doc = _nlp().make_doc(normalise(text))
         found: dict[str, list[str]] = {}
         for match_id, start, end in self._matcher(doc):
+            span = doc[start:end]
+            if _inside_ascii_word(doc.text, span.start_char, span.end_char):
+                continue
             name = doc.vocab.strings[match_id]
-            term = doc[start:end].text
+            term = span.text
             if term not in found.setdefault(name, []):
                 found[name].append(term)
         return found

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from kefu import settings
+from kefu.training import fingerprint
 
 
 def rasa_train_args(out: Path, finetune: bool, force: bool, project=None, epoch_fraction: float = 0.3) -> list:
@@ -33,9 +34,14 @@ def rasa_train_args(out: Path, finetune: bool, force: bool, project=None, epoch_
 
 
 def train(finetune: bool = False, force: bool = False, out: Path | None = None) -> Path | None:
-    """Run `rasa train` (Rasa itself skips training when data and config are unchanged)."""
+    """Run `rasa train` unless `out` already holds a model trained from the current inputs."""
     root = settings.repo_root()
     out = out or root / "models"
+    digest = fingerprint.inputs_hash(root)
+    existing = fingerprint.model_for_inputs(out, digest)
+    if existing is not None and not (force or finetune):
+        print(f"model up to date: {existing.name} was trained from the current data and config", flush=True)
+        return None
     subprocess.run([sys.executable, "-m", "kefu.nlp.build"], cwd=root, check=True)
     before = {p.name for p in out.glob("*.tar.gz")}
     started = time.monotonic()
@@ -46,6 +52,7 @@ def train(finetune: bool = False, force: bool = False, out: Path | None = None) 
     seconds = time.monotonic() - started
     new = sorted((p for p in out.glob("*.tar.gz") if p.name not in before), key=lambda p: p.stat().st_mtime)
     if new:
+        fingerprint.record(new[-1], digest)
         record = {"model": new[-1].name, "seconds": round(seconds, 1), "finetune": finetune}
         log = settings.var_dir() / "training-times.jsonl"
         log.parent.mkdir(parents=True, exist_ok=True)

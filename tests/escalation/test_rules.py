@@ -38,6 +38,13 @@ def test_washing_machine_drum_is_not_an_insult(engine):
     assert decide(engine, intent="complain", text="滚筒洗衣机不脱水") is None
 
 
+@pytest.mark.parametrize("text", ["13812345678", "电话 13812315000", "型号KFR12315", "工单BX20261122-12345"])
+def test_hotline_numbers_inside_longer_numbers_are_not_threats(engine, text):
+    # 12345 and 12315 are hotlines customers threaten to call, but not inside a phone or model.
+    assert engine.severity(text)[0] == "none"
+    assert decide(engine, intent="report_repair", text=text) is None
+
+
 @pytest.mark.parametrize(
     "text, term",
     [
@@ -73,7 +80,14 @@ def test_two_anger_words_count_as_high_severity(engine):
     assert engine.severity("太过分了")[0] == "medium"
     level, terms = engine.severity("太过分了，纯粹是糊弄人")
     assert level == "high" and set(terms) == {"太过分", "糊弄人"}
-    assert decide(engine, intent="inform", text="太过分了，纯粹是糊弄人").rule_id == "complaint_severe"
+    assert decide(engine, intent="chitchat", text="太过分了，纯粹是糊弄人").rule_id == "complaint_severe"
+
+
+def test_a_bare_form_answer_is_not_a_threat(engine):
+    # "12345" is also a hotline people threaten to call, but typed as a phone it is an invalid answer.
+    assert decide(engine, intent="inform", active_form="repair_form", text="12345") is None
+    assert decide(engine, intent="inform", active_form="complaint_form", text="我要打12345").rule_id == "complaint_severe"
+    assert decide(engine, intent="urge_ticket", text="再不来我打12345").rule_id == "complaint_severe"
 
 
 @pytest.mark.parametrize(

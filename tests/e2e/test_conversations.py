@@ -73,3 +73,28 @@ def test_abandoning_a_form_creates_nothing(stack, chat):
 def test_bad_input_gets_an_answer(stack, chat, message):
     replies = chat.say(message)
     assert replies and all(r.get("text") or r.get("custom") for r in replies)
+
+
+def test_a_form_stuck_on_one_question_offers_a_person_once(stack, chat):
+    """Three invalid phones in a row: the form-stall rule hands over (nobody serves 综合 in
+    these tests, so a call-back is offered); the form goes on and its ticket closes the wait."""
+    from kefu.models.desk import Handoff
+
+    chat.say("洗衣机漏水了要报修")
+    chat.say("型号不知道")
+    chat.say("杭州市西湖区文三路200号3幢")
+    for attempt in range(1, 5):
+        text = chat.texts(chat.say("12345"))
+        assert re.search("有效的手机号", text), text
+        offered = re.search("不太顺利|反复填写", text)
+        assert bool(offered) == (attempt == 3), (attempt, text)  # once, at the third failure
+        if attempt == 3:
+            assert "回电" in text, text
+    with db.session_scope(stack.db_url) as session:
+        handoff = session.execute(select(Handoff).where(Handoff.conversation_id == chat.sender)).scalar_one()
+        assert (handoff.rule_id, handoff.group_name, handoff.status) == ("form_stalled", "综合", "queued")
+    chat.say("13812345678")
+    text = chat.texts(chat.say("明天上午"))
+    assert TICKET_NO.search(text), text
+    with db.session_scope(stack.db_url) as session:
+        assert session.execute(select(Handoff.status).where(Handoff.conversation_id == chat.sender)).scalar_one() == "cancelled"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -94,6 +95,12 @@ def cmd_run(_: argparse.Namespace) -> None:
         "Press Ctrl+C to stop.",
         flush=True,
     )
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    # Ctrl+C, and also `kill` / a process manager's SIGTERM: stop the children too.
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
     try:
         while True:
             for name, proc in list(stack.processes.items()):

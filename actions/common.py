@@ -166,6 +166,11 @@ def latest_intent(tracker: Tracker) -> Optional[str]:
     return ((tracker.latest_message or {}).get("intent") or {}).get("name")
 
 
+def filled(value: Any) -> bool:
+    """A slot value that says something (Rasa resets slots to None, forms may leave "" or [])."""
+    return value not in (None, "", [])
+
+
 def previous_value(tracker: Tracker, slot: str) -> Any:
     """The slot's value before the latest user message (Rasa may repeat this turn's SlotSet)."""
     before_turn = False

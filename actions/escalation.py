@@ -19,6 +19,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import (
     contact_phone,
+    filled,
     format_window,
     in_thread,
     latest_intent,
@@ -91,7 +92,7 @@ def turn_context(tracker: Tracker, *, intent_hint: Optional[str], notices: Itera
         intent=intent,
         confidence=confidence,
         text=latest_text(tracker),
-        slots={k: v for k, v in tracker.slots.items() if v not in (None, "", [])},
+        slots={k: v for k, v in tracker.slots.items() if filled(v)},
         active_form=(tracker.active_loop or {}).get("name"),
         customer_tier=tier,
         repeat_complaint="repeat_complaint" in notices,

@@ -11,17 +11,13 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import previous_value
+from actions.common import filled, previous_value
 from actions.escalation import escalate
 
 # Slots the form machinery sets itself: changing them is not the customer's progress.
 NOT_PROGRESS = frozenset({"requested_slot"})
 # Actions Rasa runs before the policies choose; they do not say who handled a turn.
 PRELUDE_ACTIONS = frozenset({"action_listen", "action_extract_slots"})
-
-
-def filled(value: Any) -> bool:
-    return value not in (None, "", [])
 
 
 def _progress(before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:

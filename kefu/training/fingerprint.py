@@ -46,8 +46,15 @@ def record(model: Path, digest: str) -> None:
     sidecar(model).write_text(digest + "\n", encoding="utf-8")
 
 
+def recorded(model: Path) -> Optional[str]:
+    """The inputs hash a model was trained from (None: trained before hashes were kept)."""
+    try:
+        return sidecar(model).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+
+
 def model_for_inputs(models_dir: Path, digest: str) -> Optional[Path]:
     """The newest model in `models_dir` trained from exactly these inputs."""
-    matches = [m for m in models_dir.glob("*.tar.gz")
-               if sidecar(m).is_file() and sidecar(m).read_text(encoding="utf-8").strip() == digest]
+    matches = [m for m in models_dir.glob("*.tar.gz") if recorded(m) == digest]
     return max(matches, key=lambda m: m.stat().st_mtime, default=None)

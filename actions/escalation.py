@@ -28,9 +28,9 @@ from actions.common import (
     verified_customer_id,
     with_session,
 )
+from kefu import clock
 from kefu.escalation import Decision, TurnContext, default_engine
 from kefu.escalation.desk_config import desk_config
-from kefu.models.base import utcnow
 from kefu.services import customers, handoffs
 
 logger = logging.getLogger(__name__)
@@ -162,7 +162,7 @@ async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, decision
             # follow-up; a second (call-back) ticket would only confuse the customer.
             handoffs.cancel(session, result.handoff.id, note="无坐席在线，由工单跟进")
             return {"queued": False, "callback": None, "covered_by_ticket": True}
-        within_hours = desk_config().within_agent_hours(utcnow())
+        within_hours = desk_config().within_agent_hours(clock.now())
         if not phone and result.handoff.customer_id is None:
             return {"queued": False, "callback": None, "within_hours": within_hours}
         return {"queued": False, "callback": book_callback(session, result.handoff.id, phone, tracker),

@@ -13,6 +13,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import latest_intent, latest_text, previous_value, verified_customer_id, verified_phone
 from actions.stall import StallWatch
+from kefu import clock
 from kefu.nlp.catalogue import canonical_product, find_faults, find_products, product_for_model
 from kefu.nlp.normalize import clean_user_text, extract_order_no, extract_phone, extract_ticket_no
 from kefu.nlp.timeparse import format_window, parse_appointment
@@ -37,7 +38,7 @@ CN_SCORE = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
 def now_local() -> dt.datetime:
     from kefu import settings
 
-    return dt.datetime.now(settings.service_config().tz)
+    return clock.local_now(settings.service_config().tz)
 
 
 def silent_on_reset(validator):

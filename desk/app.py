@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kefu import settings
 from kefu.escalation.desk_config import DeskConfig, desk_config
-from kefu.models import utcnow
+from kefu import clock as product_clock
 from desk import review, views
 from desk.rasa_client import RasaClient
 from desk.web import HERE
@@ -68,7 +68,7 @@ def create_app(
     db_url: Optional[str] = None,
     rasa: Optional[RasaClient] = None,
     config: Optional[DeskConfig] = None,
-    clock: Callable[[], dt.datetime] = utcnow,
+    clock: Callable[[], dt.datetime] = product_clock.now,
     session_secret: Optional[str] = None,
 ) -> Starlette:
     config = config or desk_config()

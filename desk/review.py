@@ -32,6 +32,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from desk import csrf, web
+from kefu import clock as product_clock
 from kefu import settings
 from kefu.training import accept as accepting
 from kefu.training import conversations as conv
@@ -52,7 +53,7 @@ class ReviewSource:
                  clock=None) -> None:
         self.project = project or Project.default()
         self.tracker_store_url = tracker_store_url
-        self.clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        self.clock = clock or product_clock.now
         self._store = None
 
     def store(self):

@@ -12,6 +12,7 @@ from typing import Any, Dict, Optional
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from kefu import clock
 from kefu.errors import InvalidPhone
 from kefu.services.customers import normalize_phone
 from kefu.settings import get_secret, service_config
@@ -53,7 +54,7 @@ def verify_customer_token(
         }
     except (BadSignature, KeyError, TypeError, ValueError, InvalidPhone):
         return None
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or clock.now()
     if not issued_at - _CLOCK_SKEW <= now < expires_at:
         return None
     return claims

@@ -8,6 +8,7 @@ migrations are under test too.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
 from typing import Iterator
@@ -18,10 +19,21 @@ from psycopg2 import sql
 from sqlalchemy import delete
 from sqlalchemy.engine import make_url
 
-from kefu import db
+from kefu import clock, db
 from kefu.models import Base
 
 PG_ADMIN_URL = os.environ.get("KEFU_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+# A Monday inside agent and business hours (Asia/Shanghai), the default pinned moment.
+MONDAY_10_BEIJING = dt.datetime(2026, 12, 7, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+
+
+@pytest.fixture
+def pinned_clock() -> Iterator[clock.Pin]:
+    """The product clock frozen at Monday 10:00 Beijing time; ``.set()``/``.advance()`` move it."""
+    with clock.pin(MONDAY_10_BEIJING) as handle:
+        yield handle
 
 
 @pytest.fixture(scope="session", autouse=True)

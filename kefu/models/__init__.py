@@ -1,7 +1,7 @@
 """All ORM models; importing this package registers every table on ``Base.metadata``."""
 
 from kefu.models import desk  # noqa: F401  (agents, handoffs -- desk engineer's tables)
-from kefu.models.base import Base, utcnow
+from kefu.models.base import Base
 from kefu.models.service import (
     Customer,
     Order,
@@ -21,5 +21,4 @@ __all__ = [
     "Ticket",
     "TicketCounter",
     "TicketEvent",
-    "utcnow",
 ]

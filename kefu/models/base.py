@@ -26,10 +26,6 @@ Base: Any = mapper_registry.generate_base()
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
 class UTCDateTime(TypeDecorator):
     """Aware datetimes in Python, naive UTC in the database.
 
@@ -44,7 +40,7 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         if value.tzinfo is None:
-            raise ValueError("naive datetime given; use an aware datetime (e.g. kefu.models.base.utcnow())")
+            raise ValueError("naive datetime given; use an aware datetime (e.g. kefu.clock.now())")
         return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
 
     def process_result_value(self, value: Optional[dt.datetime], dialect) -> Optional[dt.datetime]:

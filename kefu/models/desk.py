@@ -19,7 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, relationship
 
-from kefu.models.base import Base, JSONType, UTCDateTime, utcnow
+from kefu import clock
+from kefu.models.base import Base, JSONType, UTCDateTime
 from kefu.models.service import _in  # also registers Customer and Ticket, referenced below
 from kefu.settings import PRIORITIES
 
@@ -44,7 +45,7 @@ class Agent(Base):
     role: Mapped[str] = Column(String(16), nullable=False, default="agent")
     active: Mapped[bool] = Column(Boolean, nullable=False, default=True)
     last_seen_at: Mapped[Optional[dt.datetime]] = Column(UTCDateTime)  # desk heartbeat
-    created_at: Mapped[dt.datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
+    created_at: Mapped[dt.datetime] = Column(UTCDateTime, nullable=False, default=clock.now)
 
     group_rows: Mapped[List["AgentGroup"]] = relationship(
         "AgentGroup", cascade="all, delete-orphan", order_by="AgentGroup.group_name", lazy="selectin"
@@ -95,10 +96,10 @@ class Handoff(Base):
     customer_id: Mapped[Optional[int]] = Column(Integer, ForeignKey("customers.id", ondelete="SET NULL"))
     ticket_id: Mapped[Optional[int]] = Column(Integer, ForeignKey("tickets.id", ondelete="SET NULL"))
     claimed_by_id: Mapped[Optional[int]] = Column(Integer, ForeignKey("agents.id", ondelete="SET NULL"))
-    created_at: Mapped[dt.datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
+    created_at: Mapped[dt.datetime] = Column(UTCDateTime, nullable=False, default=clock.now)
     claimed_at: Mapped[Optional[dt.datetime]] = Column(UTCDateTime)
     resolved_at: Mapped[Optional[dt.datetime]] = Column(UTCDateTime)  # resolved, cancelled or called back
-    updated_at: Mapped[dt.datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at: Mapped[dt.datetime] = Column(UTCDateTime, nullable=False, default=clock.now)
 
     claimed_by: Mapped[Optional[Agent]] = relationship(Agent)
     customer = relationship("Customer")
@@ -121,7 +122,7 @@ class HandoffEvent(Base):
     handoff_id: Mapped[int] = Column(
         Integer, ForeignKey("handoffs.id", ondelete="CASCADE"), nullable=False, index=True
     )
-    at: Mapped[dt.datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
+    at: Mapped[dt.datetime] = Column(UTCDateTime, nullable=False, default=clock.now)
     actor: Mapped[str] = Column(String(64), nullable=False)  # bot / agent:zhang
     kind: Mapped[str] = Column(String(16), nullable=False)
     from_group: Mapped[Optional[str]] = Column(String(32))

@@ -24,7 +24,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, relationship
 
-from kefu.models.base import Base, JSONType, UTCDateTime, utcnow
+from kefu import clock
+from kefu.models.base import Base, JSONType, UTCDateTime
 from kefu.settings import PRIORITIES, TICKET_TYPES
 
 TIERS = ("普通", "银卡", "金卡", "VIP")
@@ -70,7 +71,7 @@ class Customer(Base):
     tier: Mapped[str] = Column(String(8), nullable=False, default="普通")
     city: Mapped[Optional[str]] = Column(String(32))
     address: Mapped[Optional[str]] = Column(String(255))
-    created_at: Mapped[dt.datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
+    created_at: Mapped[dt.datetime] = Column(UTCDateTime, nullable=False, default=clock.now)
 
     products: Mapped[List["RegisteredProduct"]] = relationship(
         "RegisteredProduct", back_populates="customer", order_by="RegisteredProduct.id"
@@ -98,7 +99,7 @@ class RegisteredProduct(Base):
     warranty_end: Mapped[Optional[dt.date]] = Column(Date)
     next_maintenance: Mapped[Optional[dt.date]] = Column(Date)
     maintenance_note: Mapped[Optional[str]] = Column(String(255))  # e.g. 更换 RO 膜滤芯
-    created_at: Mapped[dt.datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
+    created_at: Mapped[dt.datetime] = Column(UTCDateTime, nullable=False, default=clock.now)
 
     customer: Mapped[Customer] = relationship(Customer, back_populates="products")
 
@@ -121,13 +122,13 @@ class Order(Base):
     shipping_status: Mapped[str] = Column(String(8), nullable=False, default="待发货")
     carrier: Mapped[Optional[str]] = Column(String(32))
     tracking_no: Mapped[Optional[str]] = Column(String(64))
-    ordered_at: Mapped[dt.datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
+    ordered_at: Mapped[dt.datetime] = Column(UTCDateTime, nullable=False, default=clock.now)
     paid_at: Mapped[Optional[dt.datetime]] = Column(UTCDateTime)
     shipped_at: Mapped[Optional[dt.datetime]] = Column(UTCDateTime)
     delivered_at: Mapped[Optional[dt.datetime]] = Column(UTCDateTime)
     expected_delivery: Mapped[Optional[dt.date]] = Column(Date)
     updated_at: Mapped[dt.datetime] = Column(
-        UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow
+        UTCDateTime, nullable=False, default=clock.now, onupdate=clock.now
     )
 
     customer: Mapped[Customer] = relationship(Customer)
@@ -173,9 +174,9 @@ class Ticket(Base):
     channel: Mapped[Optional[str]] = Column(String(32))
     idempotency_key: Mapped[Optional[str]] = Column(String(128), unique=True)
     extra: Mapped[Dict[str, Any]] = Column(JSONType, nullable=False, default=dict)
-    created_at: Mapped[dt.datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
+    created_at: Mapped[dt.datetime] = Column(UTCDateTime, nullable=False, default=clock.now)
     updated_at: Mapped[dt.datetime] = Column(
-        UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow
+        UTCDateTime, nullable=False, default=clock.now, onupdate=clock.now
     )
     resolved_at: Mapped[Optional[dt.datetime]] = Column(UTCDateTime)
     closed_at: Mapped[Optional[dt.datetime]] = Column(UTCDateTime)  # closed or cancelled
@@ -200,7 +201,7 @@ class TicketEvent(Base):
     ticket_id: Mapped[int] = Column(
         Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True
     )
-    at: Mapped[dt.datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
+    at: Mapped[dt.datetime] = Column(UTCDateTime, nullable=False, default=clock.now)
     actor: Mapped[str] = Column(String(64), nullable=False)  # customer / bot / agent:zhang
     kind: Mapped[str] = Column(String(16), nullable=False)
     from_value: Mapped[Optional[str]] = Column(String(255))
@@ -229,7 +230,7 @@ class Survey(Base):
     score: Mapped[int] = Column(SmallInteger, nullable=False)
     comment: Mapped[Optional[str]] = Column(Text)
     dimensions: Mapped[Optional[Dict[str, int]]] = Column(JSONType)
-    created_at: Mapped[dt.datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
+    created_at: Mapped[dt.datetime] = Column(UTCDateTime, nullable=False, default=clock.now)
 
     ticket: Mapped[Ticket] = relationship(Ticket, back_populates="survey")
 

@@ -27,6 +27,7 @@ from typing import Iterator, List, Optional, Tuple
 import cn2an
 from dateutil.relativedelta import relativedelta
 
+from kefu import clock
 from kefu.nlp.config import AppointmentSettings, load_settings
 from kefu.nlp.normalize import to_halfwidth
 
@@ -380,7 +381,7 @@ def format_window(
     """
     cfg = settings or load_settings().appointment
     start, end = window.start.astimezone(cfg.timezone), window.end.astimezone(cfg.timezone)
-    this_year = (now or dt.datetime.now(cfg.timezone)).astimezone(cfg.timezone).year
+    this_year = (now or clock.now()).astimezone(cfg.timezone).year
     year = f"{start.year}年" if start.year != this_year else ""
     name = _period_name(start, end, cfg)
     text = (

@@ -16,7 +16,7 @@ from typing import Dict, List, Optional
 
 import httpx
 
-from kefu import settings
+from kefu import clock, settings
 from kefu.runtime.endpoints import write_endpoints
 
 
@@ -106,6 +106,10 @@ def base_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
     env.setdefault("PYTHONUNBUFFERED", "1")
     env["PYTHONPATH"] = str(settings.repo_root()) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env.update(extra or {})
+    if env.get(clock.NOW_VAR) and not env.get(clock.ANCHOR_VAR):
+        # one anchor for every child, so Rasa, actions and desk agree on the fake time
+        env[clock.ANCHOR_VAR] = str(clock.wall_now().timestamp())
+    clock.shift_from_environment(env)  # refuse a fake clock without the flag before starting anything
     return env
 
 

@@ -12,8 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
+from kefu import clock
 from kefu.errors import InvalidPhone, NotFound
-from kefu.models import Customer, RegisteredProduct, Ticket, utcnow
+from kefu.models import Customer, RegisteredProduct, Ticket
 
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 _SEPARATORS = re.compile(r"[\s\-()./]")
@@ -107,7 +108,7 @@ def complaint_count(
     session: Session, customer_id: int, days: int = 30, now: Optional[dt.datetime] = None
 ) -> int:
     """Complaint tickets the customer opened in the last ``days`` days (cancelled ones too)."""
-    now = now or utcnow()
+    now = now or clock.now()
     since = now - dt.timedelta(days=days)
     return session.execute(
         select(func.count(Ticket.id)).where(

@@ -18,10 +18,11 @@ from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from kefu import clock
 from kefu.errors import InvalidRequest, KefuError, NotFound
 from kefu.escalation.context import Decision
 from kefu.escalation.desk_config import DeskConfig, desk_config
-from kefu.models import Customer, Ticket, utcnow
+from kefu.models import Customer, Ticket
 from kefu.models.desk import (
     ACTIVE_HANDOFF_STATUSES,
     CALLBACK,
@@ -131,7 +132,7 @@ def queue_handoff(
 ) -> QueueResult:
     """Queue the conversation for ``decision.group``; idempotent per open handoff."""
     config = config or desk_config()
-    now = now or utcnow()
+    now = now or clock.now()
     if decision.group not in config.groups:
         raise InvalidRequest("unknown agent group", field="group", value=decision.group)
     existing = open_handoff(session, conversation_id)
@@ -285,7 +286,7 @@ def claimed_by(session: Session, agent: Agent) -> List[Handoff]:
 def heartbeat(session: Session, agent: Agent, now: Optional[dt.datetime] = None) -> None:
     """The desk page is open: the agent counts as online for presence.online_minutes."""
     session.execute(
-        update(Agent).where(Agent.id == agent.id).values(last_seen_at=now or utcnow())
+        update(Agent).where(Agent.id == agent.id).values(last_seen_at=now or clock.now())
         .execution_options(synchronize_session=False)
     )
 
@@ -303,7 +304,7 @@ def agents_online(
 ) -> int:
     """Active agents/supervisors of ``group`` whose desk pinged within the online window."""
     config = config or desk_config()
-    since = (now or utcnow()) - dt.timedelta(minutes=config.presence.online_minutes)
+    since = (now or clock.now()) - dt.timedelta(minutes=config.presence.online_minutes)
     return session.execute(
         select(func.count(Agent.id))
         .join(AgentGroup, AgentGroup.agent_id == Agent.id)
@@ -344,7 +345,7 @@ def _refresh(session: Session, handoff_id: int) -> Handoff:
 def claim(session: Session, handoff_id: int, agent: Agent, now: Optional[dt.datetime] = None) -> Handoff:
     """Take a queued conversation. HandoffTaken if someone else was faster."""
     _may_work_on(agent)
-    now = now or utcnow()
+    now = now or clock.now()
     where = [Handoff.status == QUEUED]
     if agent.role != "supervisor":  # supervisors may step in anywhere
         where.append(Handoff.group_name.in_(agent.groups))
@@ -388,7 +389,7 @@ def transfer(
     config = config or desk_config()
     if to_group not in config.groups:
         raise InvalidRequest("unknown agent group", field="group", value=to_group)
-    now = now or utcnow()
+    now = now or clock.now()
     before = get_handoff(session, handoff_id)
     from_group = before.group_name
     won = _conditional_update(
@@ -412,7 +413,7 @@ def resolve(
 ) -> Handoff:
     """The agent is done: the bot takes the conversation back. Adds a note to its ticket."""
     _may_work_on(agent)
-    now = now or utcnow()
+    now = now or clock.now()
     won = _conditional_update(
         session, handoff_id, _owned_where(agent, (CLAIMED,)),
         {"status": RESOLVED, "resolved_at": now, "updated_at": now},
@@ -435,7 +436,7 @@ def cancel(
     now: Optional[dt.datetime] = None,
 ) -> Handoff:
     """Close an open handoff without an agent (customer left, bot took over again)."""
-    now = now or utcnow()
+    now = now or clock.now()
     won = _conditional_update(
         session, handoff_id, [Handoff.status.in_(ACTIVE_HANDOFF_STATUSES)],
         {"status": CANCELLED, "resolved_at": now, "updated_at": now},
@@ -491,7 +492,7 @@ def offer_callback(
 ) -> CallbackResult:
     """No agent available: close the queued handoff as a call-back ticket with a time window."""
     config = config or desk_config()
-    now = now or utcnow()
+    now = now or clock.now()
     handoff = get_handoff(session, handoff_id)
     if handoff.status != QUEUED:
         raise HandoffStateError("only a queued handoff can become a call-back", status=handoff.status)

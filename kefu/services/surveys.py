@@ -9,8 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from kefu import clock
 from kefu.errors import AlreadySurveyed, InvalidRequest, NotResolved
-from kefu.models import Survey, Ticket, utcnow
+from kefu.models import Survey, Ticket
 from kefu.models.service import RESOLVED, SURVEYED
 from kefu.services.tickets import change_status
 from kefu.settings import service_config
@@ -42,7 +43,7 @@ def record_survey(
         raise AlreadySurveyed("this ticket has a survey already", ticket_no=ticket.ticket_no)
     if ticket.status != RESOLVED:
         raise NotResolved(f"a ticket in status {ticket.status} cannot be surveyed", status=ticket.status)
-    now = now or utcnow()
+    now = now or clock.now()
     # ticket_id, not ticket=: the relationship would add the row before the SAVEPOINT.
     survey = Survey(ticket_id=ticket.id, score=score, comment=comment or None,
                     dimensions=dimensions or None, created_at=now)

@@ -14,6 +14,7 @@ from sqlalchemy import case, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from kefu import clock
 from kefu.errors import (  # noqa: F401  (TicketError is part of this module's API)
     InvalidRequest,
     InvalidTransition,
@@ -23,7 +24,7 @@ from kefu.errors import (  # noqa: F401  (TicketError is part of this module's A
     NotUrgeable,
     TicketError,
 )
-from kefu.models import Customer, Ticket, TicketEvent, utcnow
+from kefu.models import Customer, Ticket, TicketEvent
 from kefu.models.service import (
     ACCEPTED,
     CANCELLED,
@@ -88,7 +89,7 @@ def create_ticket(
 ) -> CreateResult:
     """Create a ticket (priority, routing, due times, number) or return the one with the same idempotency key."""
     config = service_config()
-    now = now or utcnow()
+    now = now or clock.now()
     if request.idempotency_key:
         existing = _by_idempotency_key(session, request.idempotency_key)
         if existing is not None:
@@ -265,7 +266,7 @@ def change_status(
         raise InvalidTransition(
             f"{ticket.status} -> {new_status} is not allowed", from_status=ticket.status, to_status=new_status
         )
-    now = now or utcnow()
+    now = now or clock.now()
     old = ticket.status
     _apply_status(ticket, new_status, now)
     _record(session, ticket, event_kind, actor, now, from_value=old, to_value=new_status, note=note)
@@ -294,7 +295,7 @@ def cancel_ticket(
     """Cancel a ticket that is not resolved yet; NotCancellable otherwise."""
     if ticket.status not in OPEN_STATUSES:
         raise NotCancellable(f"a ticket in status {ticket.status} cannot be cancelled", status=ticket.status)
-    now = now or utcnow()
+    now = now or clock.now()
     old = ticket.status
     _apply_status(ticket, CANCELLED, now)
     _record(session, ticket, "cancelled", actor, now, from_value=old, to_value=CANCELLED, note=reason)
@@ -313,7 +314,7 @@ def reschedule_ticket(
     """Move the appointment window (改约); the resolution target waits for a later visit."""
     if ticket.status not in OPEN_STATUSES:
         raise NotReschedulable(f"a ticket in status {ticket.status} cannot be rescheduled", status=ticket.status)
-    now = now or utcnow()
+    now = now or clock.now()
     _check_window(start, end, now)
     config = service_config()
     old = _window_text(ticket.appointment_start, ticket.appointment_end, config)
@@ -343,7 +344,7 @@ def assign(
     """Dispatch (派单) to a technician/agent; a new ticket moves to 已派单."""
     if ticket.status not in OPEN_STATUSES:
         raise InvalidTransition(f"a ticket in status {ticket.status} cannot be assigned", from_status=ticket.status)
-    now = now or utcnow()
+    now = now or clock.now()
     old = " / ".join(filter(None, (ticket.department, ticket.group_name, ticket.assignee)))
     ticket.department = department or ticket.department
     ticket.group_name = group or ticket.group_name
@@ -356,7 +357,7 @@ def assign(
 
 
 def add_note(session: Session, ticket: Ticket, note: str, actor: str, now: Optional[dt.datetime] = None) -> TicketEvent:
-    return _record(session, ticket, "note", actor, now or utcnow(), note=note)
+    return _record(session, ticket, "note", actor, now or clock.now(), note=note)
 
 
 def escalate_ticket(
@@ -367,7 +368,7 @@ def escalate_ticket(
         return False
     old = ticket.escalation_reason
     ticket.escalated, ticket.escalation_reason = True, reason
-    _record(session, ticket, "escalated", actor, now or utcnow(), from_value=old, to_value=reason)
+    _record(session, ticket, "escalated", actor, now or clock.now(), from_value=old, to_value=reason)
     return True
 
 
@@ -381,7 +382,7 @@ def urge_ticket(
     """Record a 催办; urging an overdue ticket, or the same ticket again, escalates it."""
     if ticket.status not in OPEN_STATUSES:
         raise NotUrgeable(f"a ticket in status {ticket.status} cannot be urged", status=ticket.status)
-    now = now or utcnow()
+    now = now or clock.now()
     rules = service_config().urge
     overdue = is_overdue(ticket, now)
     ticket.urge_count += 1
@@ -421,7 +422,7 @@ def overdue_reasons(ticket: Ticket, now: Optional[dt.datetime] = None) -> List[s
     """Why a ticket needs a supervisor: first_response_overdue, resolution_overdue, stalled."""
     if ticket.status not in OPEN_STATUSES:
         return []
-    now = now or utcnow()
+    now = now or clock.now()
     reasons = []
     if ticket.status == ACCEPTED and now > ticket.first_response_due:
         reasons.append("first_response_overdue")
@@ -439,7 +440,7 @@ def is_overdue(ticket: Ticket, now: Optional[dt.datetime] = None) -> bool:
 
 def overdue_tickets(session: Session, now: Optional[dt.datetime] = None, limit: int = 200) -> List[Ticket]:
     """Open tickets past a due time or idle too long (长期滞留), most urgent first."""
-    now = now or utcnow()
+    now = now or clock.now()
     idle_since = now - dt.timedelta(hours=service_config().stalled.idle_hours)
     priority_rank = case({p: i for i, p in enumerate(PRIORITIES)}, value=Ticket.priority)
     query = (

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Set
 
-from kefu import settings
+from kefu import clock, settings
 from kefu.training import masking
 from kefu.training.nluyaml import clean_text, read_examples, render_training_file
 from kefu.training.project import Project, TextIndex, holdout_index, normalise, nlu_files
@@ -93,7 +93,7 @@ def record_decision(action: str, text: str, intent: Optional[str], actor: str, p
                     **extra: Any) -> None:
     path = decisions_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    row = {"at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "actor": actor, "action": action,
+    row = {"at": clock.now().isoformat(timespec="seconds"), "actor": actor, "action": action,
            "norm": normalise(text), "text": text, "intent": intent, "project": str(project.root), **extra}
     with path.open("a", encoding="utf-8") as f:
         f.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from kefu import settings
+from kefu import clock, settings
 from kefu.training.project import Project
 
 MAX_DROP = 0.01
@@ -94,7 +94,7 @@ class Verdict:
     candidate: Evaluation
     current: Optional[Evaluation]
     max_drop: float
-    at: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+    at: str = field(default_factory=lambda: clock.now().isoformat(timespec="seconds"))
 
     @property
     def f1_delta(self) -> Optional[float]:

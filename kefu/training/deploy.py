@@ -31,7 +31,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import httpx
 
-from kefu import settings
+from kefu import clock, settings
 from kefu.training.compare import latest_comparison, sha256
 
 KEEP_MODELS = 3  # files kept in var/deploy/models (current and previous always)
@@ -131,7 +131,7 @@ def _switch(urls: Sequence[str], token: str, model: Path, fallback: Optional[Pat
 
 def _entry(path: Path, sha: str, actor: str, action: str) -> Dict[str, Any]:
     return {"model": path.name, "path": str(path), "sha256": sha, "action": action, "by": actor,
-            "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+            "at": clock.now().isoformat(timespec="seconds")}
 
 
 def rollout(model: Path, urls: Optional[Sequence[str]] = None, token: Optional[str] = None, force: bool = False,

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional
 
-from kefu import settings
+from kefu import clock, settings
 from kefu.training import conversations as conv
 from kefu.training.nluyaml import render_review_file
 
@@ -59,7 +59,7 @@ def parse_day(value: str) -> dt.datetime:
 def date_range(since: Optional[str], until: Optional[str], days: Optional[int],
                now: Optional[dt.datetime] = None) -> tuple:
     """[since, until): ``until`` is inclusive as a day; ``days`` counts back from now."""
-    now = now or dt.datetime.now(tz=_tz())
+    now = now or clock.local_now(_tz())
     start = parse_day(since) if since else None
     end = parse_day(until) + dt.timedelta(days=1) if until else None
     if start is None and days:
@@ -72,7 +72,7 @@ def export(store, filters: conv.Filters, out: Path, mask: bool = True, flagged_o
     messages = conv.review_messages(conversations, only_flagged=flagged_only)
     out.mkdir(parents=True, exist_ok=True)
     header = (
-        f"# Kefu review export {dt.datetime.now(tz=_tz()):%Y-%m-%d %H:%M}"
+        f"# Kefu review export {clock.local_now(_tz()):%Y-%m-%d %H:%M}"
         f" — {len(conversations)} conversations, {len(messages)} distinct messages, lowest confidence first.\n"
         f"# Personal data {'MASKED' if mask else 'NOT MASKED (--no-mask): do not share this file'}.\n"
         "# Each block: the intent the model predicted. Correct wrong intents, delete examples that\n"
@@ -129,7 +129,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     flags = frozenset(f for f in conv.FLAGS if getattr(args, f))
     filters = conv.Filters(since=since, until=until, flags=flags, confidence_threshold=args.threshold,
                            max_satisfaction=args.max_score, limit=args.limit)
-    out = args.out or settings.var_dir() / "review" / f"export-{dt.datetime.now():%Y%m%d-%H%M%S}"
+    out = args.out or settings.var_dir() / "review" / f"export-{clock.local_now(_tz()):%Y%m%d-%H%M%S}"
     store = conv.open_store(args.tracker_store)
     result = export(store, filters, out, mask=not args.no_mask, flagged_only=args.flagged_only)
     period = f"{since:%Y-%m-%d %H:%M}" if since else "beginning"

@@ -20,6 +20,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+from kefu import clock
+
 AVERAGES = ("macro avg", "weighted avg", "micro avg", "accuracy")
 IMAGES = [
     ("intent_confusion_matrix.png", "Intent confusion matrix (holdout)"),
@@ -145,7 +147,7 @@ def write_report(out: Path, summary: Dict[str, Any], model: Optional[Path] = Non
     out = Path(out)
     ensure_confusion_matrix(out)
     lines: List[str] = [f"# Kefu evaluation — {model.name if model else 'model'}", ""]
-    lines.append(f"Generated {dt.datetime.now():%Y-%m-%d %H:%M}. Holdout: `{holdout}`."
+    lines.append(f"Generated {clock.now().astimezone():%Y-%m-%d %H:%M}. Holdout: `{holdout}`."
                  + (f" Test stories: `{stories}`." if stories else " Test stories: not run."))
     lines += ["", "## Summary", ""]
     summary_rows = [["holdout intent accuracy", f"{summary.get('intent_accuracy', 0):.3f}"],

@@ -23,6 +23,8 @@ from kefu.models.desk import Handoff
 from kefu.services import handoffs
 
 MONDAY_10 = dt.datetime(2026, 11, 23, 10, tzinfo=ZoneInfo("Asia/Shanghai"))  # within agent hours
+MONDAY_03 = dt.datetime(2026, 11, 23, 3, tzinfo=ZoneInfo("Asia/Shanghai"))  # outside agent hours
+NEW_YEARS_EVE_10 = dt.datetime(2027, 2, 6, 10, tzinfo=ZoneInfo("Asia/Shanghai"))  # closed_dates in desk.yml
 DOMAIN = {"forms": {"repair_form": {"required_slots": ["product", "product_model", "fault_description",
                                                          "address", "phone", "appointment_time"]}}}
 FILLED = {"product": "空调", "product_model": "未知", "fault_description": "空调不制冷", "address": "上海市浦东新区张江路100号"}
@@ -101,9 +103,9 @@ def validate(tracker: Tracker):
 
 
 @pytest.fixture
-def agent_online(clean_db, monkeypatch):
+def agent_online(clean_db, monkeypatch, pinned_clock):
     monkeypatch.setenv("KEFU_DATABASE_URL", clean_db)
-    monkeypatch.setattr(handoffs, "utcnow", lambda: MONDAY_10)
+    pinned_clock.set(MONDAY_10)
     with db.session_scope(clean_db) as session:
         agent = create_agent(session, username="wang", display_name="坐席王", password="correct horse",
                              role="agent", groups=("综合",))
@@ -138,11 +140,11 @@ def test_a_stall_already_answered_is_not_answered_again(agent_online):
     assert said == ["utter_invalid_phone"] and not any(e.get("event") == "pause" for e in events)
 
 
-def test_with_nobody_online_the_form_goes_on_and_its_ticket_takes_over(clean_db, monkeypatch):
+def test_with_nobody_online_the_form_goes_on_and_its_ticket_takes_over(clean_db, monkeypatch, pinned_clock):
     from actions import requests
 
     monkeypatch.setenv("KEFU_DATABASE_URL", clean_db)
-    monkeypatch.setattr(handoffs, "utcnow", lambda: MONDAY_10)
+    pinned_clock.set(MONDAY_10)
     said, events = validate(stalled_tracker(earlier_failures=2))
     assert "utter_form_stall_handoff" in said and "utter_handoff_no_agent" in said
     assert not any(e.get("event") in ("pause", "active_loop") for e in events)  # the form asks again
@@ -157,3 +159,13 @@ def test_with_nobody_online_the_form_goes_on_and_its_ticket_takes_over(clean_db,
         handoff = session.execute(select(Handoff)).scalar_one()
         assert handoff.status == "cancelled"  # the ticket's call-back replaces the wait in the queue
         assert "由工单" in handoff.events[-1].note
+
+
+@pytest.mark.parametrize("moment, reply", [(MONDAY_10, "utter_handoff_no_agent"), (MONDAY_03, "utter_handoff_closed"),
+                                           (NEW_YEARS_EVE_10, "utter_handoff_closed")],
+                         ids=["agent-hours", "night", "holiday"])
+def test_nobody_online_is_explained_by_the_time_of_day(clean_db, monkeypatch, pinned_clock, moment, reply):
+    monkeypatch.setenv("KEFU_DATABASE_URL", clean_db)
+    pinned_clock.set(moment)
+    said, _ = validate(stalled_tracker(earlier_failures=2))
+    assert "utter_form_stall_handoff" in said and reply in said

@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Optional
 from urllib.parse import parse_qs, unquote, urlparse
 
+from kefu import clock
 from kefu.escalation import Decision
-from kefu.models import utcnow
 
 RASA_TOKEN = "rasa-test-token"
 PASSWORD = "correct horse"
@@ -30,12 +30,12 @@ class FakeRasa:
 
     def add_user(self, conversation: str, text: str) -> None:
         self.events.setdefault(conversation, []).append(
-            {"event": "user", "text": text, "timestamp": utcnow().timestamp()}
+            {"event": "user", "text": text, "timestamp": clock.now().timestamp()}
         )
 
     def add_bot(self, conversation: str, text: str, metadata: Optional[dict] = None) -> None:
         self.events.setdefault(conversation, []).append(
-            {"event": "bot", "text": text, "metadata": metadata or {}, "timestamp": utcnow().timestamp()}
+            {"event": "bot", "text": text, "metadata": metadata or {}, "timestamp": clock.now().timestamp()}
         )
 
     def calls(self, path_part: str) -> list:
@@ -109,7 +109,7 @@ class Clock:
         self.offset = dt.timedelta()
 
     def __call__(self) -> dt.datetime:
-        return utcnow() + self.offset
+        return clock.now() + self.offset
 
 
 def csrf_of(html: str) -> str:

@@ -20,9 +20,9 @@ from playwright.sync_api import expect, sync_playwright
 
 from desk.auth import create_agent
 from desk_support import PASSWORD, RASA_TOKEN, start_fake_rasa
+from kefu import clock
 from kefu import db
 from kefu.escalation import Decision
-from kefu.models import utcnow
 from kefu.services import handoffs, tickets
 from kefu.services.tickets import TicketRequest
 
@@ -41,7 +41,7 @@ def free_port() -> int:
 def seed(url: str, fake) -> int:
     """A realistic queue; returns the id of the complaint the test works on."""
     db.migrate(url)
-    now = utcnow()
+    now = clock.now()
     with db.session_scope(url) as session:
         create_agent(session, username="zhang", display_name="张敏", password=PASSWORD,
                      role="agent", groups=["投诉专席", "综合"])

@@ -8,7 +8,6 @@ migrations are under test too.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import uuid
 from typing import Iterator
@@ -21,12 +20,10 @@ from sqlalchemy.engine import make_url
 
 from kefu import clock, db
 from kefu.models import Base
+from moments import MONDAY_10_BEIJING
 
 PG_ADMIN_URL = os.environ.get("KEFU_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
-
-# A Monday inside agent and business hours (Asia/Shanghai), the default pinned moment.
-MONDAY_10_BEIJING = dt.datetime(2026, 12, 7, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 
 
 @pytest.fixture

@@ -21,10 +21,9 @@ from desk.auth import create_agent
 from kefu import db
 from kefu.models.desk import Handoff
 from kefu.services import handoffs
+from moments import MONDAY_03_BEIJING, NEW_YEARS_EVE_10_BEIJING
 
 MONDAY_10 = dt.datetime(2026, 11, 23, 10, tzinfo=ZoneInfo("Asia/Shanghai"))  # within agent hours
-MONDAY_03 = dt.datetime(2026, 11, 23, 3, tzinfo=ZoneInfo("Asia/Shanghai"))  # outside agent hours
-NEW_YEARS_EVE_10 = dt.datetime(2027, 2, 6, 10, tzinfo=ZoneInfo("Asia/Shanghai"))  # closed_dates in desk.yml
 DOMAIN = {"forms": {"repair_form": {"required_slots": ["product", "product_model", "fault_description",
                                                          "address", "phone", "appointment_time"]}}}
 FILLED = {"product": "空调", "product_model": "未知", "fault_description": "空调不制冷", "address": "上海市浦东新区张江路100号"}
@@ -161,8 +160,8 @@ def test_with_nobody_online_the_form_goes_on_and_its_ticket_takes_over(clean_db,
         assert "由工单" in handoff.events[-1].note
 
 
-@pytest.mark.parametrize("moment, reply", [(MONDAY_10, "utter_handoff_no_agent"), (MONDAY_03, "utter_handoff_closed"),
-                                           (NEW_YEARS_EVE_10, "utter_handoff_closed")],
+@pytest.mark.parametrize("moment, reply", [(MONDAY_10, "utter_handoff_no_agent"), (MONDAY_03_BEIJING, "utter_handoff_closed"),
+                                           (NEW_YEARS_EVE_10_BEIJING, "utter_handoff_closed")],
                          ids=["agent-hours", "night", "holiday"])
 def test_nobody_online_is_explained_by_the_time_of_day(clean_db, monkeypatch, pinned_clock, moment, reply):
     monkeypatch.setenv("KEFU_DATABASE_URL", clean_db)

@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 from typing import Any, Dict, Optional
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
 
 from kefu import clock
 from kefu.errors import InvalidPhone
@@ -21,10 +21,18 @@ _SALT = "kefu.customer-token.v1"
 _CLOCK_SKEW = dt.timedelta(seconds=60)
 
 
+class _ClockSigner(TimestampSigner):
+    """Stamps tokens with the product clock, the same clock that checks their expiry."""
+
+    def get_timestamp(self) -> int:
+        return int(clock.now().timestamp())
+
+
 def _serializer(key: Optional[str]) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(
         key or get_secret("KEFU_CUSTOMER_TOKEN_KEY"),
         salt=_SALT,
+        signer=_ClockSigner,
         signer_kwargs={"digest_method": hashlib.sha256},
     )
 

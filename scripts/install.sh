@@ -42,12 +42,14 @@ if [[ -f widget/package.json ]]; then
 fi
 
 # 3. Browser for the end-to-end tests (Debian's chromium; Playwright drives it)
-# (fonts-noto-cjk so that screenshots show Chinese text, not boxes)
-if [[ $WITH_TEST == 1 ]] && { ! command -v chromium >/dev/null || [[ ! -d /usr/share/fonts/opentype/noto ]]; }; then
-  log "installing chromium and CJK fonts for browser tests"
+# (fonts-noto-cjk so that screenshots show Chinese text, not boxes), and faketime, with
+# which the clock guard runs the time-sensitive tests under a faked wall clock.
+if [[ $WITH_TEST == 1 ]] && { ! command -v chromium >/dev/null || [[ ! -d /usr/share/fonts/opentype/noto ]] \
+                               || ! command -v faketime >/dev/null; }; then
+  log "installing chromium, CJK fonts and faketime for the tests"
   sudo_=""; [[ $(id -u) == 0 ]] || sudo_=sudo
   $sudo_ apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq chromium fonts-noto-cjk faketime >/dev/null
 fi
 
 # 4. Generated NLP assets (jieba dictionary, spaCy zh pipeline) from config/catalogue.yml

@@ -18,7 +18,9 @@ from sqlalchemy import select
 from desk.auth import create_agent
 from e2e_support import Customer
 from kefu import db
+from kefu.models import Ticket
 from kefu.models.desk import Handoff
+from moments import MONDAY_03_BEIJING, MONDAY_10_BEIJING, NEW_YEARS_EVE_10_BEIJING
 
 PASSWORD = "e2e correct horse"
 
@@ -111,17 +113,30 @@ def test_complaint_threat_is_handed_to_the_complaint_desk_and_back(stack, agent_
     asyncio.run(scenario())
 
 
-def test_no_agent_online_books_a_call_back(stack):
-    """A request for a human with nobody online (another group) ends in a call-back ticket."""
+@pytest.mark.parametrize("moment, wording, window", [
+    (MONDAY_10_BEIJING, "都在忙|其他客户", "12月7日（周一）"),          # agent hours, nobody of 综合 online
+    (MONDAY_03_BEIJING, "人工服务时间", "12月7日（周一）上午 08:00"),   # night: the next opening
+    (NEW_YEARS_EVE_10_BEIJING, "人工服务时间", "2月7日（周日）上午 08:00"),  # closed date: the day after
+], ids=["agent-hours", "night", "holiday"])
+def test_no_agent_online_books_a_call_back(stack, stack_clock, moment, wording, window):
+    """A request for a human that nobody can take ends in a call-back ticket; the words and
+    the call-back window depend on the (pinned) time of day and the closed dates."""
+    stack_clock.set(moment)
 
     async def scenario():
         async with Customer(stack.rasa_url) as customer:
             await customer.say("转人工")
-            await customer.wait_for(lambda m: "回电" in (m.get("text") or ""), 30)
+            offer = await customer.wait_for(lambda m: "回电" in (m.get("text") or ""), 30)
+            assert re.search(wording, offer["text"]), offer["text"]
             ask = await customer.wait_for(lambda m: "手机" in (m.get("text") or ""), 30)
             assert ask
             await customer.say("13812345678")
             booked = await customer.wait_for(lambda m: "工单号" in (m.get("text") or ""), 30)
-            assert re.search(r"[A-Z]{2}\d{8}-\d{4}", booked["text"])
+            ticket_no = re.search(r"[A-Z]{2}\d{8}-\d{4}", booked["text"]).group(0)
+            assert window in booked["text"], booked["text"]
+            return ticket_no
 
-    asyncio.run(scenario())
+    ticket_no = asyncio.run(scenario())
+    assert ticket_no[2:10] == moment.strftime("%Y%m%d")  # numbered on the product's day, not the machine's
+    with db.session_scope(stack.db_url) as session:
+        assert session.execute(select(Ticket).where(Ticket.ticket_no == ticket_no)).scalar_one()

@@ -115,8 +115,8 @@ def test_complaint_threat_is_handed_to_the_complaint_desk_and_back(stack, agent_
 
 @pytest.mark.parametrize("moment, wording, window", [
     (MONDAY_10_BEIJING, "都在忙|其他客户", "12月7日（周一）"),          # agent hours, nobody of 综合 online
-    (MONDAY_03_BEIJING, "人工服务时间", "12月7日（周一）上午 08:00"),   # night: the next opening
-    (NEW_YEARS_EVE_10_BEIJING, "人工服务时间", "2月7日（周日）上午 08:00"),  # closed date: the day after
+    (MONDAY_03_BEIJING, "人工服务时间", "12月7日（周一）08:00"),   # night: the next opening
+    (NEW_YEARS_EVE_10_BEIJING, "人工服务时间", "2月7日（周日）08:00"),  # closed date: the day after
 ], ids=["agent-hours", "night", "holiday"])
 def test_no_agent_online_books_a_call_back(stack, stack_clock, moment, wording, window):
     """A request for a human that nobody can take ends in a call-back ticket; the words and

@@ -13,7 +13,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from desk_support import COMPLAINT, PASSWORD, RASA_TOKEN, csrf_of, login
-from kefu import clock
+from kefu import clock as product_clock
 from kefu import db
 from kefu.escalation import Decision
 from kefu.models import TicketEvent
@@ -368,7 +368,7 @@ def test_supervisor_sees_overdue_tickets_and_long_waits(client_for, queue_handof
     with db.session_scope(clean_db) as session:
         old = tickets.create_ticket(
             session, TicketRequest(type="repair", phone="13900000007", product="冰箱", description="不制冷"),
-            now=clock.now() - dt.timedelta(days=5),
+            now=product_clock.now() - dt.timedelta(days=5),
         ).ticket.ticket_no
         fresh = tickets.create_ticket(
             session, TicketRequest(type="repair", phone="13900000006", product="冰箱", description="不制冷")

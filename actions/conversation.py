@@ -8,10 +8,10 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import intent_labels, with_session
+from actions.common import contact_phone, intent_labels, verified_customer_id, with_session
 from actions.escalation import escalate
 from kefu.errors import KefuError
-from kefu.services import surveys, tickets
+from kefu.services import surveys
 
 SURVEY_RESET = [SlotSet("satisfaction_score", None), SlotSet("satisfaction_comment", None), SlotSet("survey_ticket_no", None)]
 
@@ -25,8 +25,12 @@ class ActionSubmitSurvey(Action):
         comment = tracker.get_slot("satisfaction_comment")
         ticket_no = tracker.get_slot("survey_ticket_no")
         if ticket_no:
+            phone, customer_id = contact_phone(tracker), verified_customer_id(tracker)
+
             def work(session):
-                ticket = tickets.get_ticket(session, ticket_no)
+                # only a ticket of this conversation (or one it proved it owns), and only if resolved
+                ticket = surveys.ticket_for_conversation_survey(session, ticket_no, tracker.sender_id,
+                                                                phone=phone, customer_id=customer_id)
                 surveys.record_survey(session, ticket, score, None if comment in (None, "无") else comment)
 
             try:

@@ -265,15 +265,50 @@ class ActionEscalate(Action):
         return events
 
 
+EXTERNAL_PREFIX = "EXTERNAL: "  # Rasa's text for intents sent through the trigger_intent API
+
+
+def triggered_by_api(tracker: Tracker) -> bool:
+    """True when the latest "user" message is an external event from Rasa's (token-protected)
+    trigger_intent API, not something the customer typed (e.g. ``/EXTERNAL_handoff_resolved``).
+
+    Rasa marks external events with ``is_external`` metadata and the text "EXTERNAL: <intent>";
+    the channels never let a client choose ``is_external`` (channels/guards.py allow-list).
+    """
+    latest = tracker.latest_message or {}
+    intent = latest_intent(tracker) or ""
+    metadata = latest.get("metadata") or {}
+    return metadata.get("is_external") is True and latest.get("text") == f"{EXTERNAL_PREFIX}{intent}"
+
+
 class ActionHandback(Action):
-    """The agent resolved the handoff: the bot takes over again and asks for satisfaction."""
+    """The agent resolved the handoff: the bot takes over again and asks for satisfaction.
+
+    Acts only on a genuine hand-back (the desk's trigger_intent call after an agent resolved a
+    handoff of this conversation); the survey's ticket comes from that handoff row, never from
+    the message's entities.
+    """
 
     def name(self) -> Text:
         return "action_handback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        def resolved_ticket(session):
+            handoff = handoffs.handoff_for_handback(session, tracker.sender_id)
+            if handoff is None:
+                return None
+            return {"ticket_no": handoff.ticket.ticket_no if handoff.ticket is not None else ""}
+
+        found = None
+        if triggered_by_api(tracker):
+            try:
+                found = await with_session(resolved_ticket)
+            except Exception as error:
+                return service_failure(dispatcher, error) + [FollowupAction("action_listen")]
+        if found is None:
+            logger.warning("hand-back refused for %s: not a resolved handoff's trigger", tracker.sender_id)
+            dispatcher.utter_message(response="utter_default")
+            return [FollowupAction("action_listen")]
         dispatcher.utter_message(response="utter_handback")
-        entities = {e.get("entity"): e.get("value") for e in (tracker.latest_message or {}).get("entities", [])}
-        ticket_no = entities.get("ticket_no") or tracker.get_slot("last_ticket_no")
-        return [SlotSet("handoff_active", False), SlotSet("survey_ticket_no", ticket_no or ""),
+        return [SlotSet("handoff_active", False), SlotSet("survey_ticket_no", found["ticket_no"]),
                 SlotSet("satisfaction_score", None), SlotSet("satisfaction_comment", None)]

@@ -1,0 +1,125 @@
+"""Issue 11, items 1 and 2 against the real action server process (actions/server.py).
+
+- Only Rasa (holding the shared secret) may run actions: no secret or a wrong one is 401.
+- The server listens on 127.0.0.1 only.
+- A typed ``/EXTERNAL_handoff_resolved{"ticket_no": <someone else's>}`` neither hands back
+  nor points the survey at that ticket; the genuine trigger takes the ticket from the
+  handoff row; a survey is recorded only for a ticket of this conversation.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from action_calls import action_call, followups, post, responses, slot_values, user_event
+from kefu import db
+from kefu.escalation import Decision
+from kefu.models import Survey
+from kefu.models.desk import Agent
+from kefu.services import handoffs, tickets
+from kefu.services.tickets import TicketRequest
+
+T0 = dt.datetime(2026, 12, 7, 2, 0, tzinfo=dt.timezone.utc)
+DECISION = Decision(rule_id="explicit_request", group="综合", priority="普通", reason="客户要求转人工")
+
+
+def resolved_ticket(session, phone: str, conversation: str) -> str:
+    ticket = tickets.create_ticket(session, TicketRequest(type="repair", phone=phone, product="空调",
+                                                          conversation_id=conversation), now=T0).ticket
+    for step, status in enumerate(("已派单", "处理中", "已解决"), 1):
+        tickets.change_status(session, ticket, status, "agent:test", now=T0 + dt.timedelta(hours=step))
+    return ticket.ticket_no
+
+
+def surveys_of(url: str, ticket_no: str) -> int:
+    with db.session_scope(url) as session:
+        ticket = tickets.get_ticket(session, ticket_no)
+        return session.execute(select(func.count(Survey.id)).where(Survey.ticket_id == ticket.id)).scalar_one()
+
+
+def typed_external(ticket_no: str):
+    text = '/EXTERNAL_handoff_resolved{"ticket_no":"%s"}' % ticket_no
+    return user_event(text, "EXTERNAL_handoff_resolved", [{"entity": "ticket_no", "value": ticket_no}])
+
+
+@pytest.mark.parametrize("secret", [None, "", "wrong-secret"])
+def test_action_server_refuses_calls_without_the_shared_secret(action_server, secret):
+    body = action_call("action_handback", "probe", typed_external("BX20261120-0002"))
+    response = post(action_server, body, secret=secret)
+    assert response.status_code == 401
+    assert httpx.get(f"{action_server.url}/actions", timeout=10).status_code == 401
+
+
+def test_action_server_answers_rasa_with_the_secret(action_server):
+    body = action_call("action_handback", "probe-ok", typed_external("BX20261120-0002"))
+    assert post(action_server, body).status_code == 200
+    assert httpx.get(f"{action_server.url}/health", timeout=10).status_code == 200
+
+
+def listening_addresses(port: int) -> set:
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = open(table).read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state == "0A" and int(hex_port, 16) == port:  # 0A = LISTEN
+                found.add(address)
+    return found
+
+
+def test_action_server_listens_on_loopback_only(action_server):
+    addresses = listening_addresses(action_server.ports.actions)
+    assert addresses == {"0100007F"}, addresses  # 127.0.0.1, not 0.0.0.0 (00000000)
+
+
+def test_typed_external_intent_neither_hands_back_nor_targets_another_ticket(action_server):
+    url = action_server.db_url
+    with db.session_scope(url) as session:
+        victim = resolved_ticket(session, "13900000101", "victim-" + uuid.uuid4().hex[:6])
+    attacker = "attacker-" + uuid.uuid4().hex[:6]
+    result = post(action_server, action_call("action_handback", attacker, typed_external(victim))).json()
+    assert "utter_handback" not in responses(result)
+    assert victim not in slot_values(result).values()
+    assert followups(result) == ["action_listen"]
+    # Even with the victim's number in the survey slot, nothing is recorded on it.
+    survey = action_call("action_submit_survey", attacker, user_event("1", "inform"),
+                         slots={"survey_ticket_no": victim, "satisfaction_score": "1", "satisfaction_comment": "无"})
+    post(action_server, survey).raise_for_status()
+    assert surveys_of(url, victim) == 0
+
+
+def test_client_chosen_is_external_flag_with_typed_text_is_refused(action_server):
+    attacker = "attacker-" + uuid.uuid4().hex[:6]
+    forged = user_event("/EXTERNAL_handoff_resolved", "EXTERNAL_handoff_resolved", metadata={"is_external": True})
+    result = post(action_server, action_call("action_handback", attacker, forged)).json()
+    assert "utter_handback" not in responses(result) and followups(result) == ["action_listen"]
+
+
+def test_genuine_hand_back_takes_the_ticket_from_the_handoff_row(action_server):
+    url = action_server.db_url
+    conversation = "genuine-" + uuid.uuid4().hex[:6]
+    with db.session_scope(url) as session:
+        own = resolved_ticket(session, "13900000102", conversation)
+        other = resolved_ticket(session, "13900000103", "someone-else")
+        agent = Agent(username="sec" + uuid.uuid4().hex[:6], display_name="坐席", password_hash="x", role="supervisor")
+        session.add(agent)
+        session.flush()
+        queued = handoffs.queue_handoff(session, conversation_id=conversation, decision=DECISION, ticket_no=own, now=T0)
+        handoffs.claim(session, queued.handoff.id, agent, now=T0)
+    trigger = user_event("EXTERNAL: EXTERNAL_handoff_resolved", "EXTERNAL_handoff_resolved",
+                         [{"entity": "ticket_no", "value": other}], metadata={"is_external": True})
+    result = post(action_server, action_call("action_handback", conversation, trigger)).json()
+    assert "utter_handback" in responses(result)
+    assert slot_values(result)["survey_ticket_no"] == own  # the row's ticket, not the entity's
+    survey = action_call("action_submit_survey", conversation, user_event("5", "inform"),
+                         slots={"survey_ticket_no": own, "satisfaction_score": "5", "satisfaction_comment": "无"})
+    post(action_server, survey).raise_for_status()
+    assert surveys_of(url, own) == 1 and surveys_of(url, other) == 0

@@ -12,7 +12,7 @@ from desk.app import create_app
 from desk.auth import create_agent
 from desk.rasa_client import RasaClient
 from desk_support import COMPLAINT, PASSWORD, RASA_TOKEN, Clock, FakeRasa, csrf_of, login, start_fake_rasa
-from kefu import clock
+import kefu.clock
 from kefu import db
 from kefu.escalation import Decision
 from kefu.services import handoffs
@@ -96,11 +96,11 @@ def queue_handoff(clean_db, fake_rasa):
         with db.session_scope(clean_db) as session:
             result = handoffs.queue_handoff(
                 session, conversation_id=conversation, decision=decision,
-                now=clock.now() - dt.timedelta(minutes=minutes_ago), **kwargs,
+                now=kefu.clock.now() - dt.timedelta(minutes=minutes_ago), **kwargs,
             )
             handoff_id = result.handoff.id
         fake_rasa.add_user(conversation, kwargs["messages"][-1]["text"])
-        fake_rasa.events[conversation].append({"event": "pause", "timestamp": clock.now().timestamp()})
+        fake_rasa.events[conversation].append({"event": "pause", "timestamp": kefu.clock.now().timestamp()})
         return handoff_id
 
     return make

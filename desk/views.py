@@ -17,7 +17,7 @@ from kefu.errors import KefuError
 from kefu.models.desk import CLAIMED, QUEUED, Agent, Handoff
 from kefu.models.service import SURVEYED, TRANSITIONS
 from kefu.services import handoffs, tickets
-from desk import auth, authz, csrf
+from desk import auth, authz, csrf, lockout
 from desk.rasa_client import AgentInfo, RasaUnavailable
 from desk.transcript import transcript
 from desk.web import config, in_db, log_in, log_out, now, render, requires, safe_next
@@ -162,10 +162,15 @@ async def login_submit(request: Request) -> Response:
     form = await request.form()
     username, password = str(form.get("username", "")), str(form.get("password", ""))
     target = safe_next(str(form.get("next", "")))
+    refused = lockout.refusal(request, username)  # locked account or too many failures from here
+    if refused:
+        return render(request, "login.html", {"next": target, "error": refused, "username": username}, status_code=429)
     agent = await in_db(request, auth.authenticate, username, password)
     if agent is None:
+        lockout.record_failure(request, username)
         context = {"next": target, "error": "用户名或密码错误，或账号已停用。", "username": username}
         return render(request, "login.html", context, status_code=401)
+    lockout.record_success(request, username)
     log_in(request, agent)
     return RedirectResponse(target, status_code=303)
 
@@ -525,5 +530,18 @@ async def supervisor_page(request: Request) -> Response:
         }
 
     data = await in_db(request, load)
-    return render(request, "supervisor.html", {**data, "alert_minutes": cfg.web.handoff_wait_alert_minutes})
+    usernames = await in_db(request, lambda s: [a.username for a in s.query(Agent).order_by(Agent.username)])
+    data["locked"] = lockout.locked(request, usernames)
+    return render(request, "supervisor.html", {**data, "alert_minutes": cfg.web.handoff_wait_alert_minutes,
+                                               "flashes": pop_flash(request)})
+
+
+@csrf.protect
+@requires("supervisor")
+async def unlock_account(request: Request) -> Response:
+    """Lift a login lock-out (too many failed attempts) for one account."""
+    username = request.path_params["username"]
+    lockout.unlock(request, username)
+    flash(request, f"已解除账号 {username} 的登录锁定。", "ok")
+    return RedirectResponse(str(request.url_for("supervisor")), status_code=303)
 

@@ -223,6 +223,8 @@ class ActionBookCallback(Action):
         return "action_book_callback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        if request_limited(dispatcher, tracker):
+            return []
         phone = contact_phone(tracker)
 
         def book(session):
@@ -248,6 +250,20 @@ def agent_hours_text() -> str:
     return f"{days} {hours.open:%H:%M}–{hours.close:%H:%M}"
 
 
+def request_limited(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    """Too many requests for a person / call-back from this client address (config/security.yml
+    ``rate_limits.handoff_per_ip``); the customer is told what to do instead."""
+    from kefu.security.config import security_config
+    from kefu.security.ratelimit import default_limiter
+
+    client_ip = ((tracker.latest_message or {}).get("metadata") or {}).get("client_ip")
+    if not client_ip or default_limiter().hit("handoff_per_ip", str(client_ip)).allowed:
+        return False
+    logger.warning("handoff requests from %s limited", client_ip)
+    dispatcher.utter_message(text=security_config().messages.handoff_rate_limited)
+    return True
+
+
 class ActionEscalate(Action):
     """The customer asked for a person (or the fallback gave up)."""
 
@@ -255,6 +271,8 @@ class ActionEscalate(Action):
         return "action_escalate"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        if request_limited(dispatcher, tracker):
+            return []
         events = await escalate(dispatcher, tracker, intent_hint=None)
         if not events and not dispatcher.messages:
             # No rule fired (e.g. rules edited): still never leave a request for a human unanswered.

@@ -147,6 +147,9 @@ class KefuSocketIOInput(SocketIOInput):
             await sio.emit(self.bot_message_evt, {"text": EMPTY_MESSAGE_REPLY}, room=room, namespace=self.namespace)
             return
         metadata = guards.client_metadata(data.get(self.metadata_key))  # allow-listed keys only
+        client_ip = self._client_ips().get(sid)
+        if client_ip:
+            metadata["client_ip"] = client_ip  # set by the channel only (per-IP limits in actions)
         if truncated:
             metadata["original_text"] = raw  # nothing the customer wrote is lost
         output = KefuSocketIOOutput(sio, self.bot_message_evt)

@@ -123,3 +123,25 @@ def test_genuine_hand_back_takes_the_ticket_from_the_handoff_row(action_server):
                          slots={"survey_ticket_no": own, "satisfaction_score": "5", "satisfaction_comment": "无"})
     post(action_server, survey).raise_for_status()
     assert surveys_of(url, own) == 1 and surveys_of(url, other) == 0
+
+
+def test_requests_for_a_person_are_limited_per_client_address(action_server):
+    from kefu.models.desk import Handoff
+    from kefu.security.config import security_config
+    from kefu.security.ratelimit import RateLimiter
+
+    limit = RateLimiter().items["handoff_per_ip"].amount
+    address = f"198.51.100.{uuid.uuid4().int % 250}"
+    notice = security_config().messages.handoff_rate_limited
+    conversations = [f"flood-{uuid.uuid4().hex[:8]}" for _ in range(limit + 1)]
+    for conversation in conversations:
+        ask = user_event("转人工", "request_human", metadata={"client_ip": address})
+        result = post(action_server, action_call("action_escalate", conversation, ask)).json()
+    assert [r.get("text") for r in result["responses"]] == [notice]
+    with db.session_scope(action_server.db_url) as session:
+        queued = set(session.execute(select(Handoff.conversation_id)).scalars())
+    assert conversations[-1] not in queued and conversations[0] in queued
+    # another address is not affected
+    other = user_event("转人工", "request_human", metadata={"client_ip": "192.0.2.1"})
+    result = post(action_server, action_call("action_escalate", "other-" + uuid.uuid4().hex[:6], other)).json()
+    assert notice not in [r.get("text") for r in result["responses"]]

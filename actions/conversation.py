@@ -10,7 +10,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import contact_phone, intent_labels, verified_customer_id, with_session
 from actions.escalation import escalate
-from kefu.errors import KefuError
+from kefu.settings import service_config
 from kefu.services import surveys
 
 SURVEY_RESET = [SlotSet("satisfaction_score", None), SlotSet("satisfaction_comment", None), SlotSet("survey_ticket_no", None)]
@@ -35,15 +35,12 @@ class ActionSubmitSurvey(Action):
 
             try:
                 await with_session(work)
-            except KefuError as error:
-                if error.code not in ("already_surveyed", "not_resolved", "not_found"):
-                    dispatcher.utter_message(response="utter_survey_unavailable")
-                    return SURVEY_RESET
-            except Exception:
+            except Exception:  # not saved (unknown/unresolved/already surveyed ticket, DB down): say so
                 dispatcher.utter_message(response="utter_survey_unavailable")
                 return SURVEY_RESET
         dispatcher.utter_message(response="utter_survey_thanks", score=score)
-        if score <= 2:
+        if ticket_no and score <= service_config().survey.low_score_max:
+            # true: the desk's supervisor page lists recent low scores (surveys.low_score_surveys)
             dispatcher.utter_message(response="utter_survey_low_score")
         return SURVEY_RESET
 

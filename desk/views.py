@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from kefu.errors import KefuError
 from kefu.models.desk import CLAIMED, QUEUED, Agent, Handoff
 from kefu.models.service import SURVEYED, TRANSITIONS
-from kefu.services import handoffs, tickets
+from kefu.services import handoffs, surveys, tickets
 from desk import auth, authz, csrf, lockout
 from desk.rasa_client import AgentInfo, RasaUnavailable
 from desk.transcript import transcript
@@ -527,6 +527,11 @@ async def supervisor_page(request: Request) -> Response:
                 for t in overdue
             ],
             "online": {g: handoffs.agents_online(session, g, now=moment, config=cfg) for g in cfg.groups},
+            "low_scores": [
+                {"ticket_no": s.ticket.ticket_no, "score": s.score, "comment": s.comment or "",
+                 "at": s.created_at.astimezone(cfg.tz).strftime("%m-%d %H:%M")}
+                for s in surveys.low_score_surveys(session, now=moment)
+            ],
         }
 
     data = await in_db(request, load)

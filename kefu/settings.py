@@ -154,6 +154,8 @@ class StalledConfig(_Strict):
 
 class SurveyConfig(_Strict):
     dimensions: Dict[str, str] = {}
+    low_score_max: conint(ge=1, le=5) = 2  # type: ignore[valid-type]  # this or lower: a supervisor follows up
+    low_score_days: conint(gt=0) = 7  # type: ignore[valid-type]  # how long the supervisor page lists it
 
 
 class TokensConfig(_Strict):

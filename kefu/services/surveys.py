@@ -72,6 +72,19 @@ def pending_survey_for_customer(session: Session, customer_id: int) -> Optional[
     return session.execute(query).scalar_one_or_none()
 
 
+def low_score_surveys(session: Session, now: Optional[dt.datetime] = None) -> list:
+    """Recent low scores a supervisor follows up (what the bot promised the customer)."""
+    config = service_config().survey
+    since = (now or clock.now()) - dt.timedelta(days=config.low_score_days)
+    query = (
+        select(Survey)
+        .where(Survey.score <= config.low_score_max, Survey.created_at >= since)
+        .order_by(Survey.created_at.desc())
+        .limit(200)
+    )
+    return list(session.execute(query).scalars())
+
+
 def ticket_for_conversation_survey(
     session: Session,
     ticket_no: str,

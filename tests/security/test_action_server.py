@@ -145,3 +145,40 @@ def test_requests_for_a_person_are_limited_per_client_address(action_server):
     other = user_event("转人工", "request_human", metadata={"client_ip": "192.0.2.1"})
     result = post(action_server, action_call("action_escalate", "other-" + uuid.uuid4().hex[:6], other)).json()
     assert notice not in [r.get("text") for r in result["responses"]]
+
+
+def test_survey_that_was_not_saved_is_not_thanked(action_server):
+    conversation = "unsaved-" + uuid.uuid4().hex[:6]
+    with db.session_scope(action_server.db_url) as session:
+        open_ticket = tickets.create_ticket(session, TicketRequest(type="repair", phone="13900000104", product="冰箱",
+                                                                   conversation_id=conversation), now=T0).ticket.ticket_no
+    survey = action_call("action_submit_survey", conversation, user_event("5", "inform"),
+                         slots={"survey_ticket_no": open_ticket, "satisfaction_score": "5", "satisfaction_comment": "无"})
+    result = post(action_server, survey).json()
+    assert responses(result) == ["utter_survey_unavailable"]  # not resolved: nothing saved, no thank-you
+
+
+def test_low_score_promise_is_true_the_supervisor_page_lists_it(action_server):
+    import re
+
+    from starlette.testclient import TestClient
+
+    from desk.app import create_app
+    from desk.auth import create_agent
+
+    conversation = "low-" + uuid.uuid4().hex[:6]
+    with db.session_scope(action_server.db_url) as session:
+        ticket_no = resolved_ticket(session, "13900000105", conversation)
+        boss = "boss" + uuid.uuid4().hex[:6]
+        create_agent(session, username=boss, display_name="主管", password="boss password", role="supervisor")
+    survey = action_call("action_submit_survey", conversation, user_event("1", "inform"),
+                         slots={"survey_ticket_no": ticket_no, "satisfaction_score": "1", "satisfaction_comment": "师傅迟到"})
+    result = post(action_server, survey).json()
+    assert responses(result) == ["utter_survey_thanks", "utter_survey_low_score"]
+    client = TestClient(create_app(db_url=action_server.db_url, session_secret="s"))
+    page = client.get("/desk/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    client.post("/desk/login", data={"username": boss, "password": "boss password", "csrf_token": token, "next": "/desk/"})
+    board = client.get("/desk/supervisor").text
+    low = board.split('id="low-scores"')[1].split("</section>")[0]
+    assert ticket_no in low and "师傅迟到" in low

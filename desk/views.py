@@ -180,6 +180,7 @@ async def logout(request: Request) -> Response:
     agent_id = request.session.get("agent_id")
     if agent_id:
         await in_db(request, handoffs.sign_off, int(agent_id))
+        await in_db(request, auth.revoke_sessions, int(agent_id))  # a copied cookie dies too
     log_out(request)
     return RedirectResponse(str(request.url_for("login")), status_code=303)
 

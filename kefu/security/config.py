@@ -25,7 +25,8 @@ class BindConfig(_Strict):
 
 
 LIMIT_NAMES = ("message_per_conversation", "message_per_ip", "new_conversation_per_ip", "handoff_per_ip",
-               "desk_login_per_account", "desk_login_per_ip", "history_per_ip")
+               "desk_login_per_account", "desk_login_per_ip", "history_per_ip", "lookup_per_conversation",
+               "lookup_per_ip")
 
 
 class RateLimits(_Strict):
@@ -36,6 +37,8 @@ class RateLimits(_Strict):
     desk_login_per_account: str
     desk_login_per_ip: str
     history_per_ip: str
+    lookup_per_conversation: str
+    lookup_per_ip: str
 
     @validator("*")
     def _parsable(cls, value: str) -> str:
@@ -48,6 +51,7 @@ class Messages(_Strict):
     handoff_rate_limited: constr(min_length=1)  # type: ignore[valid-type]
     login_locked: constr(min_length=1)  # type: ignore[valid-type]
     login_rate_limited: constr(min_length=1)  # type: ignore[valid-type]
+    lookup_limited: constr(min_length=1)  # type: ignore[valid-type]
 
 
 class SecurityConfig(_Strict):

@@ -182,3 +182,26 @@ def test_low_score_promise_is_true_the_supervisor_page_lists_it(action_server):
     board = client.get("/desk/supervisor").text
     low = board.split('id="low-scores"')[1].split("</section>")[0]
     assert ticket_no in low and "师傅迟到" in low
+
+
+def test_anonymous_lookups_are_limited_per_conversation_then_a_person_is_offered(action_server):
+    from kefu.models.desk import Handoff
+    from kefu.security.config import security_config
+    from kefu.security.ratelimit import RateLimiter
+
+    limit = RateLimiter().items["lookup_per_conversation"].amount
+    notice = security_config().messages.lookup_limited
+    conversation = "guess-" + uuid.uuid4().hex[:6]
+    for attempt in range(limit + 1):
+        guess = f"BX20261120-{attempt + 1:04d}"
+        slots = {"ticket_no": guess, "phone": "13900000199", "ticket_op": "query"}
+        result = post(action_server, action_call("action_ticket_operation", conversation, user_event("13900000199", "inform"),
+                                                 slots=slots)).json()
+        texts = [r.get("text") for r in result["responses"]]
+        if attempt < limit:
+            assert notice not in texts and responses(result) == ["utter_ticket_not_found"]
+    assert texts[0] == notice
+    assert "utter_ticket_not_found" not in responses(result)  # nothing looked up past the limit
+    with db.session_scope(action_server.db_url) as session:
+        handoff = session.execute(select(Handoff).where(Handoff.conversation_id == conversation)).scalar_one()
+        assert handoff.rule_id == "lookup_limit"  # a person (or their call-back) takes over

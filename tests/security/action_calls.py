@@ -1,11 +1,13 @@
 """Action-server requests shaped like the ones Rasa 3.6 sends (POST /webhook)."""
 from __future__ import annotations
 
+import uuid
 from typing import Any, Dict, List, Optional
 
 import httpx
 
 SECRET_HEADER = "X-Kefu-Action-Secret"
+CUSTOMER_TOKEN_KEY = "customer-key-" + uuid.uuid4().hex  # the test action server's key
 
 
 def user_event(text: str, intent: str, entities: Optional[List[Dict[str, Any]]] = None,

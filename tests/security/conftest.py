@@ -9,6 +9,7 @@ from typing import Iterator
 import pytest
 
 from kefu import db
+from action_calls import CUSTOMER_TOKEN_KEY
 from kefu.runtime.stack import Ports, Stack, actions_args, base_env
 
 ACTIONS_PORT = int(os.environ.get("KEFU_E2E_ACTIONS_PORT", 15055)) + 1  # beside the e2e stack's
@@ -22,7 +23,7 @@ def action_server(tmp_path_factory) -> Iterator[Stack]:
     db.migrate(db_url)
     secret = "action-secret-" + uuid.uuid4().hex
     env = base_env({"KEFU_VAR_DIR": str(var), "KEFU_DATABASE_URL": db_url, "KEFU_ACTION_SECRET": secret,
-                    "RASA_TELEMETRY_ENABLED": "false"})
+                    "KEFU_CUSTOMER_TOKEN_KEY": CUSTOMER_TOKEN_KEY, "RASA_TELEMETRY_ENABLED": "false"})
     ports = Ports(actions=ACTIONS_PORT)
     stack = Stack(ports=ports, env=env, log_dir=Path(var) / "logs")
     stack.start("actions", actions_args(ports))

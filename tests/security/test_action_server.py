@@ -205,3 +205,25 @@ def test_anonymous_lookups_are_limited_per_conversation_then_a_person_is_offered
     with db.session_scope(action_server.db_url) as session:
         handoff = session.execute(select(Handoff).where(Handoff.conversation_id == conversation)).scalar_one()
         assert handoff.rule_id == "lookup_limit"  # a person (or their call-back) takes over
+
+
+def test_identity_is_checked_on_each_message_not_inherited_by_the_conversation(action_server):
+    from action_calls import CUSTOMER_TOKEN_KEY
+    from kefu.services import customers
+    from kefu.tokens import sign_customer_token
+
+    conversation = "shared-" + uuid.uuid4().hex[:6]
+    with db.session_scope(action_server.db_url) as session:
+        ticket_no = resolved_ticket(session, "13900000106", "elsewhere")
+        customer_id = customers.find_customer_by_phone(session, "13900000106").id
+    token = sign_customer_token(customer_id, "13900000106", key=CUSTOMER_TOKEN_KEY)
+    signed_in = user_event("查一下我的工单", "query_ticket", metadata={"customer_token": token})
+    slots = {"ticket_no": ticket_no, "phone": None, "ticket_op": "query"}
+    # the signed-in customer may look up their ticket ...
+    own = post(action_server, action_call("action_ticket_operation", conversation, signed_in, slots=slots)).json()
+    assert "utter_ticket_status" in responses(own)
+    # ... whoever later holds the same conversation id without the token may not
+    holder = user_event("查一下工单", "query_ticket")
+    later = post(action_server, action_call("action_ticket_operation", conversation, holder, slots=slots,
+                                            events=[signed_in])).json()
+    assert "utter_ticket_status" not in responses(later)

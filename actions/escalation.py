@@ -156,7 +156,9 @@ async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, decision
             session, conversation_id=tracker.sender_id, decision=decision, intent=intent, slots=slots,
             ticket_no=ticket_no, customer_id=customer_id, customer_tier=tier, messages=transcript(tracker))
         if result.agents_available:
-            return {"queued": True, "position": result.position, "wait": result.expected_wait_minutes}
+            carried = result.handoff.ticket
+            return {"queued": True, "position": result.position, "wait": result.expected_wait_minutes,
+                    "ticket_no": carried.ticket_no if carried is not None else ""}
         if ticket_no and result.handoff.ticket_id is not None:
             # The request already has a ticket with its own SLA: that ticket is the
             # follow-up; a second (call-back) ticket would only confuse the customer.
@@ -182,7 +184,11 @@ async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, decision
             dispatcher.utter_message(response="utter_handoff_next", group=decision.group)
         dispatcher.utter_message(json_message={"type": "queue", "position": outcome["position"],
                                                "wait_minutes": max(outcome["wait"], 1), "group": decision.group})
-        return [SlotSet("handoff_active", True), ConversationPaused()]
+        # The survey after the hand-back is about the ticket this handoff row carries: noted
+        # now, because the hand-back runs inside the desk's resolve transaction (on SQLite
+        # the action server cannot read the database until that commits).
+        return [SlotSet("handoff_active", True), SlotSet("survey_ticket_no", outcome["ticket_no"]),
+                ConversationPaused()]
     if outcome.get("covered_by_ticket"):
         return []  # the ticket confirmation already promised a call within its SLA
     reason = "utter_handoff_closed" if not outcome["within_hours"] else "utter_handoff_no_agent"
@@ -302,31 +308,20 @@ def triggered_by_api(tracker: Tracker) -> bool:
 class ActionHandback(Action):
     """The agent resolved the handoff: the bot takes over again and asks for satisfaction.
 
-    Acts only on a genuine hand-back (the desk's trigger_intent call after an agent resolved a
-    handoff of this conversation); the survey's ticket comes from that handoff row, never from
-    the message's entities.
+    Acts only on a genuine hand-back (the desk's trigger_intent call after an agent resolved
+    the handoff). The survey's ticket is the one the handoff row carried, noted in
+    ``survey_ticket_no`` when the handoff was queued (``hand_over``), never the message's
+    entities; ``action_submit_survey`` checks it against the database again.
     """
 
     def name(self) -> Text:
         return "action_handback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        def resolved_ticket(session):
-            handoff = handoffs.handoff_for_handback(session, tracker.sender_id)
-            if handoff is None:
-                return None
-            return {"ticket_no": handoff.ticket.ticket_no if handoff.ticket is not None else ""}
-
-        found = None
-        if triggered_by_api(tracker):
-            try:
-                found = await with_session(resolved_ticket)
-            except Exception as error:
-                return service_failure(dispatcher, error) + [FollowupAction("action_listen")]
-        if found is None:
-            logger.warning("hand-back refused for %s: not a resolved handoff's trigger", tracker.sender_id)
+        if not triggered_by_api(tracker):
+            logger.warning("hand-back refused for %s: not the desk's trigger", tracker.sender_id)
             dispatcher.utter_message(response="utter_default")
             return [FollowupAction("action_listen")]
         dispatcher.utter_message(response="utter_handback")
-        return [SlotSet("handoff_active", False), SlotSet("survey_ticket_no", found["ticket_no"]),
+        return [SlotSet("handoff_active", False), SlotSet("survey_ticket_no", tracker.get_slot("survey_ticket_no") or ""),
                 SlotSet("satisfaction_score", None), SlotSet("satisfaction_comment", None)]

@@ -535,20 +535,3 @@ def offer_callback(
 def transfers(handoff: Handoff) -> List[HandoffEvent]:
     """Transfer history, oldest first."""
     return [e for e in handoff.events if e.kind == "transferred"]
-
-
-
-def handoff_for_handback(session: Session, conversation_id: str) -> Optional[Handoff]:
-    """The handoff an agent is resolving (or just resolved) in this conversation: what the
-    bot's hand-back, and the survey after it, are about. None if no agent ever took it.
-
-    The desk triggers the hand-back inside its resolve transaction, so the row may still
-    read ``claimed`` here. The hand-back takes its ticket from this row, never from the
-    message that triggered it.
-    """
-    return session.execute(
-        select(Handoff)
-        .where(Handoff.conversation_id == conversation_id, Handoff.status.in_((CLAIMED, RESOLVED)))
-        .order_by(Handoff.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()

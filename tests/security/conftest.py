@@ -8,7 +8,8 @@ from typing import Iterator
 
 import pytest
 
-from kefu import db
+from kefu import clock, db
+from moments import MONDAY_10_BEIJING
 from action_calls import CUSTOMER_TOKEN_KEY
 from kefu.runtime.stack import Ports, Stack, actions_args, base_env
 
@@ -22,7 +23,10 @@ def action_server(tmp_path_factory) -> Iterator[Stack]:
     db_url = f"sqlite:///{var / 'kefu.db'}"
     db.migrate(db_url)
     secret = "action-secret-" + uuid.uuid4().hex
+    clock_file = var / "fake-now.json"
+    clock.write_fake_now(clock_file, MONDAY_10_BEIJING)  # inside agent hours, like the e2e stack
     env = base_env({"KEFU_VAR_DIR": str(var), "KEFU_DATABASE_URL": db_url, "KEFU_ACTION_SECRET": secret,
+                    "KEFU_ALLOW_FAKE_CLOCK": "1", "KEFU_FAKE_NOW_FILE": str(clock_file),
                     "KEFU_CUSTOMER_TOKEN_KEY": CUSTOMER_TOKEN_KEY, "RASA_TELEMETRY_ENABLED": "false"})
     ports = Ports(actions=ACTIONS_PORT)
     stack = Stack(ports=ports, env=env, log_dir=Path(var) / "logs")

@@ -19,7 +19,7 @@ from action_calls import action_call, followups, post, responses, slot_values, u
 from kefu import db
 from kefu.escalation import Decision
 from kefu.models import Survey
-from kefu.models.desk import Agent
+from kefu.models.desk import Agent, AgentGroup, Handoff
 from kefu.services import handoffs, tickets
 from kefu.services.tickets import TicketRequest
 
@@ -104,21 +104,31 @@ def test_client_chosen_is_external_flag_with_typed_text_is_refused(action_server
 
 
 def test_genuine_hand_back_takes_the_ticket_from_the_handoff_row(action_server):
+    from moments import MONDAY_10_BEIJING
+
     url = action_server.db_url
     conversation = "genuine-" + uuid.uuid4().hex[:6]
     with db.session_scope(url) as session:
         own = resolved_ticket(session, "13900000102", conversation)
         other = resolved_ticket(session, "13900000103", "someone-else")
-        agent = Agent(username="sec" + uuid.uuid4().hex[:6], display_name="坐席", password_hash="x", role="supervisor")
+        agent = Agent(username="sec" + uuid.uuid4().hex[:6], display_name="坐席", password_hash="x", role="agent",
+                      last_seen_at=MONDAY_10_BEIJING, group_rows=[AgentGroup(group_name="综合")])
         session.add(agent)
-        session.flush()
-        queued = handoffs.queue_handoff(session, conversation_id=conversation, decision=DECISION, ticket_no=own, now=T0)
-        handoffs.claim(session, queued.handoff.id, agent, now=T0)
+    # The customer asks for a person: the handoff row carries the conversation's ticket.
+    ask = user_event("转人工", "request_human")
+    queued = post(action_server, action_call("action_escalate", conversation, ask, slots={"last_ticket_no": own})).json()
+    assert slot_values(queued)["survey_ticket_no"] == own
+    with db.session_scope(url) as session:
+        row = session.execute(select(Handoff).where(Handoff.conversation_id == conversation)).scalar_one()
+        assert row.ticket.ticket_no == own
+        handoffs.claim(session, row.id, session.get(Agent, agent.id))
+    # The desk's trigger names another ticket in its entities: ignored.
     trigger = user_event("EXTERNAL: EXTERNAL_handoff_resolved", "EXTERNAL_handoff_resolved",
                          [{"entity": "ticket_no", "value": other}], metadata={"is_external": True})
-    result = post(action_server, action_call("action_handback", conversation, trigger)).json()
+    result = post(action_server, action_call("action_handback", conversation, trigger,
+                                             slots=slot_values(queued))).json()
     assert "utter_handback" in responses(result)
-    assert slot_values(result)["survey_ticket_no"] == own  # the row's ticket, not the entity's
+    assert slot_values(result)["survey_ticket_no"] == own
     survey = action_call("action_submit_survey", conversation, user_event("5", "inform"),
                          slots={"survey_ticket_no": own, "satisfaction_score": "5", "satisfaction_comment": "无"})
     post(action_server, survey).raise_for_status()
@@ -216,7 +226,8 @@ def test_identity_is_checked_on_each_message_not_inherited_by_the_conversation(a
     with db.session_scope(action_server.db_url) as session:
         ticket_no = resolved_ticket(session, "13900000106", "elsewhere")
         customer_id = customers.find_customer_by_phone(session, "13900000106").id
-    token = sign_customer_token(customer_id, "13900000106", key=CUSTOMER_TOKEN_KEY)
+    # long-lived: the action server runs on the pinned e2e clock (days after the wall clock)
+    token = sign_customer_token(customer_id, "13900000106", ttl_seconds=30 * 86400, key=CUSTOMER_TOKEN_KEY)
     signed_in = user_event("查一下我的工单", "query_ticket", metadata={"customer_token": token})
     slots = {"ticket_no": ticket_no, "phone": None, "ticket_op": "query"}
     # the signed-in customer may look up their ticket ...

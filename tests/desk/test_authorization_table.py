@@ -90,6 +90,7 @@ ROUTES: Dict[str, RouteCase] = {
     "ticket_note": RouteCase("POST", lambda w: f"/desk/tickets/{w.ticket}/notes", data={"note": "已致电客户"},
                              effect=lambda w: ticket_state(w)[1] == 1),
     "review": RouteCase("GET", lambda w: "/desk/review/"),
+    "unlock_account": RouteCase("POST", lambda w: "/desk/agents/li/unlock", data={}),
 }
 
 #                      group   other   boss    trainer anon
@@ -108,6 +109,7 @@ TABLE = {
     "ticket_status":    ("ok",   "deny", "ok",   "deny", "deny"),
     "ticket_note":      ("ok",   "deny", "ok",   "deny", "deny"),
     "review":           ("deny", "deny", "ok",   "ok",   "deny"),
+    "unlock_account":   ("deny", "deny", "ok",   "deny", "deny"),
 }
 CASES = [(route, role, TABLE[route][i]) for route in TABLE for i, role in enumerate(ROLES)]
 
@@ -122,7 +124,7 @@ def test_the_table_covers_every_desk_route():
                "/desk/handoffs/{handoff_id:int}", "/desk/handoffs/{handoff_id:int}/transcript",
                "/desk/handoffs/{handoff_id:int}/claim", "/desk/handoffs/{handoff_id:int}/reply",
                "/desk/handoffs/{handoff_id:int}/transfer", "/desk/handoffs/{handoff_id:int}/resolve",
-               "/desk/tickets/{ticket_no}/status", "/desk/tickets/{ticket_no}/notes"}
+               "/desk/tickets/{ticket_no}/status", "/desk/tickets/{ticket_no}/notes", "/desk/agents/{username}/unlock"}
     assert desk_routes <= covered, desk_routes - covered  # login/logout are open to all by design
     assert set(TABLE) == set(ROUTES)
 

@@ -45,6 +45,12 @@ def client_metadata(raw: Any, config: Optional[SecurityConfig] = None) -> Dict[s
     return kept
 
 
+def original_text(raw: str, config: Optional[SecurityConfig] = None) -> str:
+    """The full text of an over-long message as kept in the metadata, within a bound."""
+    config = config or security_config()
+    return raw[: config.max_original_text_chars]
+
+
 class MessageGuard:
     """Per-conversation, per-IP and new-conversation limits for customer messages."""
 

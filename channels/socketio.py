@@ -151,7 +151,7 @@ class KefuSocketIOInput(SocketIOInput):
         if client_ip:
             metadata["client_ip"] = client_ip  # set by the channel only (per-IP limits in actions)
         if truncated:
-            metadata["original_text"] = raw  # nothing the customer wrote is lost
+            metadata["original_text"] = guards.original_text(raw)  # kept, within a bound
         output = KefuSocketIOOutput(sio, self.bot_message_evt)
         message = UserMessage(text, output, sender_id, input_channel=self.name(), metadata=metadata)
         try:

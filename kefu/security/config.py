@@ -59,6 +59,7 @@ class SecurityConfig(_Strict):
     site_origins: List[str] = []
     client_metadata_keys: List[str]
     max_display_text_chars: conint(gt=0) = 500  # type: ignore[valid-type]
+    max_original_text_chars: conint(gt=0) = 5000  # type: ignore[valid-type]
     rate_limits: RateLimits
     messages: Messages
 

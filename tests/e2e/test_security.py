@@ -96,6 +96,22 @@ def test_message_flood_is_limited_with_a_chinese_notice_and_the_message_kept(sta
     asyncio.run(scenario())
 
 
+def test_over_long_message_keeps_a_bounded_original_text(stack):
+    limit = security_config().max_original_text_chars
+
+    async def scenario():
+        async with Customer(stack.rasa_url) as customer:
+            await customer.say("空调不制冷" * (limit // 2))  # far longer than the bound
+            await customer.next(60)
+            return customer.session_id
+
+    session_id = asyncio.run(scenario())
+    tracker = httpx.get(f"{stack.rasa_url}/conversations/{session_id}/tracker",
+                        params={"token": stack.token}, timeout=30).json()
+    user = [e for e in tracker["events"] if e["event"] == "user"][0]
+    assert len(user["metadata"]["original_text"]) == limit
+
+
 def test_scripted_attack_run_prints_every_probe_blocked(stack):
     from desk.auth import create_agent
 

@@ -58,18 +58,22 @@ def service_failure(dispatcher: CollectingDispatcher, error: BaseException) -> L
 
 
 def customer_claims(tracker: Tracker) -> Optional[Dict[str, Any]]:
-    """Claims of a verified signed customer token from the chat's message metadata.
+    """Claims of a verified signed customer token from the chat's latest customer message.
 
-    The widget on a signed-in page sends the token with every message; external
-    events (e.g. the desk's hand-back) carry none, so look back to the last user
-    message that had one.
+    The widget on a signed-in page sends the token with every message, and each message
+    is checked on its own: a message without a token is anonymous, even if an earlier one
+    in this conversation was signed in (whoever holds a conversation id does not inherit
+    an identity). External events (the desk's hand-back) are not the customer's: the
+    latest message the customer sent decides.
     """
     for event in reversed(tracker.events):
         if event.get("event") != "user":
             continue
-        token = (event.get("metadata") or {}).get("customer_token")
-        if token:
-            return verify_customer_token(token)
+        metadata = event.get("metadata") or {}
+        if metadata.get("is_external") is True:
+            continue
+        token = metadata.get("customer_token")
+        return verify_customer_token(token) if token else None
     return None
 
 

@@ -8,10 +8,10 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import intent_labels, with_session
+from actions.common import contact_phone, intent_labels, verified_customer_id, with_session
 from actions.escalation import escalate
-from kefu.errors import KefuError
-from kefu.services import surveys, tickets
+from kefu.settings import service_config
+from kefu.services import surveys
 
 SURVEY_RESET = [SlotSet("satisfaction_score", None), SlotSet("satisfaction_comment", None), SlotSet("survey_ticket_no", None)]
 
@@ -25,21 +25,22 @@ class ActionSubmitSurvey(Action):
         comment = tracker.get_slot("satisfaction_comment")
         ticket_no = tracker.get_slot("survey_ticket_no")
         if ticket_no:
+            phone, customer_id = contact_phone(tracker), verified_customer_id(tracker)
+
             def work(session):
-                ticket = tickets.get_ticket(session, ticket_no)
+                # only a ticket of this conversation (or one it proved it owns), and only if resolved
+                ticket = surveys.ticket_for_conversation_survey(session, ticket_no, tracker.sender_id,
+                                                                phone=phone, customer_id=customer_id)
                 surveys.record_survey(session, ticket, score, None if comment in (None, "无") else comment)
 
             try:
                 await with_session(work)
-            except KefuError as error:
-                if error.code not in ("already_surveyed", "not_resolved", "not_found"):
-                    dispatcher.utter_message(response="utter_survey_unavailable")
-                    return SURVEY_RESET
-            except Exception:
+            except Exception:  # not saved (unknown/unresolved/already surveyed ticket, DB down): say so
                 dispatcher.utter_message(response="utter_survey_unavailable")
                 return SURVEY_RESET
         dispatcher.utter_message(response="utter_survey_thanks", score=score)
-        if score <= 2:
+        if ticket_no and score <= service_config().survey.low_score_max:
+            # true: the desk's supervisor page lists recent low scores (surveys.low_score_surveys)
             dispatcher.utter_message(response="utter_survey_low_score")
         return SURVEY_RESET
 

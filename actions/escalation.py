@@ -156,7 +156,9 @@ async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, decision
             session, conversation_id=tracker.sender_id, decision=decision, intent=intent, slots=slots,
             ticket_no=ticket_no, customer_id=customer_id, customer_tier=tier, messages=transcript(tracker))
         if result.agents_available:
-            return {"queued": True, "position": result.position, "wait": result.expected_wait_minutes}
+            carried = result.handoff.ticket
+            return {"queued": True, "position": result.position, "wait": result.expected_wait_minutes,
+                    "ticket_no": carried.ticket_no if carried is not None else ""}
         if ticket_no and result.handoff.ticket_id is not None:
             # The request already has a ticket with its own SLA: that ticket is the
             # follow-up; a second (call-back) ticket would only confuse the customer.
@@ -182,7 +184,11 @@ async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, decision
             dispatcher.utter_message(response="utter_handoff_next", group=decision.group)
         dispatcher.utter_message(json_message={"type": "queue", "position": outcome["position"],
                                                "wait_minutes": max(outcome["wait"], 1), "group": decision.group})
-        return [SlotSet("handoff_active", True), ConversationPaused()]
+        # The survey after the hand-back is about the ticket this handoff row carries: noted
+        # now, because the hand-back runs inside the desk's resolve transaction (on SQLite
+        # the action server cannot read the database until that commits).
+        return [SlotSet("handoff_active", True), SlotSet("survey_ticket_no", outcome["ticket_no"]),
+                ConversationPaused()]
     if outcome.get("covered_by_ticket"):
         return []  # the ticket confirmation already promised a call within its SLA
     reason = "utter_handoff_closed" if not outcome["within_hours"] else "utter_handoff_no_agent"
@@ -223,6 +229,8 @@ class ActionBookCallback(Action):
         return "action_book_callback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        if request_limited(dispatcher, tracker):
+            return []
         phone = contact_phone(tracker)
 
         def book(session):
@@ -248,6 +256,20 @@ def agent_hours_text() -> str:
     return f"{days} {hours.open:%H:%M}–{hours.close:%H:%M}"
 
 
+def request_limited(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    """Too many requests for a person / call-back from this client address (config/security.yml
+    ``rate_limits.handoff_per_ip``); the customer is told what to do instead."""
+    from kefu.security.config import security_config
+    from kefu.security.ratelimit import default_limiter
+
+    client_ip = ((tracker.latest_message or {}).get("metadata") or {}).get("client_ip")
+    if not client_ip or default_limiter().hit("handoff_per_ip", str(client_ip)).allowed:
+        return False
+    logger.warning("handoff requests from %s limited", client_ip)
+    dispatcher.utter_message(text=security_config().messages.handoff_rate_limited)
+    return True
+
+
 class ActionEscalate(Action):
     """The customer asked for a person (or the fallback gave up)."""
 
@@ -255,6 +277,8 @@ class ActionEscalate(Action):
         return "action_escalate"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        if request_limited(dispatcher, tracker):
+            return []
         events = await escalate(dispatcher, tracker, intent_hint=None)
         if not events and not dispatcher.messages:
             # No rule fired (e.g. rules edited): still never leave a request for a human unanswered.
@@ -265,15 +289,39 @@ class ActionEscalate(Action):
         return events
 
 
+EXTERNAL_PREFIX = "EXTERNAL: "  # Rasa's text for intents sent through the trigger_intent API
+
+
+def triggered_by_api(tracker: Tracker) -> bool:
+    """True when the latest "user" message is an external event from Rasa's (token-protected)
+    trigger_intent API, not something the customer typed (e.g. ``/EXTERNAL_handoff_resolved``).
+
+    Rasa marks external events with ``is_external`` metadata and the text "EXTERNAL: <intent>";
+    the channels never let a client choose ``is_external`` (channels/guards.py allow-list).
+    """
+    latest = tracker.latest_message or {}
+    intent = latest_intent(tracker) or ""
+    metadata = latest.get("metadata") or {}
+    return metadata.get("is_external") is True and latest.get("text") == f"{EXTERNAL_PREFIX}{intent}"
+
+
 class ActionHandback(Action):
-    """The agent resolved the handoff: the bot takes over again and asks for satisfaction."""
+    """The agent resolved the handoff: the bot takes over again and asks for satisfaction.
+
+    Acts only on a genuine hand-back (the desk's trigger_intent call after an agent resolved
+    the handoff). The survey's ticket is the one the handoff row carried, noted in
+    ``survey_ticket_no`` when the handoff was queued (``hand_over``), never the message's
+    entities; ``action_submit_survey`` checks it against the database again.
+    """
 
     def name(self) -> Text:
         return "action_handback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        if not triggered_by_api(tracker):
+            logger.warning("hand-back refused for %s: not the desk's trigger", tracker.sender_id)
+            dispatcher.utter_message(response="utter_default")
+            return [FollowupAction("action_listen")]
         dispatcher.utter_message(response="utter_handback")
-        entities = {e.get("entity"): e.get("value") for e in (tracker.latest_message or {}).get("entities", [])}
-        ticket_no = entities.get("ticket_no") or tracker.get_slot("last_ticket_no")
-        return [SlotSet("handoff_active", False), SlotSet("survey_ticket_no", ticket_no or ""),
+        return [SlotSet("handoff_active", False), SlotSet("survey_ticket_no", tracker.get_slot("survey_ticket_no") or ""),
                 SlotSet("satisfaction_score", None), SlotSet("satisfaction_comment", None)]

@@ -6,7 +6,7 @@ with the phone number on the ticket, signed-in chats with a verified customer to
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
@@ -16,6 +16,7 @@ from rasa_sdk.types import DomainDict
 from actions.common import (
     contact_phone,
     format_moment,
+    latest_intent,
     format_window,
     parse_iso,
     service_failure,
@@ -23,7 +24,8 @@ from actions.common import (
     verified_customer_id,
     with_session,
 )
-from actions.escalation import escalate
+from actions.escalation import escalate, hand_over
+from kefu.escalation import Decision
 from kefu.errors import KefuError
 from kefu.services import orders, tickets
 
@@ -45,6 +47,32 @@ def _owner(tracker: Tracker) -> Dict[str, Any]:
     return {"phone": contact_phone(tracker), "customer_id": verified_customer_id(tracker)}
 
 
+LOOKUP_LIMIT_DECISION = Decision(rule_id="lookup_limit", group="综合", priority="普通",
+                                 reason="匿名查询次数达到上限，需人工核实身份")
+
+
+async def lookup_limited(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
+    """Anonymous look-ups (phone + number) per conversation and per client address
+    (config/security.yml); past the limit nothing is looked up and a person (or a
+    call-back outside hours) is offered instead. Signed-in customers are not limited."""
+    from kefu.security.config import security_config
+    from kefu.security.ratelimit import default_limiter
+
+    if verified_customer_id(tracker) is not None:
+        return None
+    limiter = default_limiter()
+    checks = [("lookup_per_conversation", tracker.sender_id)]
+    client_ip = ((tracker.latest_message or {}).get("metadata") or {}).get("client_ip")
+    if client_ip:
+        checks.append(("lookup_per_ip", str(client_ip)))
+    if all(limiter.hit(name, key).allowed for name, key in checks):
+        return None
+    dispatcher.utter_message(text=security_config().messages.lookup_limited)
+    events = await hand_over(dispatcher, tracker, LOOKUP_LIMIT_DECISION, ticket_no=None, customer_id=None, tier=None,
+                             phone=contact_phone(tracker), intent=latest_intent(tracker))
+    return LOOKUP_RESET + [SlotSet("order_no", None)] + events
+
+
 def _status_detail(summary: Dict[str, Any]) -> str:
     detail = STATUS_DETAIL.get(summary["status"], "").format(due=format_moment(parse_iso(summary["first_response_due"])))
     if summary.get("appointment_start") and summary["status"] in ("受理", "已派单"):
@@ -60,6 +88,9 @@ class ActionTicketOperation(Action):
         op = tracker.get_slot("ticket_op") or "query"
         ticket_no = tracker.get_slot("ticket_no")
         owner = _owner(tracker)
+        limited = await lookup_limited(dispatcher, tracker)
+        if limited is not None:
+            return limited
 
         def work(session):
             ticket = tickets.get_ticket_for_customer(session, ticket_no, **owner)
@@ -154,6 +185,9 @@ class ActionQueryOrder(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         order_no = tracker.get_slot("order_no")
         owner = _owner(tracker)
+        limited = await lookup_limited(dispatcher, tracker)
+        if limited is not None:
+            return limited
 
         def work(session):
             return orders.order_summary(orders.get_order_for_customer(session, order_no, **owner))

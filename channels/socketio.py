@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hmac
 import inspect
-import json
 import logging
 import uuid
 from collections import OrderedDict
@@ -29,7 +28,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from channels import compat
+from channels import compat, guards
 
 logger = logging.getLogger(__name__)
 compat.apply()
@@ -98,7 +97,12 @@ class KefuSocketIOInput(SocketIOInput):
 
         @sio.on("connect", namespace=self.namespace)
         async def connect(sid: Text, environ: Dict, auth: Optional[Dict]) -> bool:
+            self._client_ips()[sid] = guards.request_ip(environ.get("sanic.request"))
             return True
+
+        @sio.on("disconnect", namespace=self.namespace)
+        async def disconnect(sid: Text) -> None:
+            self._client_ips().pop(sid, None)
 
         @sio.on("session_request", namespace=self.namespace)
         async def session_request(sid: Text, data: Optional[Dict]) -> None:
@@ -111,8 +115,12 @@ class KefuSocketIOInput(SocketIOInput):
             await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
-        async def handle_message(sid: Text, data: Dict) -> None:
+        async def handle_message(sid: Text, data: Dict) -> Optional[Dict[str, Any]]:
+            limited = await self._rate_limited(sio, sid, data)
+            if limited:
+                return limited  # the acknowledgement tells the widget to keep the message
             await self._handle_user_message(sio, sid, data, on_new_message)
+            return None
 
         return bp
 
@@ -138,16 +146,12 @@ class KefuSocketIOInput(SocketIOInput):
         if not text:
             await sio.emit(self.bot_message_evt, {"text": EMPTY_MESSAGE_REPLY}, room=room, namespace=self.namespace)
             return
-        metadata = data.get(self.metadata_key) or {}
-        if isinstance(metadata, str):
-            try:
-                metadata = json.loads(metadata)
-            except ValueError:
-                metadata = {}
-        if not isinstance(metadata, dict):
-            metadata = {}
+        metadata = guards.client_metadata(data.get(self.metadata_key))  # allow-listed keys only
+        client_ip = self._client_ips().get(sid)
+        if client_ip:
+            metadata["client_ip"] = client_ip  # set by the channel only (per-IP limits in actions)
         if truncated:
-            metadata["original_text"] = raw  # nothing the customer wrote is lost
+            metadata["original_text"] = guards.original_text(raw)  # kept, within a bound
         output = KefuSocketIOOutput(sio, self.bot_message_evt)
         message = UserMessage(text, output, sender_id, input_channel=self.name(), metadata=metadata)
         try:
@@ -156,6 +160,39 @@ class KefuSocketIOInput(SocketIOInput):
             logger.exception("message handling failed for %s", sender_id)
         if output.sent == 0 and not await self._is_paused(sender_id):
             await sio.emit(self.bot_message_evt, {"text": SILENT_BOT_REPLY}, room=room, namespace=self.namespace)
+
+    def _client_ips(self) -> Dict[str, Optional[str]]:
+        if not hasattr(self, "_ips"):
+            self._ips: Dict[str, Optional[str]] = {}
+        return self._ips
+
+    def _guard(self) -> "guards.MessageGuard":
+        if not hasattr(self, "_message_guard"):
+            self._message_guard = guards.MessageGuard()
+        return self._message_guard
+
+    async def _rate_limited(self, sio: AsyncServer, sid: Text, data: Any) -> Optional[Dict[str, Any]]:
+        """Rate limits (channels/guards.py): None if the message may be handled."""
+        data = data if isinstance(data, dict) else {}
+        sender_id = data.get("session_id") if self.session_persistence else sid
+        if not sender_id or not isinstance(sender_id, str):
+            return None
+        guard = self._guard()
+        is_new = not guard.known(sender_id) and not await self._tracker_exists(sender_id)
+        verdict = guard.check(sender_id, self._client_ips().get(sid), is_new)
+        if verdict.allowed:
+            return None
+        await sio.emit(self.bot_message_evt, {"text": guard.limited_text}, room=sid, namespace=self.namespace)
+        return {"rate_limited": True, "retry_after": verdict.retry_after}
+
+    async def _tracker_exists(self, sender_id: Text) -> bool:
+        agent = self._agent
+        if agent is None or agent.tracker_store is None:
+            return False
+        try:
+            return await agent.tracker_store.exists(sender_id)
+        except Exception:  # an unavailable store must not stop the customer here
+            return True
 
     _agent = None  # Rasa's Agent, remembered when the server starts
     _seen_messages: "OrderedDict[tuple, None]"

@@ -20,6 +20,7 @@ from kefu.escalation.desk_config import DeskConfig, desk_config
 from kefu import clock as product_clock
 from desk import review, views
 from desk.rasa_client import RasaClient
+from kefu.security.ratelimit import RateLimiter
 from desk.web import HERE
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ def create_app(
     config: Optional[DeskConfig] = None,
     clock: Callable[[], dt.datetime] = product_clock.now,
     session_secret: Optional[str] = None,
+    limiter: Optional[RateLimiter] = None,
 ) -> Starlette:
     config = config or desk_config()
     widget = _widget_routes()
@@ -96,6 +98,7 @@ def create_app(
         Route("/desk/logout", views.logout, methods=post, name="logout"),
         Route("/desk/heartbeat", views.heartbeat, methods=post, name="heartbeat"),
         Route("/desk/supervisor", views.supervisor_page, name="supervisor"),
+        Route("/desk/agents/{username}/unlock", views.unlock_account, methods=post, name="unlock_account"),
         Route("/desk/handoffs/{handoff_id:int}", views.conversation_page, name="conversation"),
         Route("/desk/handoffs/{handoff_id:int}/transcript", views.conversation_transcript, name="transcript"),
         Route("/desk/handoffs/{handoff_id:int}/claim", views.claim, methods=post, name="claim"),
@@ -125,4 +128,5 @@ def create_app(
     app.state.db_url = db_url or settings.database_url()
     app.state.rasa = rasa or RasaClient(timeout=config.web.rasa_timeout_seconds)
     app.state.clock = clock
+    app.state.limiter = limiter or RateLimiter()  # memory, or Redis with KEFU_REDIS_URL
     return app

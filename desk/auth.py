@@ -8,7 +8,7 @@ from typing import Iterable, Optional
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from kefu.errors import InvalidRequest
@@ -68,6 +68,15 @@ def create_agent(
 
 def set_password(session: Session, agent: Agent, password: str) -> None:
     agent.password_hash = hash_password(password)
+    revoke_sessions(session, agent.id)  # a stolen session does not outlive a password change
+
+
+def revoke_sessions(session: Session, agent_id: int) -> None:
+    """End every desk session of this agent (their cookies carry an older version)."""
+    session.execute(
+        update(Agent).where(Agent.id == agent_id).values(session_version=Agent.session_version + 1)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def authenticate(session: Session, username: str, password: str) -> Optional[Agent]:

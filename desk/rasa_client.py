@@ -86,8 +86,11 @@ class RasaClient:
 
     def tracker(self, conversation_id: str) -> dict:
         """Rasa's tracker of the conversation (``events`` in order)."""
+        # ALL: the agent reads the whole conversation, also before a restart or a new session
+        # (Rasa's default starts after the last restart), and event indexes stay stable for polling.
         response = self._request(
-            "GET", f"{self._conversation(conversation_id)}/tracker", params={"token": self.token}
+            "GET", f"{self._conversation(conversation_id)}/tracker",
+            params={"token": self.token, "include_events": "ALL"},
         )
         return response.json()
 

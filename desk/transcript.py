@@ -30,8 +30,12 @@ def message_from_event(index: int, event: dict[str, Any]) -> Optional[dict[str, 
         text = str(event.get("text") or "")
         if not text or text.startswith(EXTERNAL_PREFIX) or text.startswith("/" + EXTERNAL_PREFIX):
             return None
-        display = (event.get("metadata") or {}).get("display_text") or text
-        return {**base, "role": "customer", "text": str(display)}
+        # What the NLU processed, never a client-chosen display text; a button's payload
+        # ("/…") is shown with the label the customer clicked.
+        display = (event.get("metadata") or {}).get("display_text")
+        if display and text.startswith("/") and str(display) != text:
+            text = f"{display}（{text}）"
+        return {**base, "role": "customer", "text": text}
     if kind == "bot":
         metadata = event.get("metadata") or {}
         agent = metadata.get("agent")

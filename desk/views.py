@@ -11,13 +11,13 @@ from typing import Optional
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
 from kefu.errors import KefuError
 from kefu.models.desk import CLAIMED, QUEUED, Agent, Handoff
 from kefu.models.service import SURVEYED, TRANSITIONS
-from kefu.services import handoffs, tickets
-from desk import auth, csrf
+from kefu.services import handoffs, surveys, tickets
+from desk import auth, authz, csrf, lockout
 from desk.rasa_client import AgentInfo, RasaUnavailable
 from desk.transcript import transcript
 from desk.web import config, in_db, log_in, log_out, now, render, requires, safe_next
@@ -49,6 +49,13 @@ def error_text(error: KefuError) -> str:
 def error_json(error: KefuError) -> JSONResponse:
     body = {"error": error.code, "message": error_text(error)}
     return JSONResponse(body, status_code=ERROR_STATUS.get(error.code, 400))
+
+
+def forbidden(api: bool = False) -> Response:
+    """What a desk user gets for something their role or groups do not cover (authz.py)."""
+    if api:
+        return JSONResponse({"error": "not_permitted", "message": ERROR_TEXT["not_permitted"]}, status_code=403)
+    return PlainTextResponse("您无权访问该内容（不属于您的分组或角色）。", status_code=403)
 
 
 def flash(request: Request, text: str, kind: str = "error") -> None:
@@ -155,10 +162,15 @@ async def login_submit(request: Request) -> Response:
     form = await request.form()
     username, password = str(form.get("username", "")), str(form.get("password", ""))
     target = safe_next(str(form.get("next", "")))
+    refused = lockout.refusal(request, username)  # locked account or too many failures from here
+    if refused:
+        return render(request, "login.html", {"next": target, "error": refused, "username": username}, status_code=429)
     agent = await in_db(request, auth.authenticate, username, password)
     if agent is None:
+        lockout.record_failure(request, username)
         context = {"next": target, "error": "用户名或密码错误，或账号已停用。", "username": username}
         return render(request, "login.html", context, status_code=401)
+    lockout.record_success(request, username)
     log_in(request, agent)
     return RedirectResponse(target, status_code=303)
 
@@ -168,6 +180,7 @@ async def logout(request: Request) -> Response:
     agent_id = request.session.get("agent_id")
     if agent_id:
         await in_db(request, handoffs.sign_off, int(agent_id))
+        await in_db(request, auth.revoke_sessions, int(agent_id))  # a copied cookie dies too
     log_out(request)
     return RedirectResponse(str(request.url_for("login")), status_code=303)
 
@@ -175,12 +188,15 @@ async def logout(request: Request) -> Response:
 # --- queue ---------------------------------------------------------------------------------
 
 
-async def _queue_view(request: Request) -> dict:
-    """Queue tables for the ?group= tab: one group, or "mine" (supervisors, trainers: all)."""
+async def _queue_view(request: Request) -> Optional[dict]:
+    """Queue tables for the ?group= tab: one group, or "mine" (supervisors: all).
+    None when the agent asks for a group they do not belong to."""
     me: Agent = request.state.agent
     group = request.query_params.get("group", "mine")
     groups = list(config(request).groups)
     if group in groups:
+        if not authz.may_see_queue(me, group):
+            return None
         shown: Optional[list] = [group]
     else:
         group = "mine"
@@ -208,13 +224,21 @@ async def _queue_view(request: Request) -> dict:
 
 @requires(*EVERYONE)
 async def queue_page(request: Request) -> Response:
-    return render(request, "queue.html", {**await _queue_view(request), "flashes": pop_flash(request)})
+    if request.state.agent.role == "trainer":  # trainers work on the review pages only
+        return RedirectResponse(authz.REVIEW_HOME, status_code=303)
+    view = await _queue_view(request)
+    if view is None:
+        return forbidden()
+    return render(request, "queue.html", {**view, "flashes": pop_flash(request)})
 
 
-@requires(*EVERYONE)
+@requires(*STAFF)
 async def queue_rows(request: Request) -> Response:
     """The queue tables only: the page swaps them in every few seconds."""
-    return render(request, "_queue_tables.html", await _queue_view(request))
+    view = await _queue_view(request)
+    if view is None:
+        return forbidden()
+    return render(request, "_queue_tables.html", view)
 
 
 @csrf.protect
@@ -262,7 +286,7 @@ def find_handoff(session: Session, handoff_id: int):
         return None
 
 
-@requires(*EVERYONE)
+@requires(*STAFF)
 async def conversation_page(request: Request) -> Response:
     me: Agent = request.state.agent
     handoff_id = _handoff_id(request)
@@ -271,12 +295,16 @@ async def conversation_page(request: Request) -> Response:
         handoff = find_handoff(session, handoff_id)
         if handoff is None:
             return None
+        if not authz.may_see_handoff(me, handoff):
+            return {"forbidden": True}
         row = handoff_row(request, handoff, me, now(request))
         return {"handoff": row, "ticket": ticket_panel(request, handoff.ticket)}
 
     data = await in_db(request, load)
     if data is None:
         return render(request, "message.html", {"text": "找不到该会话。"}, status_code=404)
+    if data.get("forbidden"):
+        return forbidden()
     cfg = config(request)
     row = data["handoff"]
     context = {
@@ -288,7 +316,7 @@ async def conversation_page(request: Request) -> Response:
     return render(request, "conversation.html", context)
 
 
-@requires(*EVERYONE, api=True)
+@requires(*STAFF, api=True)
 async def conversation_transcript(request: Request) -> Response:
     """Messages after event index ``after`` (the page polls about once a second)."""
     try:
@@ -301,12 +329,16 @@ async def conversation_transcript(request: Request) -> Response:
         handoff = find_handoff(session, handoff_id)
         if handoff is None:
             return None
+        if not authz.may_see_handoff(request.state.agent, handoff):
+            return {"forbidden": True}
         return {"conversation_id": handoff.conversation_id, "status": handoff.status,
                 "claimed_by": handoff.claimed_by.display_name if handoff.claimed_by else None}
 
     state = await in_db(request, load)
     if state is None:
         return JSONResponse({"error": "not_found"}, status_code=404)
+    if state.get("forbidden"):
+        return forbidden(api=True)
     try:
         tracker = await run_in_threadpool(request.app.state.rasa.tracker, state["conversation_id"])
     except RasaUnavailable as error:
@@ -372,6 +404,8 @@ async def transfer(request: Request) -> Response:
     try:
         await in_db(request, work)
     except KefuError as error:
+        if error.code == "not_permitted":
+            return forbidden()
         flash(request, error_text(error))
         return RedirectResponse(_conversation_url(request, handoff_id), status_code=303)
     flash(request, f"已转交{to_group}。", "ok")
@@ -397,6 +431,8 @@ async def resolve(request: Request) -> Response:
     try:
         await in_db(request, work)
     except KefuError as error:
+        if error.code == "not_permitted":
+            return forbidden()
         flash(request, error_text(error))
         return RedirectResponse(_conversation_url(request, handoff_id), status_code=303)
     flash(request, "会话已结束，已交回机器人进行满意度回访。", "ok")
@@ -420,6 +456,8 @@ async def ticket_status(request: Request) -> Response:
 
     def work(session: Session) -> None:
         ticket = tickets.get_ticket(session, ticket_no)
+        if not authz.may_change_ticket(session, me, ticket):
+            raise handoffs.NotPermitted("not this agent's ticket")
         tickets.change_status(session, ticket, new_status, actor=f"agent:{me.username}", note=note,
                               now=now(request))
 
@@ -427,6 +465,8 @@ async def ticket_status(request: Request) -> Response:
         await in_db(request, work)
         flash(request, f"工单状态已更新为{new_status}。", "ok")
     except KefuError as error:
+        if error.code == "not_permitted":
+            return forbidden()
         flash(request, error_text(error))
     return RedirectResponse(_back(request, form), status_code=303)
 
@@ -444,12 +484,16 @@ async def ticket_note(request: Request) -> Response:
 
     def work(session: Session) -> None:
         ticket = tickets.get_ticket(session, ticket_no)
+        if not authz.may_change_ticket(session, me, ticket):
+            raise handoffs.NotPermitted("not this agent's ticket")
         tickets.add_note(session, ticket, note, actor=f"agent:{me.username}", now=now(request))
 
     try:
         await in_db(request, work)
         flash(request, "备注已添加。", "ok")
     except KefuError as error:
+        if error.code == "not_permitted":
+            return forbidden()
         flash(request, error_text(error))
     return RedirectResponse(_back(request, form), status_code=303)
 
@@ -484,8 +528,26 @@ async def supervisor_page(request: Request) -> Response:
                 for t in overdue
             ],
             "online": {g: handoffs.agents_online(session, g, now=moment, config=cfg) for g in cfg.groups},
+            "low_scores": [
+                {"ticket_no": s.ticket.ticket_no, "score": s.score, "comment": s.comment or "",
+                 "at": s.created_at.astimezone(cfg.tz).strftime("%m-%d %H:%M")}
+                for s in surveys.low_score_surveys(session, now=moment)
+            ],
         }
 
     data = await in_db(request, load)
-    return render(request, "supervisor.html", {**data, "alert_minutes": cfg.web.handoff_wait_alert_minutes})
+    usernames = await in_db(request, lambda s: [a.username for a in s.query(Agent).order_by(Agent.username)])
+    data["locked"] = lockout.locked(request, usernames)
+    return render(request, "supervisor.html", {**data, "alert_minutes": cfg.web.handoff_wait_alert_minutes,
+                                               "flashes": pop_flash(request)})
+
+
+@csrf.protect
+@requires("supervisor")
+async def unlock_account(request: Request) -> Response:
+    """Lift a login lock-out (too many failed attempts) for one account."""
+    username = request.path_params["username"]
+    lockout.unlock(request, username)
+    flash(request, f"已解除账号 {username} 的登录锁定。", "ok")
+    return RedirectResponse(str(request.url_for("supervisor")), status_code=303)
 

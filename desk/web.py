@@ -52,6 +52,7 @@ async def in_db(request: Request, fn: Callable[..., T], *args: Any, **kwargs: An
 def log_in(request: Request, agent: Agent) -> None:
     request.session.clear()  # no session fixation: nothing from before login survives
     request.session["agent_id"] = agent.id
+    request.session["session_version"] = agent.session_version
     request.session["login_at"] = now(request).timestamp()
     csrf.rotate(request)
 
@@ -74,10 +75,12 @@ def _session_agent_id(request: Request) -> Optional[int]:
     return int(agent_id)
 
 
-def _load_agent(session: Session, agent_id: int) -> Optional[Agent]:
+def _load_agent(session: Session, agent_id: int, version: Optional[int] = None) -> Optional[Agent]:
     agent = session.get(Agent, agent_id)
     if agent is None or not agent.active:
         return None
+    if version is not None and agent.session_version != version:
+        return None  # revoked by a logout or a password change (server-side session version)
     agent.groups  # load while the session is open  # noqa: B018
     return agent
 
@@ -92,7 +95,8 @@ def requires(*roles: str, api: bool = False) -> Callable[[Handler], Handler]:
         @functools.wraps(handler)
         async def wrapper(request: Request) -> Response:
             agent_id = _session_agent_id(request)
-            agent = await in_db(request, _load_agent, agent_id) if agent_id else None
+            version = int(request.session.get("session_version", -1))
+            agent = await in_db(request, _load_agent, agent_id, version) if agent_id else None
             if agent is None:
                 request.session.pop("agent_id", None)
                 if api:

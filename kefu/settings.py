@@ -4,7 +4,7 @@ Environment variables:
   KEFU_DATABASE_URL   SQLAlchemy URL; default: SQLite file ``var/kefu.db`` in the repo.
   KEFU_CONFIG_DIR     directory holding service.yml and catalogue.yml; default ``config/``.
   KEFU_VAR_DIR        runtime state directory; default ``var/``.
-  KEFU_RASA_TOKEN, KEFU_SESSION_SECRET, KEFU_CUSTOMER_TOKEN_KEY
+  KEFU_RASA_TOKEN, KEFU_SESSION_SECRET, KEFU_CUSTOMER_TOKEN_KEY, KEFU_ACTION_SECRET
                       secrets; when unset they are generated once into
                       ``var/secrets.json`` (mode 0600, git-ignored).
 """
@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field, ValidationError, conint, constr, root_val
 
 from kefu.errors import ConfigError
 
-SECRET_NAMES = ("KEFU_RASA_TOKEN", "KEFU_SESSION_SECRET", "KEFU_CUSTOMER_TOKEN_KEY")
+SECRET_NAMES = ("KEFU_RASA_TOKEN", "KEFU_SESSION_SECRET", "KEFU_CUSTOMER_TOKEN_KEY", "KEFU_ACTION_SECRET")
 TICKET_TYPES = ("repair", "installation", "complaint", "return", "suggestion")
 PRIORITIES = ("抢修", "高", "普通")  # highest first
 
@@ -154,6 +154,8 @@ class StalledConfig(_Strict):
 
 class SurveyConfig(_Strict):
     dimensions: Dict[str, str] = {}
+    low_score_max: conint(ge=1, le=5) = 2  # type: ignore[valid-type]  # this or lower: a supervisor follows up
+    low_score_days: conint(gt=0) = 7  # type: ignore[valid-type]  # how long the supervisor page lists it
 
 
 class TokensConfig(_Strict):

@@ -26,6 +26,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from kefu.security.config import security_config
+from kefu.security.ratelimit import RateLimiter
 from widget.history import messages_from_tracker
 from widget.rasa_api import RasaUnavailable, fetch_tracker
 
@@ -46,6 +48,10 @@ def _valid_session_id(value: str) -> bool:
 
 
 async def history(request: Request) -> Response:
+    verdict = request.app.state.limiter.hit("history_per_ip", request.client.host if request.client else "unknown")
+    if not verdict.allowed:  # config/security.yml rate_limits.history_per_ip
+        return JSONResponse({"error": "rate_limited", "message": security_config().messages.rate_limited},
+                            status_code=429, headers={"Retry-After": str(verdict.retry_after)})
     session_id = request.query_params.get("session_id", "")
     if not _valid_session_id(session_id):
         return JSONResponse({"error": "invalid_session_id"}, status_code=400)
@@ -71,7 +77,7 @@ async def demo(request: Request) -> Response:
 def create_app() -> Starlette:
     """The widget sub-app; routes are relative to wherever it is mounted."""
     origins = [o.strip() for o in os.environ.get("KEFU_WIDGET_ALLOWED_ORIGINS", "*").split(",") if o.strip()]
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/demo", demo, name="demo"),
             Route("/api/history", history, name="history"),
@@ -81,6 +87,8 @@ def create_app() -> Starlette:
         # Host sites on other origins embed the widget and read the history.
         middleware=[Middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET"])],
     )
+    app.state.limiter = RateLimiter()  # memory, or Redis with KEFU_REDIS_URL
+    return app
 
 
 def standalone_app() -> Starlette:

@@ -45,6 +45,9 @@ class Agent(Base):
     role: Mapped[str] = Column(String(16), nullable=False, default="agent")
     active: Mapped[bool] = Column(Boolean, nullable=False, default=True)
     last_seen_at: Mapped[Optional[dt.datetime]] = Column(UTCDateTime)  # desk heartbeat
+    # Desk sessions carry the version they were issued with; logout and password changes
+    # increment it, which revokes every older session cookie (desk/web.py).
+    session_version: Mapped[int] = Column(Integer, nullable=False, default=0, server_default=text("0"))
     created_at: Mapped[dt.datetime] = Column(UTCDateTime, nullable=False, default=clock.now)
 
     group_rows: Mapped[List["AgentGroup"]] = relationship(

@@ -57,9 +57,14 @@ def lock_store_config(redis_url: Optional[str]) -> Optional[Dict[str, Any]]:
     return config
 
 
+ACTION_SECRET_HEADER = "X-Kefu-Action-Secret"  # checked by actions/server.py
+
+
 def build_endpoints(database_url: str, var_dir: Path, action_url: str, redis_url: Optional[str]) -> Dict[str, Any]:
     endpoints: Dict[str, Any] = {
-        "action_endpoint": {"url": action_url},
+        # Rasa substitutes ${KEFU_ACTION_SECRET} from its environment when it reads the file,
+        # so the secret is never written here (channels/rasa_server.py provides it).
+        "action_endpoint": {"url": action_url, "headers": {ACTION_SECRET_HEADER: "${KEFU_ACTION_SECRET}"}},
         "tracker_store": tracker_store_config(database_url, var_dir),
     }
     lock_store = lock_store_config(redis_url)

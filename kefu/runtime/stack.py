@@ -80,8 +80,10 @@ class Stack:
         self.stop(name)
         self.start(name, self.commands[name])
 
-    def wait_rasa(self, timeout: float = 300) -> None:
-        # Rasa answers /status only once the model is loaded (~1-2 min on 2 cores).
+    def wait_rasa(self, timeout: Optional[float] = None) -> None:
+        # Rasa answers /status only once the model is loaded (~1-2 min on 2 cores; longer
+        # on a busy machine: KEFU_RASA_READY_SECONDS).
+        timeout = timeout or float(os.environ.get("KEFU_RASA_READY_SECONDS", 300))
         self.wait_until_ready("rasa", f"{self.rasa_url}/status?token={self.token}", timeout, expect="model_file")
 
     def wait_until_ready(self, name: str, url: str, timeout: float, expect: str = "") -> None:
@@ -113,14 +115,21 @@ def base_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
     return env
 
 
-def rasa_args(ports: Ports, endpoints: Path, model: str, token: str) -> List[str]:
+def rasa_args(ports: Ports, endpoints: Path, model: str) -> List[str]:
+    """Rasa's command line. No secret on it: channels.rasa_server reads the API token from
+    KEFU_RASA_TOKEN (or var/secrets.json) and adds the bind interface and CORS origins."""
     return [
-        sys.executable, "-m", "rasa", "run",
-        "--enable-api", "--auth-token", token, "--cors", "*",
+        sys.executable, "-m", "channels.rasa_server",
+        "--enable-api",
         "--port", str(ports.rasa), "--endpoints", str(endpoints),
         "--credentials", str(settings.repo_root() / "credentials.yml"),
         "--model", model,
     ]
+
+
+def actions_args(ports: Ports) -> List[str]:
+    """The action server (actions/server.py: rasa_sdk + shared-secret check, bound to 127.0.0.1)."""
+    return [sys.executable, "-m", "actions.server", "--actions", "actions", "--port", str(ports.actions)]
 
 
 def start_stack(
@@ -140,10 +149,14 @@ def start_stack(
     endpoints = write_endpoints(var / f"endpoints-{ports.rasa}.yml", db_url, var, env=full_env)
     full_env.setdefault("KEFU_RASA_URL", f"http://127.0.0.1:{ports.rasa}")
     full_env.setdefault("KEFU_PUBLIC_RASA_URL", f"http://127.0.0.1:{ports.rasa}")  # what browsers connect to
+    full_env.setdefault("KEFU_PUBLIC_WEB_URL", f"http://127.0.0.1:{ports.web}")  # an allowed CORS origin
     token = full_env.get("KEFU_RASA_TOKEN") or settings.get_secret("KEFU_RASA_TOKEN")
+    # Secrets travel in the children's environment (readable by their user only), never in argv.
+    full_env["KEFU_RASA_TOKEN"] = token
+    full_env.setdefault("KEFU_ACTION_SECRET", settings.get_secret("KEFU_ACTION_SECRET"))
     stack = Stack(ports=ports, env=full_env, log_dir=log_dir or var / "logs", token=token)
-    stack.start("actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(ports.actions)])
-    stack.start("rasa", rasa_args(ports, endpoints, model, token))
+    stack.start("actions", actions_args(ports))
+    stack.start("rasa", rasa_args(ports, endpoints, model))
     if with_web:
         stack.start("web", [sys.executable, "-m", "desk", "--port", str(ports.web)])
     try:

@@ -10,10 +10,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kefu import clock
-from kefu.errors import AlreadySurveyed, InvalidRequest, NotResolved
+from kefu.errors import AlreadySurveyed, InvalidRequest, NotFound, NotResolved
 from kefu.models import Survey, Ticket
+from kefu.models.desk import Handoff
 from kefu.models.service import RESOLVED, SURVEYED
-from kefu.services.tickets import change_status
+from kefu.services import customers
+from kefu.services.tickets import change_status, get_ticket
 from kefu.settings import service_config
 
 
@@ -68,3 +70,46 @@ def pending_survey_for_customer(session: Session, customer_id: int) -> Optional[
         .limit(1)
     )
     return session.execute(query).scalar_one_or_none()
+
+
+def low_score_surveys(session: Session, now: Optional[dt.datetime] = None) -> list:
+    """Recent low scores a supervisor follows up (what the bot promised the customer)."""
+    config = service_config().survey
+    since = (now or clock.now()) - dt.timedelta(days=config.low_score_days)
+    query = (
+        select(Survey)
+        .where(Survey.score <= config.low_score_max, Survey.created_at >= since)
+        .order_by(Survey.created_at.desc())
+        .limit(200)
+    )
+    return list(session.execute(query).scalars())
+
+
+def ticket_for_conversation_survey(
+    session: Session,
+    ticket_no: str,
+    conversation_id: str,
+    *,
+    phone: Optional[str] = None,
+    customer_id: Optional[int] = None,
+) -> Ticket:
+    """The ticket a chat may survey: one of *this* conversation (created in it, or carried by
+    one of its handoffs) or one the chat proved it owns (verified customer, or the phone on
+    the ticket). Anything else is ``not_found``, like an unknown number, so a typed or forged
+    ticket number can never record a survey on someone else's ticket.
+    """
+    ticket = get_ticket(session, ticket_no)
+    if ticket.conversation_id == conversation_id:
+        return ticket
+    carried = session.execute(
+        select(Handoff.id).where(Handoff.conversation_id == conversation_id, Handoff.ticket_id == ticket.id).limit(1)
+    ).first()
+    if carried:
+        return ticket
+    if phone is not None or customer_id is not None:
+        owned = session.execute(
+            customers.owned_by(select(Ticket.id).where(Ticket.id == ticket.id), Ticket.customer_id, phone, customer_id)
+        ).first()
+        if owned:
+            return ticket
+    raise NotFound("ticket not found", ticket_no=ticket.ticket_no)

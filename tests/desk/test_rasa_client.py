@@ -25,7 +25,7 @@ def test_tracker_sends_the_token_as_query_parameter(client, fake_rasa):
     tracker = client.tracker("c1")
     assert [e["text"] for e in tracker["events"]] == ["你好"]
     (call,) = fake_rasa.requests
-    assert (call["method"], call["path"], call["query"]) == ("GET", "/conversations/c1/tracker", {"token": RASA_TOKEN})
+    assert (call["method"], call["path"], call["query"]) == ("GET", "/conversations/c1/tracker", {"token": RASA_TOKEN, "include_events": "ALL"})
 
 
 def test_conversation_ids_are_url_quoted(client, fake_rasa):
@@ -98,7 +98,7 @@ def test_transcript_from_tracker_events():
         (4, "system", "对话已转人工（机器人暂停）"),
         (5, "system", "客服张敏已接入"),
         (6, "agent", "您好"),
-        (7, "customer", "5 星"),
+        (7, "customer", "5 星（/inform）"),
         (8, "system", "对话已交回机器人"),
     ]
     assert messages[0]["at"] == "19:06:40"  # Asia/Shanghai

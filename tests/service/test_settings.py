@@ -84,7 +84,7 @@ def test_secrets_are_generated_once_private_and_overridable(monkeypatch, tmp_pat
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     stored = json.loads(path.read_text("utf-8"))
     assert set(stored) == set(settings.SECRET_NAMES)
-    assert len(set(stored.values())) == 3 and all(len(v) >= 32 for v in stored.values())
+    assert len(set(stored.values())) == len(settings.SECRET_NAMES) and all(len(v) >= 32 for v in stored.values())
     assert settings.get_secret("KEFU_RASA_TOKEN") == token  # read back, not regenerated
     assert settings.get_secret("KEFU_SESSION_SECRET") == stored["KEFU_SESSION_SECRET"]
     monkeypatch.setenv("KEFU_RASA_TOKEN", "from-env")

@@ -113,6 +113,11 @@ export class Connection {
     return this.flushing;
   }
 
+  retryLater(seconds) {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this.flush(), Math.min(seconds, 3600) * 1000);
+  }
+
   sendOne(item) {
     const socket = this.socket;
     if (!socket || !socket.connected) return Promise.resolve(false);
@@ -125,7 +130,15 @@ export class Connection {
     };
     socket.once('disconnect', markDrop);
     const ack = socket.emitWithAck('user_uttered', payload).then(
-      () => true,
+      (reply) => {
+        if (reply && reply.rate_limited) {
+          // Rate-limited: the server did not take the message. Keep it and send it
+          // again once the window allows (the server has told the customer why).
+          this.retryLater(Number(reply.retry_after) || 5);
+          return false;
+        }
+        return true;
+      },
       () => false // disconnected before the ack: keep the item for the next flush
     );
     this.on.emitted(item);

@@ -8,9 +8,31 @@ import { Transcript, customOf, starsText } from './render/transcript.js';
 import { createComposer } from './composer.js';
 import { createView } from './view.js';
 
+// Who the page says the customer is: the customer id in the signed token's payload
+// (itsdangerous: base64url JSON before the first "."), '' when signed out. Only used to
+// notice a change; the server verifies the token on every message.
+function identityOf(token) {
+  if (!token) return '';
+  try {
+    const part = String(token).split('.')[0].replace(/-/g, '+').replace(/_/g, '/');
+    const claims = JSON.parse(atob(part + '='.repeat((4 - (part.length % 4)) % 4)));
+    return claims && claims.cid != null ? `customer:${claims.cid}` : 'signed';
+  } catch (e) {
+    return 'signed';
+  }
+}
+
 export function createWidget(config) {
   const store = createStore(`kefu:${config.server}`);
   let sessionId = store.get('session_id');
+  const identity = identityOf(config.customerToken);
+  if (isUuid(sessionId) && (store.get('identity') || '') !== identity) {
+    // Signed out, or another customer signed in: a new conversation, so nobody continues
+    // (or reads the history of) the previous person's chat.
+    sessionId = null;
+    store.set('outbox', []);
+  }
+  store.set('identity', identity);
   if (!isUuid(sessionId)) {
     sessionId = uuid();
     store.set('session_id', sessionId);

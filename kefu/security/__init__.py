@@ -1,0 +1,1 @@
+"""Security settings and guards shared by the channel, the action server and the desk."""

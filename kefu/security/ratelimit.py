@@ -1,0 +1,74 @@
+"""Rate limits with the `limits` library (moving windows).
+
+Counters live in memory (one process) by default and in Redis when KEFU_REDIS_URL is
+set, so several Rasa/desk instances share them. The limits themselves are configuration
+(config/security.yml, ``rate_limits``). Keys: ``<prefix>/<limit name>/<identifier>``;
+KEFU_RATELIMIT_PREFIX (default ``kefu``) keeps test runs apart on a shared Redis.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass
+from typing import Dict, Optional
+
+from limits import RateLimitItem, parse
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+from kefu.security.config import LIMIT_NAMES, SecurityConfig, security_config
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    retry_after: int = 0  # seconds until the window allows another hit
+
+
+class RateLimiter:
+    """Named limits from config/security.yml over one storage (memory or Redis)."""
+
+    def __init__(self, config: Optional[SecurityConfig] = None, storage_uri: Optional[str] = None,
+                 prefix: Optional[str] = None) -> None:
+        config = config or security_config()
+        uri = storage_uri or os.environ.get("KEFU_REDIS_URL") or "memory://"
+        self.storage_uri = uri
+        self.storage = storage_from_string(uri)
+        self.strategy = MovingWindowRateLimiter(self.storage)
+        self.prefix = prefix or os.environ.get("KEFU_RATELIMIT_PREFIX") or "kefu"
+        self.items: Dict[str, RateLimitItem] = {name: parse(getattr(config.rate_limits, name)) for name in LIMIT_NAMES}
+
+    def _ids(self, name: str, key: str) -> tuple:
+        return (self.prefix, name, str(key))
+
+    def hit(self, name: str, key: str) -> Verdict:
+        """Count one event; not allowed once the window is full (the event is not counted then)."""
+        item = self.items[name]
+        if self.strategy.hit(item, *self._ids(name, key)):
+            return Verdict(True)
+        return Verdict(False, self.retry_after(name, key))
+
+    def allowed(self, name: str, key: str) -> bool:
+        """Would one more event pass? (counts nothing)"""
+        return self.strategy.test(self.items[name], *self._ids(name, key))
+
+    def retry_after(self, name: str, key: str) -> int:
+        reset, _remaining = self.strategy.get_window_stats(self.items[name], *self._ids(name, key))
+        # `limits` keeps its own (wall) clock for windows; the product clock is not involved.
+        return max(1, math.ceil(reset - time.time()))
+
+    def clear(self, name: str, key: str) -> None:
+        self.strategy.clear(self.items[name], *self._ids(name, key))
+
+
+_default: Optional[RateLimiter] = None
+
+
+def default_limiter() -> RateLimiter:
+    """One limiter per process (its memory storage is this process's counters)."""
+    global _default
+    if _default is None:
+        _default = RateLimiter()
+    return _default

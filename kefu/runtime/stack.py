@@ -184,8 +184,9 @@ def start_stack(
     model: str = "models",
     with_web: bool = True,
     log_dir: Optional[Path] = None,
+    rasa_timeout: float = 300,
 ) -> Stack:
-    """Start action server, Rasa server and (optionally) the web app; wait until all answer."""
+    """Start action server, Rasa server(s) and (optionally) the web app; wait until all answer."""
     ports = ports or Ports()
     full_env = base_env(env)
     var = Path(full_env.get("KEFU_VAR_DIR") or settings.var_dir())
@@ -208,7 +209,7 @@ def start_stack(
         stack.wait_until_ready("actions", f"http://127.0.0.1:{ports.actions}/health", 120)
         if with_web:
             stack.wait_until_ready("web", f"{stack.web_url}/healthz", 60)
-        stack.wait_rasa()
+        stack.wait_rasa(rasa_timeout)
     except Exception:
         stack.stop()
         raise

@@ -21,6 +21,9 @@ from tests.conftest import create_pg_database, drop_pg_database
 from fault_support import OUTCOMES, table
 from moments import MONDAY_10_BEIJING
 
+# Two Rasa instances load the model at once: allow for a busy machine (alone: ~1-2 min).
+RASA_LOAD_SECONDS = 900
+
 
 def latest_model() -> Path:
     models = sorted((settings.repo_root() / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
@@ -50,7 +53,8 @@ def prod_stack(tmp_path_factory) -> Iterator[Stack]:
                   web=int(os.environ.get("KEFU_FAULTS_WEB_PORT", 18100)))
     try:
         db.migrate(db_url)
-        running = start_stack(ports=ports, env=env, model=str(latest_model()), with_web=True, log_dir=var / "logs")
+        running = start_stack(ports=ports, env=env, model=str(latest_model()), with_web=True, log_dir=var / "logs",
+                              rasa_timeout=RASA_LOAD_SECONDS)
         running.db_url = db_url  # type: ignore[attr-defined]
         try:
             yield running

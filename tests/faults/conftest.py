@@ -7,6 +7,7 @@ the stack's var dir as faults.md).
 """
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from pathlib import Path
@@ -62,6 +63,8 @@ def prod_stack(tmp_path_factory) -> Iterator[Stack]:
             running.stop()
             if OUTCOMES:
                 (var / "faults.md").write_text(table(OUTCOMES) + "\n", encoding="utf-8")
+                transcripts = {o.fault: o.transcript for o in OUTCOMES}
+                (var / "faults.json").write_text(json.dumps(transcripts, ensure_ascii=False, indent=1), encoding="utf-8")
     finally:
         drop_pg_database(db_url)
 
@@ -70,3 +73,4 @@ def pytest_terminal_summary(terminalreporter) -> None:
     if OUTCOMES:
         terminalreporter.write_sep("=", "fault table (tests/faults)")
         terminalreporter.write_line(table(OUTCOMES))
+        terminalreporter.write_line("(each turn of each conversation: faults.json in the stack's var dir)")

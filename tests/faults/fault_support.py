@@ -185,6 +185,7 @@ class Outcome:
     degraded_seen: str = ""  # what /healthz/full reported down during the fault
     down_counts: Dict[str, int] = field(default_factory=dict)  # how many health samples saw each part down
     samples: int = 0
+    transcript: List[dict] = field(default_factory=list)  # each turn, for the faults.json beside the table
 
     def mostly_up(self, part: str) -> bool:
         """Up in at least 3 of 4 health samples (a check may time out on a busy machine)."""

@@ -43,7 +43,7 @@ def converse(inject: Callable[[], None], url_for_turn: Callable[[int], str], tur
                 turn: Turn = await customer.say(text, url_for_turn(i), turn_deadline)
                 if not turn.answered:
                     break
-                promised = TICKET_NO.findall(turn.reply_text)
+                promised = sorted(set(TICKET_NO.findall(turn.reply_text)))
                 if promised:
                     break
                 texts = [r.get("text") for r in turn.replies if r.get("text")]
@@ -67,6 +67,8 @@ def record(outcome: Outcome, stack, customer: Customer, promised: List[str], wat
     outcome.add_turns(customer.turns)
     outcome.promised = promised
     outcome.in_db = tickets_of(stack, customer.session_id)
+    outcome.transcript = [{"said": t.text, "attempts": t.attempts, "notices": t.notices, "silent": t.silent,
+                           "dropped": t.dropped, "bot": t.reply_text} for t in customer.turns]
     OUTCOMES.append(outcome)
     return outcome
 

@@ -24,6 +24,7 @@ from moments import MONDAY_10_BEIJING
 
 # Two Rasa instances load the model at once: allow for a busy machine (alone: ~1-2 min).
 RASA_LOAD_SECONDS = 900
+REPORT: dict = {}
 
 
 def latest_model() -> Path:
@@ -64,7 +65,8 @@ def prod_stack(tmp_path_factory) -> Iterator[Stack]:
             if OUTCOMES:
                 (var / "faults.md").write_text(table(OUTCOMES) + "\n", encoding="utf-8")
                 transcripts = {o.fault: o.transcript for o in OUTCOMES}
-                (var / "faults.json").write_text(json.dumps(transcripts, ensure_ascii=False, indent=1), encoding="utf-8")
+                REPORT["json"] = var / "faults.json"
+                REPORT["json"].write_text(json.dumps(transcripts, ensure_ascii=False, indent=1), encoding="utf-8")
     finally:
         drop_pg_database(db_url)
 
@@ -73,4 +75,4 @@ def pytest_terminal_summary(terminalreporter) -> None:
     if OUTCOMES:
         terminalreporter.write_sep("=", "fault table (tests/faults)")
         terminalreporter.write_line(table(OUTCOMES))
-        terminalreporter.write_line("(each turn of each conversation: faults.json in the stack's var dir)")
+        terminalreporter.write_line(f"(each turn of each conversation: {REPORT.get('json', 'faults.json')})")

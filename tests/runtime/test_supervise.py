@@ -70,3 +70,34 @@ def test_a_crash_loop_backs_off_then_gives_up_and_the_others_keep_running(stack)
     assert stack.info("sleeper")["statename"] == "RUNNING"
     with pytest.raises(RuntimeError, match="crasher is FATAL"):
         stack.wait_until_ready("crasher", "http://127.0.0.1:9/", timeout=5)
+
+
+def test_run_reports_each_restart_and_ends_with_supervisord(stack, capsys):
+    """`./kefu.sh run` keeps serving through a restart, prints it, and ends when supervisord does."""
+    import threading
+
+    from kefu.cli import watch
+
+    stack.start("sleeper", SLEEPER)
+    first = _wait(lambda: stack.info("sleeper")["statename"] == "RUNNING" and stack.pid("sleeper"))
+    ended = []
+
+    def run_watch():
+        try:
+            watch(stack, poll_seconds=0.2)
+        except SystemExit as exit_:
+            ended.append(exit_.code)
+
+    thread = threading.Thread(target=run_watch)
+    thread.start()
+    time.sleep(0.5)
+    os.kill(first, signal.SIGKILL)
+    _wait(lambda: stack.info("sleeper")["statename"] == "RUNNING" and stack.pid("sleeper") != first)
+    time.sleep(0.5)
+    assert thread.is_alive()  # a dead child does not end the run
+    stack.stop()
+    thread.join(30)
+    assert ended == [1]
+    out = capsys.readouterr().out
+    assert f"sleeper: running pid {first} -> " in out and "supervisord.log" in out
+    assert "supervisord ended" in out

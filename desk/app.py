@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from kefu import settings
 from kefu.escalation.desk_config import DeskConfig, desk_config
 from kefu import clock as product_clock
-from desk import review, views
+from desk import health, review, views
 from desk.rasa_client import RasaClient
 from kefu.security.ratelimit import RateLimiter
 from desk.web import HERE
@@ -90,6 +90,7 @@ def create_app(
     routes: list[BaseRoute] = [
         Route("/", root),
         Route("/healthz", healthz),
+        Route("/healthz/full", health.healthz_full),  # every part: for load balancers and probes
         Route("/desk", desk_root),
         Route("/desk/", views.queue_page, name="queue"),
         Route("/desk/queue/rows", views.queue_rows, name="queue_rows"),
@@ -123,7 +124,7 @@ def create_app(
             https_only=config.web.secure_cookies,
         ),
     ]
-    app = Starlette(routes=routes, middleware=middleware)
+    app = Starlette(routes=routes, middleware=middleware, lifespan=health.lifespan)
     app.state.config = config
     app.state.db_url = db_url or settings.database_url()
     app.state.rasa = rasa or RasaClient(timeout=config.web.rasa_timeout_seconds)

@@ -18,6 +18,7 @@ from kefu.db import session_scope
 from kefu.escalation.desk_config import DeskConfig
 from kefu.models.desk import Agent
 from desk import csrf
+from desk.health import down_labels
 
 HERE = Path(__file__).resolve().parent
 T = TypeVar("T")
@@ -26,6 +27,7 @@ Handler = Callable[[Request], Awaitable[Response]]
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 # Autoescape every template (the default only covers .html/.xml names).
 templates.env.autoescape = select_autoescape(default=True, default_for_string=True)
+templates.env.globals["down_labels"] = down_labels  # base.html's "service degraded" banner
 
 
 def config(request: Request) -> DeskConfig:

@@ -12,6 +12,7 @@
     (trainer workflow: docs/trainers.md; each takes --help)
     ./kefu.sh seed       load the demo brand's customers, orders and tickets
     ./kefu.sh migrate    upgrade the service database to the latest schema
+    ./kefu.sh status     health of each part (Rasa, actions, desk, DBs, Redis) and each process
 """
 from __future__ import annotations
 
@@ -102,16 +103,57 @@ def cmd_run(_: argparse.Namespace) -> None:
     signal.signal(signal.SIGINT, interrupt)
     signal.signal(signal.SIGTERM, interrupt)
     try:
-        while True:
-            for name, proc in list(stack.processes.items()):
-                if proc.poll() is not None:
-                    print(f"{name} stopped (exit {proc.returncode}); see {stack.log_dir / (name + '.log')}")
-                    stack.stop()
-                    sys.exit(1)
-            time.sleep(1)
+        watch(stack)
     except KeyboardInterrupt:
         print("stopping…")
-        stack.stop()
+    stack.stop()
+
+
+def watch(stack, poll_seconds: float = 1.0) -> None:
+    """Report supervisord's restarts while the stack serves; return if supervisord itself ends.
+
+    supervisord restarts a process that died (and gives up after the retries of
+    config/runtime.yml); the others keep serving. The reasons are in var/logs/supervisord.log.
+    """
+    seen: dict = {}
+    while stack.running():
+        try:
+            states = {p["name"]: p for p in stack.rpc().getAllProcessInfo()}
+        except OSError:
+            time.sleep(poll_seconds)
+            continue
+        for name, info in states.items():
+            now = (info["statename"], info["pid"])
+            before = seen.setdefault(name, now)
+            if before != now:
+                why = info["spawnerr"] or f"last exit status {info['exitstatus']}"
+                print(f"{name}: {before[0].lower()} pid {before[1]} -> {now[0].lower()} pid {now[1]} ({why}); "
+                      f"see {stack.log_dir / 'supervisord.log'}", flush=True)
+            seen[name] = now
+        time.sleep(poll_seconds)
+    print(f"supervisord ended; see {stack.log_dir / 'supervisord.log'}")
+    sys.exit(1)
+
+
+def cmd_status(_: argparse.Namespace) -> None:
+    """Each part's health (as GET /healthz/full) and each supervised process; exit 1 if any is down."""
+    import asyncio
+
+    from kefu.runtime import health, supervise
+    from kefu.runtime.stack import Ports
+
+    ports = Ports()
+    targets = health.Targets.from_env(desk_url=f"http://127.0.0.1:{ports.web}")
+    parts = asyncio.run(health.check_all(targets))
+    for name, part in parts.items():
+        print(f"{name:<14} {'up' if part.up else 'DOWN':<5} {part.ms:>5} ms  {part.detail}")
+    socket = Path(os.environ.get("KEFU_VAR_DIR") or settings.var_dir()) / "logs" / f"supervisor-{ports.rasa}.sock"
+    try:
+        for name, info in supervise.process_states(socket).items():
+            print(f"process {name:<8} {info['statename']:<8} {info['description']}")
+    except OSError:
+        print(f"process manager: not running (no {socket})")
+    sys.exit(0 if all(p.up for p in parts.values()) else 1)
 
 
 def cmd_test(args: argparse.Namespace) -> None:
@@ -146,6 +188,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     p.add_argument("--reset", action="store_true")
     p.set_defaults(func=cmd_seed)
     sub.add_parser("migrate", help="migrate the service database").set_defaults(func=cmd_migrate)
+    sub.add_parser("status", help="health of every part of the running product").set_defaults(func=cmd_status)
     args, rest = parser.parse_known_args(argv)
     if rest and not getattr(args, "passthrough", False):
         parser.error(f"unrecognized arguments: {' '.join(rest)}")

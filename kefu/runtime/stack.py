@@ -1,4 +1,4 @@
-"""Start and supervise Kefu's processes: Rasa server, action server, web app.
+"""Start Kefu's processes under supervisord: Rasa server(s), action server, web app.
 
 Used by `./kefu.sh run` and by the end-to-end test fixtures, so the product and the
 tests start the stack the same way.
@@ -10,13 +10,16 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
+import xmlrpc.client
 
 import httpx
 
 from kefu import clock, settings
+from kefu.runtime import supervise
+from kefu.runtime.config import runtime_config
 from kefu.runtime.endpoints import write_endpoints
 
 
@@ -25,73 +28,124 @@ class Ports:
     rasa: int = int(os.environ.get("KEFU_RASA_PORT", 5005))
     actions: int = int(os.environ.get("KEFU_ACTIONS_PORT", 5055))
     web: int = int(os.environ.get("KEFU_WEB_PORT", 8000))
+    extra_rasa: Tuple[int, ...] = ()  # more Rasa instances (they share the Redis lock store)
 
 
 @dataclass
 class Stack:
-    """A running set of Kefu processes (each with its log file under var/logs)."""
+    """A running set of Kefu processes under one supervisord (logs under var/logs).
+
+    supervisord (kefu/runtime/supervise.py) restarts whichever process dies; this class
+    writes its configuration, starts it and asks it about / for its processes.
+    """
 
     ports: Ports
     env: Dict[str, str]
     log_dir: Path
-    processes: Dict[str, subprocess.Popen] = field(default_factory=dict)
     commands: Dict[str, List[str]] = field(default_factory=dict)
     token: str = ""
+    supervisord: Optional[subprocess.Popen] = None
 
     @property
     def rasa_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.rasa}"
 
     @property
+    def rasa_urls(self) -> List[str]:
+        return [self.rasa_url] + [f"http://127.0.0.1:{port}" for port in self.ports.extra_rasa]
+
+    @property
     def web_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.web}"
 
+    @property
+    def socket(self) -> Path:
+        return self.log_dir / f"supervisor-{self.ports.rasa}.sock"
+
+    def rpc(self):
+        return supervise.rpc(self.socket).supervisor
+
+    def _write_conf(self) -> Path:
+        conf = self.socket.with_suffix(".conf")
+        conf.write_text(supervise.supervisord_conf(
+            self.commands, socket=self.socket, log_dir=self.log_dir, cwd=settings.repo_root(),
+            policy=runtime_config().supervision,
+        ), encoding="utf-8")
+        return conf
+
+    def running(self) -> bool:
+        return self.supervisord is not None and self.supervisord.poll() is None
+
     def start(self, name: str, args: List[str]) -> None:
+        """Add a process to the stack; supervisord starts it and restarts it when it dies."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.commands[name] = args
-        log = open(self.log_dir / f"{name}.log", "ab")
-        self.processes[name] = subprocess.Popen(
-            args,
-            cwd=settings.repo_root(),
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+        conf = self._write_conf()
+        if self.running():
+            self.rpc().reloadConfig()
+            self.rpc().addProcessGroup(name)
+            return
+        log = open(self.log_dir / "supervisord.out", "ab")
+        self.supervisord = subprocess.Popen(
+            [sys.executable, "-m", "supervisor.supervisord", "-c", str(conf)],
+            cwd=settings.repo_root(), env=self.env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,  # so that stop() can end the whole process group
         )
-
-    def stop(self, name: Optional[str] = None, timeout: float = 15) -> None:
-        names = [name] if name else list(self.processes)
-        for n in names:
-            proc = self.processes.get(n)
-            if proc and proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for n in names:
-            proc = self.processes.pop(n, None)
-            if proc is None:
-                continue
+        deadline = time.monotonic() + 30
+        while True:
             try:
-                proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+                self.rpc().getState()
+                return
+            except (OSError, xmlrpc.client.Fault):
+                if self.supervisord.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"supervisord did not start; see {self.log_dir / 'supervisord.out'}")
+                time.sleep(0.2)
+
+    def info(self, name: str) -> Dict:
+        return self.rpc().getProcessInfo(name)
+
+    def pid(self, name: str) -> int:
+        return int(self.info(name)["pid"])
+
+    def stop(self, name: Optional[str] = None, timeout: float = 30) -> None:
+        """Stop one process for good (``name``) or the whole stack."""
+        if not self.running():
+            return
+        if name:
+            if self.info(name)["statename"] in ("STARTING", "RUNNING", "BACKOFF"):
+                self.rpc().stopProcess(name)
+            self.rpc().removeProcessGroup(name)
+            self.commands.pop(name, None)
+            return
+        assert self.supervisord is not None
+        try:
+            self.rpc().shutdown()  # stops every program (SIGTERM, then SIGKILL after stop_seconds)
+            self.supervisord.wait(timeout=timeout)
+        except (OSError, xmlrpc.client.Fault, subprocess.TimeoutExpired):
+            os.killpg(self.supervisord.pid, signal.SIGKILL)
+            self.supervisord.wait()
 
     def restart(self, name: str) -> None:
         """Stop a process and start it again with the same command (e.g. a Rasa restart)."""
-        self.stop(name)
-        self.start(name, self.commands[name])
+        if self.info(name)["statename"] in ("STARTING", "RUNNING", "BACKOFF"):
+            self.rpc().stopProcess(name)
+        self.rpc().startProcess(name, False)
 
     def wait_rasa(self, timeout: Optional[float] = None) -> None:
         # Rasa answers /status only once the model is loaded (~1-2 min on 2 cores; longer
         # on a busy machine: KEFU_RASA_READY_SECONDS).
         timeout = timeout or float(os.environ.get("KEFU_RASA_READY_SECONDS", 300))
-        self.wait_until_ready("rasa", f"{self.rasa_url}/status?token={self.token}", timeout, expect="model_file")
+        for i, url in enumerate(self.rasa_urls):
+            name = "rasa" if i == 0 else f"rasa{i + 1}"
+            self.wait_until_ready(name, f"{url}/status?token={self.token}", timeout, expect="model_file")
 
     def wait_until_ready(self, name: str, url: str, timeout: float, expect: str = "") -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            proc = self.processes[name]
-            if proc.poll() is not None:
-                raise RuntimeError(f"{name} exited with {proc.returncode}; see {self.log_dir / (name + '.log')}")
+            state = self.info(name)
+            if state["statename"] in ("FATAL", "EXITED", "STOPPED"):
+                raise RuntimeError(f"{name} is {state['statename']} ({state['spawnerr'] or state['description']}); "
+                                   f"see {self.log_dir / (name + '.log')} and {self.log_dir / 'supervisord.log'}")
             try:
                 r = httpx.get(url, timeout=2)
                 if r.status_code < 500 and expect in r.text:
@@ -139,8 +193,9 @@ def start_stack(
     model: str = "models",
     with_web: bool = True,
     log_dir: Optional[Path] = None,
+    rasa_timeout: Optional[float] = None,
 ) -> Stack:
-    """Start action server, Rasa server and (optionally) the web app; wait until all answer."""
+    """Start action server, Rasa server(s) and (optionally) the web app; wait until all answer."""
     ports = ports or Ports()
     full_env = base_env(env)
     var = Path(full_env.get("KEFU_VAR_DIR") or settings.var_dir())
@@ -148,6 +203,8 @@ def start_stack(
     full_env.setdefault("KEFU_ACTION_URL", f"http://127.0.0.1:{ports.actions}/webhook")
     endpoints = write_endpoints(var / f"endpoints-{ports.rasa}.yml", db_url, var, env=full_env)
     full_env.setdefault("KEFU_RASA_URL", f"http://127.0.0.1:{ports.rasa}")
+    rasa_ports = (ports.rasa, *ports.extra_rasa)
+    full_env.setdefault("KEFU_RASA_URLS", ",".join(f"http://127.0.0.1:{port}" for port in rasa_ports))  # health
     full_env.setdefault("KEFU_PUBLIC_RASA_URL", f"http://127.0.0.1:{ports.rasa}")  # what browsers connect to
     full_env.setdefault("KEFU_PUBLIC_WEB_URL", f"http://127.0.0.1:{ports.web}")  # an allowed CORS origin
     token = full_env.get("KEFU_RASA_TOKEN") or settings.get_secret("KEFU_RASA_TOKEN")
@@ -157,13 +214,15 @@ def start_stack(
     stack = Stack(ports=ports, env=full_env, log_dir=log_dir or var / "logs", token=token)
     stack.start("actions", actions_args(ports))
     stack.start("rasa", rasa_args(ports, endpoints, model))
+    for i, port in enumerate(ports.extra_rasa):  # e.g. two instances behind a load balancer
+        stack.start(f"rasa{i + 2}", rasa_args(replace(ports, rasa=port), endpoints, model))
     if with_web:
         stack.start("web", [sys.executable, "-m", "desk", "--port", str(ports.web)])
     try:
         stack.wait_until_ready("actions", f"http://127.0.0.1:{ports.actions}/health", 120)
         if with_web:
             stack.wait_until_ready("web", f"{stack.web_url}/healthz", 60)
-        stack.wait_rasa()
+        stack.wait_rasa(rasa_timeout)
     except Exception:
         stack.stop()
         raise

@@ -1,0 +1,44 @@
+"""config/runtime.yml: process supervision policy and health-check timings."""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Dict
+
+from pydantic import BaseModel, confloat, conint
+
+from kefu.settings import config_dir, load_yaml_config
+
+
+class _Strict(BaseModel):
+    class Config:
+        extra = "forbid"
+        allow_mutation = False
+
+
+class ProgramPolicy(_Strict):
+    start_seconds: conint(ge=0)  # type: ignore[valid-type]
+    start_retries: conint(ge=0)  # type: ignore[valid-type]
+    stop_seconds: conint(gt=0)  # type: ignore[valid-type]
+
+
+class SupervisionConfig(_Strict):
+    programs: Dict[str, ProgramPolicy]
+
+    def policy(self, name: str) -> ProgramPolicy:
+        """A program's policy; extra instances (``rasa2``) share their kind's (``rasa``)."""
+        return self.programs.get(name) or self.programs[name.rstrip("0123456789")]
+
+
+class HealthConfig(_Strict):
+    timeout_seconds: confloat(gt=0)  # type: ignore[valid-type]
+    desk_refresh_seconds: confloat(gt=0)  # type: ignore[valid-type]
+
+
+class RuntimeConfig(_Strict):
+    supervision: SupervisionConfig
+    health: HealthConfig
+
+
+@lru_cache(maxsize=None)
+def runtime_config() -> RuntimeConfig:
+    return load_yaml_config(config_dir() / "runtime.yml", RuntimeConfig)

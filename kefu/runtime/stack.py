@@ -17,6 +17,7 @@ from typing import Dict, List, Optional
 import httpx
 
 from kefu import clock, settings
+from kefu.runtime.action_server import action_server_args
 from kefu.runtime.endpoints import write_endpoints
 
 
@@ -142,7 +143,7 @@ def start_stack(
     full_env.setdefault("KEFU_PUBLIC_RASA_URL", f"http://127.0.0.1:{ports.rasa}")  # what browsers connect to
     token = full_env.get("KEFU_RASA_TOKEN") or settings.get_secret("KEFU_RASA_TOKEN")
     stack = Stack(ports=ports, env=full_env, log_dir=log_dir or var / "logs", token=token)
-    stack.start("actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(ports.actions)])
+    stack.start("actions", action_server_args(ports.actions))  # keep-alive settings: kefu/runtime/action_server.py
     stack.start("rasa", rasa_args(ports, endpoints, model, token))
     if with_web:
         stack.start("web", [sys.executable, "-m", "desk", "--port", str(ports.web)])

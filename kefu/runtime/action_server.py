@@ -1,0 +1,40 @@
+"""Start rasa_sdk's action server with Kefu's connection settings.
+
+    python -m kefu.runtime.action_server --actions actions --port 5055
+
+Same arguments as ``python -m rasa_sdk``. Sanic (the action server's web framework)
+reads ``SANIC_*`` environment variables into its config when the app is created; the
+keep-alive and request timeouts come from config/reliability.yml (see the comment there:
+Sanic's 5 s default closed fresh connections that a busy Rasa had not written to yet).
+"""
+from __future__ import annotations
+
+import os
+import runpy
+import sys
+from typing import Dict, List, MutableMapping
+
+from kefu.runtime.reliability import reliability_config
+
+
+def sanic_environment() -> Dict[str, str]:
+    server = reliability_config().action_server
+    return {
+        "SANIC_KEEP_ALIVE_TIMEOUT": str(server.keep_alive_timeout_s),
+        "SANIC_REQUEST_TIMEOUT": str(server.request_timeout_s),
+    }
+
+
+def action_server_args(port: int, actions_package: str = "actions") -> List[str]:
+    """The command line that starts the action server on ``port``."""
+    return [sys.executable, "-m", "kefu.runtime.action_server", "--actions", actions_package, "--port", str(port)]
+
+
+def main(environ: MutableMapping[str, str] = os.environ) -> None:
+    environ.update(sanic_environment())
+    sys.argv[0] = "rasa_sdk"
+    runpy.run_module("rasa_sdk", run_name="__main__", alter_sys=True)
+
+
+if __name__ == "__main__":
+    main()

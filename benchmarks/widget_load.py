@@ -32,6 +32,7 @@ import datetime as dt
 import json
 import os
 import random
+import shutil
 import signal
 import statistics
 import sys
@@ -56,7 +57,12 @@ LOG_PATTERNS = {
     "handler_exceptions": "Invalid response type None",
     "actions_events_lost": "actions events are lost",
 }
-RESEND_MARKER = "请再发送一次"  # part of the channel's "not processed" notice (config/reliability.yml)
+try:  # the channel's "not processed, please send it again" notice
+    from kefu.runtime.reliability import reliability_config
+
+    RESEND_MARKER = reliability_config().turn_failed_reply
+except ImportError:  # a tree from before issue 17 has no such notice
+    RESEND_MARKER = "\0never said\0"
 
 
 @dataclass
@@ -264,9 +270,17 @@ def summarize(run: Dict[str, Any], db_problems: List[str], log_counts: Dict[str,
     }
 
 
-def start_own_stack(var: Path):
-    from kefu import clock, db
-    from kefu.runtime.stack import Ports, start_stack
+def start_own_stack(var: Path, ready_timeout: float):
+    """Like kefu.runtime.stack.start_stack (same commands), with a longer wait for a busy machine."""
+    from kefu import clock, db, settings
+    from kefu.runtime.endpoints import write_endpoints
+    from kefu.runtime.stack import Ports, Stack, base_env, rasa_args
+
+    try:
+        from kefu.runtime.action_server import action_server_args
+    except ImportError:  # a tree from before issue 17
+        def action_server_args(port: int) -> List[str]:
+            return [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
 
     models = sorted((ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
     if not models:
@@ -275,11 +289,22 @@ def start_own_stack(var: Path):
     db.migrate(db_url)
     clock_file = var / "fake-now.json"
     clock.write_fake_now(clock_file, PINNED_NOW)
-    env = {
+    ports = Ports()
+    env = base_env({
         "KEFU_ALLOW_FAKE_CLOCK": "1", "KEFU_FAKE_NOW_FILE": str(clock_file), "KEFU_VAR_DIR": str(var),
         "KEFU_DATABASE_URL": db_url, "KEFU_RASA_TOKEN": "load-" + uuid.uuid4().hex, "RASA_TELEMETRY_ENABLED": "false",
-    }
-    stack = start_stack(ports=Ports(), env=env, model=str(models[-1]), with_web=False, log_dir=var / "logs")
+        "KEFU_ACTION_URL": f"http://127.0.0.1:{ports.actions}/webhook",
+    })
+    endpoints = write_endpoints(var / f"endpoints-{ports.rasa}.yml", db_url, var, env=env)
+    stack = Stack(ports=ports, env=env, log_dir=var / "logs", token=env["KEFU_RASA_TOKEN"])
+    stack.start("actions", action_server_args(ports.actions))
+    stack.start("rasa", rasa_args(ports, endpoints, str(models[-1]), stack.token))
+    try:
+        stack.wait_until_ready("actions", f"http://127.0.0.1:{ports.actions}/health", ready_timeout)
+        stack.wait_rasa(ready_timeout)
+    except BaseException:
+        stack.stop()
+        raise
     return stack, db_url
 
 
@@ -297,6 +322,20 @@ async def warm_up(url: str, turn_timeout: float) -> None:
         await client.disconnect()
 
 
+def report(summary: Dict[str, Any], args: argparse.Namespace) -> None:
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False), flush=True)
+        return
+    print(f"{summary['customers']} widget customers at once (think {args.think:g} s)"
+          f"{' + action-server kill/restart' if 'fault' in summary else ''}:")
+    for key, value in summary.items():
+        if key not in ("customers", "examples"):
+            print(f"  {key}: {value}")
+    for example in summary["examples"]:
+        print(f"  e.g. {example}")
+    sys.stdout.flush()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--customers", type=int, default=50)
@@ -304,10 +343,13 @@ def main() -> None:
     parser.add_argument("--turn-timeout", type=float, default=120.0)
     parser.add_argument("--ramp", type=float, default=0.0, help="spread the customers' arrival over this many seconds")
     parser.add_argument("--fault", action="store_true", help="kill and restart the action server mid-run")
+    parser.add_argument("--then-fault", action="store_true", help="after the normal run, the --fault run on the same stack")
     parser.add_argument("--url", help="a running Rasa (default: start our own stack)")
     parser.add_argument("--db", help="its service database URL (with --url)")
     parser.add_argument("--rasa-log", help="its Rasa log file (with --url)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON only")
+    parser.add_argument("--ready-timeout", type=float, default=900, help="seconds to wait for Rasa to load the model")
+    parser.add_argument("--keep-logs", help="copy the stack's logs to this directory at the end")
     args = parser.parse_args()
     if args.fault and args.url:
         parser.error("--fault needs the script's own stack (it restarts the action server)")
@@ -316,27 +358,22 @@ def main() -> None:
         if args.url:
             url, db_url, log = args.url, args.db, Path(args.rasa_log) if args.rasa_log else None
         else:
-            stack, db_url = start_own_stack(Path(tmp))
+            stack, db_url = start_own_stack(Path(tmp), args.ready_timeout)
             url, log = stack.rasa_url, stack.log_dir / "rasa.log"
         try:
             asyncio.run(warm_up(url, args.turn_timeout))
-            offset = log.stat().st_size if log and log.exists() else 0
-            run = asyncio.run(run_load(url, args.customers, args.think, args.turn_timeout, stack, args.fault, args.ramp))
-            time.sleep(2)  # let the last log lines reach the file
-            summary = summarize(run, check_database(db_url, run["results"]) if db_url else ["no --db"], count_log(log, offset))
+            variants = [args.fault] + ([True] if args.then_fault and not args.fault else [])
+            for fault in variants:
+                offset = log.stat().st_size if log and log.exists() else 0
+                run = asyncio.run(run_load(url, args.customers, args.think, args.turn_timeout, stack, fault, args.ramp))
+                time.sleep(2)  # let the last log lines reach the file
+                problems = check_database(db_url, run["results"]) if db_url else ["no --db"]
+                report(summarize(run, problems, count_log(log, offset)), args)
         finally:
             if stack:
                 stack.stop()
-    if args.json:
-        print(json.dumps(summary, ensure_ascii=False))
-        return
-    print(f"{summary['customers']} widget customers at once (think {args.think:g} s){' + action-server kill/restart' if args.fault else ''}:")
-    for key, value in summary.items():
-        if key not in ("customers", "examples"):
-            print(f"  {key}: {value}")
-    for example in summary["examples"]:
-        print(f"  e.g. {example}")
-
+                if args.keep_logs:
+                    shutil.copytree(stack.log_dir, args.keep_logs, dirs_exist_ok=True)
 
 if __name__ == "__main__":
     main()

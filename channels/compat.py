@@ -9,6 +9,7 @@ exactly what Python < 3.11 did implicitly. Everything else is the real asyncio.
 from __future__ import annotations
 
 import asyncio
+import re
 import types
 from typing import Any, Iterable
 
@@ -55,7 +56,7 @@ class _WebsocketAwareApp:
             return await handler(request, *a, **kw)
 
         engineio_route.is_websocket = True  # type: ignore[attr-defined]
-        kwargs.setdefault("name", "engineio_" + uri.strip("/").replace("/", "_"))
+        kwargs.setdefault("name", "engineio_" + re.sub(r"\W", "_", uri.strip("/")))
         return self._app.add_route(engineio_route, uri, *args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:  # enable_websocket() and anything else: the real app

@@ -34,3 +34,17 @@ def test_sanic_websocket_wait_accepts_coroutines_on_python_311():
         return next(iter(done)).result()
 
     assert asyncio.run(scenario()) == 42
+
+
+def test_engineio_route_is_a_websocket_handler_so_a_closed_socket_is_no_error():
+    """Sanic 21.12 raises "Invalid response type None" for a route that returns None unless
+    its handler is marked `is_websocket` (engine.io returns None when a WebSocket closes)."""
+    from sanic import Sanic
+    from socketio import AsyncServer
+
+    app = Sanic("kefu_compat_test")
+    sio = AsyncServer(async_mode="sanic")
+    app.blueprint(compat.CleanCloseSocketBlueprint(sio, "/socket.io", "socketio_webhook", __name__))
+    routes = [r for r in app.router.routes if r.path == "socket.io"]
+    assert len(routes) == 1 and getattr(routes[0].handler, "is_websocket", False)
+    assert set(routes[0].methods) == {"GET", "POST", "OPTIONS"}

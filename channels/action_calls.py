@@ -29,7 +29,8 @@ from typing import Any, Iterator, List, Optional
 import aiohttp
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
 from rasa.core.processor import MessageProcessor
-from rasa.shared.core.events import UserUttered, UserUtteranceReverted
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import ActionExecuted, UserUttered, UserUtteranceReverted
 from rasa.shared.exceptions import RasaException
 from rasa.utils.endpoints import ClientResponseError
 
@@ -128,7 +129,10 @@ async def run_action_or_rewind(original, processor: MessageProcessor, action, tr
         return False
     turn.failed_actions.extend(failures)
     if any(isinstance(event, UserUttered) for event in tracker.events):
+        # UserUtteranceReverted also undoes the action_listen before the message: listen again,
+        # so that the conversation is exactly as it was while waiting for this message.
         tracker.update(UserUtteranceReverted())
+        tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
         turn.rewound = True
     logger.error("turn of %s not processed (%s failed); conversation rewound to before the message",
                  tracker.sender_id, ", ".join(failures))

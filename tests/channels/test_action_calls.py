@@ -110,9 +110,9 @@ def test_an_unsafe_action_is_not_repeated_when_the_request_may_have_arrived(monk
     assert calls == [1]
 
 
-def tracker_in_address_step() -> DialogueStateTracker:
-    """A repair form waiting for the address; then the customer answers it."""
-    tracker = DialogueStateTracker.from_events("t-1", [
+def waiting_for_address() -> DialogueStateTracker:
+    """A repair form waiting for the customer's address."""
+    return DialogueStateTracker.from_events("t-1", [
         ActionExecuted("action_listen"),
         UserUttered("我家空调不制冷了", {"name": "report_repair", "confidence": 0.99}),
         ActionExecuted("repair_form"), ActiveLoop("repair_form"),
@@ -120,6 +120,11 @@ def tracker_in_address_step() -> DialogueStateTracker:
         SlotSet("requested_slot", "address"),
         ActionExecuted("action_listen"),
     ], slots=DOMAIN.slots)
+
+
+def tracker_in_address_step() -> DialogueStateTracker:
+    """... and the customer answers it."""
+    tracker = waiting_for_address()
     tracker.update(UserUttered("北京市海淀区中关村大街27号3单元501", {"name": "inform", "confidence": 0.99}))
     tracker.update(SlotSet("address", "北京市海淀区中关村大街27号3单元501"))  # action_extract_slots
     return tracker
@@ -149,8 +154,12 @@ def test_a_failed_turn_is_rewound_to_before_the_message(monkeypatch):
     assert outcome.failed and outcome.rewound and outcome.failed_actions == ["validate_repair_form"]
     assert tracker.get_slot("address") is None  # the answer was not taken ...
     assert tracker.get_slot("requested_slot") == "address"  # ... and the form still asks for it
-    assert tracker.latest_message.text == "我家空调不制冷了"  # the failed message is not in the state
-    assert tracker.active_loop_name == "repair_form" and tracker.get_slot("product") == "空调"
+    before = waiting_for_address()
+    assert tracker.latest_message.text == before.latest_message.text  # the failed message is not in the state
+    assert tracker.current_slot_values() == before.current_slot_values()
+    assert tracker.active_loop_name == "repair_form" == before.active_loop_name
+    assert tracker.latest_action_name == "action_listen"  # waiting for the customer, as before
+    assert tracker.past_states(DOMAIN) == before.past_states(DOMAIN)  # what the policies see
 
 
 def test_without_a_failure_the_turn_is_untouched(monkeypatch):

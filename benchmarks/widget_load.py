@@ -53,7 +53,9 @@ if str(ROOT) not in sys.path:
 
 PINNED_NOW = dt.datetime(2026, 12, 7, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # Monday 10:00 Beijing
 LOG_PATTERNS = {
-    "failed_action_calls": "Failed to run custom action",
+    "failed_action_call_attempts": "Failed to run custom action",  # logged by Rasa for each failed attempt
+    "action_call_retries": "), retry ",  # channels/action_calls.py (issue 17)
+    "turns_rewound": "conversation rewound",
     "handler_exceptions": "Invalid response type None",
     "actions_events_lost": "actions events are lost",
 }

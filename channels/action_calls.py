@@ -104,7 +104,9 @@ async def run_with_retry(original, action: RemoteAction, *args: Any, **kwargs: A
             failure = classify(error)
             if policy.should_retry(name, failure, attempts, time.monotonic() - started):
                 delay = policy.delay(attempts)
-                logger.warning("action %s failed (%s: %s), retry %d in %.1fs", name, failure, error, attempts, delay)
+                cause = error.__cause__ or error.__context__ or error
+                logger.warning("action %s failed (%s: %s: %s), retry %d in %.1fs",
+                               name, failure, type(cause).__name__, cause, attempts, delay)
                 await asyncio.sleep(delay)
                 continue
             failures = _action_failures.get()

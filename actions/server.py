@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import os
 from typing import Optional
 
 from rasa_sdk import utils
@@ -21,6 +22,7 @@ from sanic import response
 from sanic.request import Request
 
 from kefu import settings
+from kefu.runtime.action_server import sanic_environment
 from kefu.security.config import security_config
 
 logger = logging.getLogger(__name__)
@@ -59,6 +61,7 @@ def main(argv=None) -> None:
                                  args.logging_config_file)
     utils.update_sanic_log_level()
     host = args.host or security_config().actions_host()
+    os.environ.update(sanic_environment())  # keep-alive/request timeouts, read when the app is created
     app = build_app(args.actions)
     logger.info("Action endpoint is up and running on http://%s:%s", host, args.port)
     app.run(host, args.port, workers=utils.number_of_sanic_workers())

@@ -9,8 +9,11 @@ exactly what Python < 3.11 did implicitly. Everything else is the real asyncio.
 from __future__ import annotations
 
 import asyncio
+import re
 import types
 from typing import Any, Iterable
+
+from rasa.core.channels.socketio import SocketBlueprint
 
 
 async def _wait(fs: Iterable[Any], *args: Any, **kwargs: Any):
@@ -32,3 +35,41 @@ def apply() -> bool:
         return True
     impl.asyncio = _compat_asyncio()
     return True
+
+
+# --- clean WebSocket close ------------------------------------------------------------
+# python-engineio serves /socket.io/ with a plain Sanic route. For a WebSocket the handler
+# upgrades the connection itself and returns None when the socket closes; Sanic 21.12 then
+# raises "Invalid response type None (need HTTPResponse)" (and tries to answer with a 500 on
+# the finished connection) once per disconnect, unless the handler is marked as a WebSocket
+# handler. Long-polling requests still return their HTTPResponse as before.
+
+
+class _WebsocketAwareApp:
+    """What engine.io's ``create_route`` sees of the Sanic app: routes marked `is_websocket`."""
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+
+    def add_route(self, handler: Any, uri: str, *args: Any, **kwargs: Any) -> Any:
+        async def engineio_route(request: Any, *a: Any, **kw: Any) -> Any:
+            return await handler(request, *a, **kw)
+
+        engineio_route.is_websocket = True  # type: ignore[attr-defined]
+        kwargs.setdefault("name", "engineio_" + re.sub(r"\W", "_", uri.strip("/")))
+        return self._app.add_route(engineio_route, uri, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:  # enable_websocket() and anything else: the real app
+        return getattr(self._app, name)
+
+
+def websocket_aware(app: Any) -> Any:
+    return _WebsocketAwareApp(app)
+
+
+class CleanCloseSocketBlueprint(SocketBlueprint):
+    """Rasa's SocketBlueprint whose engine.io route closes WebSockets without an error."""
+
+    def register(self, app: Any, options: Any) -> None:
+        self.ctx.sio.attach(websocket_aware(app), self.ctx.socketio_path)
+        super(SocketBlueprint, self).register(app, options)

@@ -21,20 +21,21 @@ from collections import OrderedDict
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
 from rasa.core.channels.channel import UserMessage
-from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
+from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from rasa.shared.core.events import BotUttered
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from channels import compat, guards
+from channels import action_calls, compat, guards
+from kefu.runtime.reliability import reliability_config
 
 logger = logging.getLogger(__name__)
 compat.apply()
+action_calls.install()  # retries and failed-turn rewind for custom-action calls (issue 17)
 
 EMPTY_MESSAGE_REPLY = "您好像发送了一条空消息，请输入您想咨询的问题。"
-SILENT_BOT_REPLY = "抱歉，系统暂时繁忙，您的消息已收到并记录。请稍后再试，或回复“转人工”，也可拨打服务热线 400-800-1234。"
 AGENT_NOTICES = {"joined": "客服 {name} 已接入，正在为您服务", "left": "客服 {name} 已离开，智能助手继续为您服务"}
 
 
@@ -80,7 +81,7 @@ class KefuSocketIOInput(SocketIOInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])  # CORS is Sanic's (--cors)
-        bp = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
+        bp = compat.CleanCloseSocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
 
         @bp.listener("after_server_start")
@@ -154,12 +155,24 @@ class KefuSocketIOInput(SocketIOInput):
             metadata["original_text"] = guards.original_text(raw)  # kept, within a bound
         output = KefuSocketIOOutput(sio, self.bot_message_evt)
         message = UserMessage(text, output, sender_id, input_channel=self.name(), metadata=metadata)
-        try:
-            await on_new_message(message)
-        except Exception:
-            logger.exception("message handling failed for %s", sender_id)
-        if output.sent == 0 and not await self._is_paused(sender_id):
-            await sio.emit(self.bot_message_evt, {"text": SILENT_BOT_REPLY}, room=room, namespace=self.namespace)
+        with action_calls.track_turn() as turn:
+            try:
+                await on_new_message(message)
+            except Exception:  # nothing was saved: the message was not processed
+                logger.exception("message handling failed for %s", sender_id)
+                turn.failed_actions.append("message handling")
+        await self._after_turn(sio, room, sender_id, turn, output)
+
+    async def _after_turn(self, sio: AsyncServer, room: Text, sender_id: Text,
+                          turn: "action_calls.TurnOutcome", output: KefuSocketIOOutput) -> None:
+        """A failed turn: say so and ask to send again. A silent one: it was recorded, say that."""
+        if turn.failed:
+            text = reliability_config().turn_failed_reply
+        elif output.sent == 0 and not await self._is_paused(sender_id):
+            text = reliability_config().silent_reply
+        else:
+            return
+        await sio.emit(self.bot_message_evt, {"text": text}, room=room, namespace=self.namespace)
 
     def _client_ips(self) -> Dict[str, Optional[str]]:
         if not hasattr(self, "_ips"):

@@ -19,6 +19,7 @@ import httpx
 
 from kefu import clock, settings
 from kefu.runtime import supervise
+from kefu.runtime.action_server import action_server_args
 from kefu.runtime.config import runtime_config
 from kefu.runtime.endpoints import write_endpoints
 
@@ -181,11 +182,6 @@ def rasa_args(ports: Ports, endpoints: Path, model: str) -> List[str]:
     ]
 
 
-def actions_args(ports: Ports) -> List[str]:
-    """The action server (actions/server.py: rasa_sdk + shared-secret check, bound to 127.0.0.1)."""
-    return [sys.executable, "-m", "actions.server", "--actions", "actions", "--port", str(ports.actions)]
-
-
 def start_stack(
     *,
     ports: Optional[Ports] = None,
@@ -212,7 +208,7 @@ def start_stack(
     full_env["KEFU_RASA_TOKEN"] = token
     full_env.setdefault("KEFU_ACTION_SECRET", settings.get_secret("KEFU_ACTION_SECRET"))
     stack = Stack(ports=ports, env=full_env, log_dir=log_dir or var / "logs", token=token)
-    stack.start("actions", actions_args(ports))
+    stack.start("actions", action_server_args(ports.actions))  # keep-alive + shared secret: actions/server.py
     stack.start("rasa", rasa_args(ports, endpoints, model))
     for i, port in enumerate(ports.extra_rasa):  # e.g. two instances behind a load balancer
         stack.start(f"rasa{i + 2}", rasa_args(replace(ports, rasa=port), endpoints, model))

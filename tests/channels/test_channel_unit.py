@@ -34,3 +34,64 @@ def test_sanic_websocket_wait_accepts_coroutines_on_python_311():
         return next(iter(done)).result()
 
     assert asyncio.run(scenario()) == 42
+
+
+def test_engineio_route_is_a_websocket_handler_so_a_closed_socket_is_no_error():
+    """Sanic 21.12 raises "Invalid response type None" for a route that returns None unless
+    its handler is marked `is_websocket` (engine.io returns None when a WebSocket closes)."""
+    from sanic import Sanic
+    from socketio import AsyncServer
+
+    app = Sanic("kefu_compat_test")
+    sio = AsyncServer(async_mode="sanic")
+    app.blueprint(compat.CleanCloseSocketBlueprint(sio, "/socket.io", "socketio_webhook", __name__))
+    routes = [r for r in app.router.routes if r.path == "socket.io"]
+    assert len(routes) == 1 and getattr(routes[0].handler, "is_websocket", False)
+    assert set(routes[0].methods) == {"GET", "POST", "OPTIONS"}
+
+
+class _RecordingSio:
+    def __init__(self):
+        self.emitted = []
+
+    async def emit(self, event, data, room=None, namespace=None, **kwargs):
+        self.emitted.append(data)
+
+
+def _say(on_new_message):
+    from channels.socketio import KefuSocketIOInput
+
+    channel = KefuSocketIOInput.from_credentials({"session_persistence": True})
+    sio = _RecordingSio()
+    asyncio.run(channel._handle_user_message(sio, "sid-1", {"message": "13812345678", "session_id": "s-1"}, on_new_message))
+    return [m.get("text") for m in sio.emitted]
+
+
+def test_a_failed_turn_asks_the_customer_to_send_again_and_claims_nothing():
+    from channels import action_calls
+    from kefu.runtime.reliability import reliability_config
+
+    async def action_server_unreachable(message):
+        action_calls._turn.get().failed_actions.append("validate_repair_form")  # what the hooks record
+
+    texts = _say(action_server_unreachable)
+    assert texts == [reliability_config().turn_failed_reply]
+    assert "已收到并记录" not in texts[0]
+
+
+def test_an_exception_while_handling_is_a_failed_turn_too():
+    from kefu.runtime.reliability import reliability_config
+
+    async def tracker_store_down(message):
+        raise RuntimeError("tracker store unavailable")
+
+    assert _say(tracker_store_down) == [reliability_config().turn_failed_reply]
+
+
+def test_a_processed_but_silent_turn_is_said_to_be_recorded():
+    from kefu.runtime.reliability import reliability_config
+
+    async def processed_silently(message):
+        return None
+
+    assert _say(processed_silently) == [reliability_config().silent_reply]

@@ -11,7 +11,8 @@ import pytest
 from kefu import clock, db
 from moments import MONDAY_10_BEIJING
 from action_calls import CUSTOMER_TOKEN_KEY
-from kefu.runtime.stack import Ports, Stack, actions_args, base_env
+from kefu.runtime.action_server import action_server_args
+from kefu.runtime.stack import Ports, Stack, base_env
 
 ACTIONS_PORT = int(os.environ.get("KEFU_E2E_ACTIONS_PORT", 15055)) + 1  # beside the e2e stack's
 
@@ -30,7 +31,7 @@ def action_server(tmp_path_factory) -> Iterator[Stack]:
                     "KEFU_CUSTOMER_TOKEN_KEY": CUSTOMER_TOKEN_KEY, "RASA_TELEMETRY_ENABLED": "false"})
     ports = Ports(actions=ACTIONS_PORT)
     stack = Stack(ports=ports, env=env, log_dir=Path(var) / "logs")
-    stack.start("actions", actions_args(ports))
+    stack.start("actions", action_server_args(ports.actions))
     try:
         stack.wait_until_ready("actions", f"http://127.0.0.1:{ports.actions}/health", 120)
         stack.db_url = db_url  # type: ignore[attr-defined]

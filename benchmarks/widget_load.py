@@ -1,0 +1,392 @@
+"""Widget customers at once over the real socket.io channel, with database checks (issue 17).
+
+    python benchmarks/widget_load.py --customers 50 [--fault] [--think 1.0]
+    python benchmarks/widget_load.py --url http://127.0.0.1:5005 --db sqlite:///var/kefu.db ...
+
+By default the script starts its own stack (Rasa + action server, fresh SQLite service DB
+and tracker store in a temporary directory, clock pinned to Monday 10:00 Beijing) on
+KEFU_RASA_PORT / KEFU_ACTIONS_PORT from the newest model in models/, and stops it at the
+end. Each customer is a python-socketio AsyncClient on /socket.io (websocket transport)
+that waits --think seconds after every reply, and goes through
+
+    greeting -> repair request (product + fault) -> model -> address -> phone -> time -> thanks
+
+Every turn must get its proper reply (the next question, or the ticket number); a turn
+that gets nothing, the wrong question (e.g. "地址好像不太完整" after the phone number: a lost
+answer) or an error counts as an error. When the bot says the message was not processed
+and asks to send it again, the customer does so (at most twice) and the resend is counted.
+
+Then the database: every conversation that finished the form must have exactly one repair
+ticket with that customer's address, phone and appointment time. And Rasa's log: failed
+custom-action calls and WebSocket handler exceptions are counted.
+
+--fault kills the action server (SIGKILL) once a third of the turns have been answered and
+starts it again at once: nothing may be lost then either.
+Bounded: --customers x 7 turns, each turn at most --turn-timeout seconds.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import random
+import shutil
+import signal
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+from zoneinfo import ZoneInfo
+
+import socketio
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+PINNED_NOW = dt.datetime(2026, 12, 7, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # Monday 10:00 Beijing
+LOG_PATTERNS = {
+    "failed_action_call_attempts": "Failed to run custom action",  # logged by Rasa for each failed attempt
+    "action_call_retries": "), retry ",  # channels/action_calls.py (issue 17)
+    "turns_rewound": "conversation rewound",
+    "handler_exceptions": "Invalid response type None",
+    "actions_events_lost": "actions events are lost",
+}
+# The channel's reply when the bot said nothing although the turn failed (before issue 17):
+# the message was "recorded", but its answer was lost.
+SILENT_MARKER = "您的消息已收到并记录"
+try:  # the channel's "not processed, please send it again" notice
+    from kefu.runtime.reliability import reliability_config
+
+    RESEND_MARKER = reliability_config().turn_failed_reply
+except ImportError:  # a tree from before issue 17 has no such notice
+    RESEND_MARKER = "\0never said\0"
+
+
+@dataclass
+class Turn:
+    text: str
+    expect: Optional[str]  # a marker the proper reply contains (None: any reply)
+    reject: tuple = ()  # markers of a wrong reply
+
+
+def script(n: int) -> tuple[List[Turn], Dict[str, str]]:
+    """The customer's messages; unique address and phone per customer."""
+    address = f"北京市海淀区中关村大街{n + 1}号{n % 9 + 1}单元{100 + n}室"
+    phone = f"139{random.randrange(10**8):08d}"
+    turns = [
+        Turn("你好", None),
+        Turn("我家空调不制冷了，想报修", "型号"),
+        Turn("型号不知道", "地址", reject=("型号",)),
+        Turn(address, "手机", reject=("地址好像不太完整", "补充一下详细地址")),
+        Turn(phone, "时间", reject=("地址好像不太完整", "补充一下详细地址")),
+        Turn("明天下午", "工单号", reject=("手机号", "地址")),
+        Turn("谢谢", None),
+    ]
+    return turns, {"address": address, "phone": phone}
+
+
+@dataclass
+class Result:
+    session_id: str
+    expected: Dict[str, str]
+    first_reply_s: List[float] = field(default_factory=list)
+    replies: int = 0
+    errors: List[str] = field(default_factory=list)
+    resends: int = 0
+    finished_form: bool = False
+
+
+class Progress:
+    def __init__(self, total: int) -> None:
+        self.total, self.done = total, 0
+        self.reached = asyncio.Event()
+
+    def add(self) -> None:
+        self.done += 1
+        if self.done * 3 >= self.total:
+            self.reached.set()
+
+
+async def customer(n: int, url: str, think: float, turn_timeout: float, progress: Progress) -> Result:
+    turns, expected = script(n)
+    result = Result(uuid.uuid4().hex, expected)
+    client = socketio.AsyncClient(reconnection=False)
+    inbox: asyncio.Queue = asyncio.Queue()
+    client.on("bot_uttered", inbox.put_nowait)
+    confirmed = asyncio.get_running_loop().create_future()
+    client.on("session_confirm", lambda sid: confirmed.done() or confirmed.set_result(sid))
+    try:
+        await client.connect(url, transports=["websocket"], socketio_path="/socket.io", wait_timeout=turn_timeout)
+        await client.emit("session_request", {"session_id": result.session_id})
+        await asyncio.wait_for(confirmed, turn_timeout)
+        for index, turn in enumerate(turns):
+            for attempt in range(3):
+                started = time.perf_counter()
+                await client.emit("user_uttered", {"message": turn.text, "session_id": result.session_id})
+                messages: List[dict] = []
+                text = ""
+                while True:  # the turn's messages, until its proper reply (or a wrong one) is there
+                    try:
+                        message = await asyncio.wait_for(inbox.get(), turn_timeout)
+                    except asyncio.TimeoutError:
+                        break
+                    if not messages and attempt == 0:
+                        result.first_reply_s.append(time.perf_counter() - started)
+                    messages.append(message)
+                    text = "\n".join(str(m.get("text") or "") for m in messages)
+                    if (RESEND_MARKER in text or SILENT_MARKER in text or any(bad in text for bad in turn.reject)
+                            or turn.expect is None or turn.expect in text):
+                        break
+                if not messages:
+                    result.errors.append(f"turn {index + 1}: no reply in {turn_timeout:.0f}s")
+                    return result
+                result.replies += 1
+                await asyncio.sleep(think)  # the customer reads (late parts of the reply arrive meanwhile)
+                while not inbox.empty():
+                    inbox.get_nowait()
+                if RESEND_MARKER in text and attempt < 2:
+                    result.resends += 1
+                    continue  # told plainly that it was not processed: send it again
+                break
+            progress.add()
+            if RESEND_MARKER in text:
+                result.errors.append(f"turn {index + 1}: still not processed after two resends")
+                return result
+            if SILENT_MARKER in text or any(bad in text for bad in turn.reject) or (turn.expect and turn.expect not in text):
+                result.errors.append(f"turn {index + 1} ({turn.text!r}): unexpected reply {text[:60]!r}")
+                return result
+            if turn.expect == "工单号":
+                result.finished_form = True
+    except Exception as error:  # connection problems are errors of the run, not crashes of the script
+        result.errors.append(f"{type(error).__name__}: {error}")
+    finally:
+        try:
+            await client.disconnect()
+        except Exception:
+            pass
+    return result
+
+
+def check_database(db_url: str, results: List[Result]) -> List[str]:
+    """Every conversation that finished the form: exactly one ticket with its address, phone, time."""
+    problems = []
+    engine = sa.create_engine(db_url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT t.conversation_id, t.address, c.phone, t.appointment_start, t.appointment_end "
+            "FROM tickets t LEFT JOIN customers c ON c.id = t.customer_id WHERE t.type = 'repair'"
+        )).all()
+    engine.dispose()
+    by_conversation: Dict[str, list] = {}
+    for row in rows:
+        by_conversation.setdefault(row[0], []).append(row)
+    for r in results:
+        tickets = by_conversation.get(r.session_id, [])
+        if not r.finished_form:
+            continue
+        if len(tickets) != 1:
+            problems.append(f"{r.session_id}: {len(tickets)} tickets")
+            continue
+        _, address, phone, start, end = tickets[0]
+        if address != r.expected["address"] or phone != r.expected["phone"] or not (start and end):
+            problems.append(f"{r.session_id}: ticket has {address!r} {phone!r} {start}..{end}, expected {r.expected}")
+    return problems
+
+
+def count_log(path: Optional[Path], offset: int) -> Dict[str, int]:
+    if path is None or not path.exists():
+        return {k: -1 for k in LOG_PATTERNS}
+    with path.open("rb") as f:
+        f.seek(offset)
+        text = f.read().decode("utf-8", "replace")
+    return {name: text.count(pattern) for name, pattern in LOG_PATTERNS.items()}
+
+
+def kill_and_restart_actions(stack) -> float:
+    """The fault: SIGKILL the action server, start it again with the same command at once."""
+    proc = stack.processes["actions"]
+    started = time.perf_counter()
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    stack.processes.pop("actions")
+    stack.start("actions", stack.commands["actions"])
+    return started
+
+
+async def run_load(url: str, customers: int, think: float, turn_timeout: float, stack=None, fault: bool = False,
+                   ramp: float = 0.0) -> Dict[str, Any]:
+    progress = Progress(customers * 7)
+    fault_info: Dict[str, Any] = {}
+
+    async def fault_injector() -> None:
+        await progress.reached.wait()
+        fault_info["killed_at_turn"] = progress.done
+        started = kill_and_restart_actions(stack)
+        port = stack.ports.actions
+        import httpx
+
+        async with httpx.AsyncClient() as http:
+            while True:
+                try:
+                    if (await http.get(f"http://127.0.0.1:{port}/health", timeout=2)).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.2)
+        fault_info["action_server_down_s"] = round(time.perf_counter() - started, 1)
+
+    async def one(n: int) -> Result:
+        await asyncio.sleep(ramp * n / max(customers, 1))
+        return await customer(n, url, think, turn_timeout, progress)
+
+    injector = asyncio.create_task(fault_injector()) if fault else None
+    started = time.perf_counter()
+    results = await asyncio.gather(*(one(n) for n in range(customers)))
+    elapsed = time.perf_counter() - started
+    if injector:
+        if not injector.done():
+            injector.cancel()
+        await asyncio.gather(injector, return_exceptions=True)
+    return {"results": list(results), "elapsed_s": elapsed, "fault": fault_info}
+
+
+def summarize(run: Dict[str, Any], db_problems: List[str], log_counts: Dict[str, int]) -> Dict[str, Any]:
+    results: List[Result] = run["results"]
+    firsts = sorted(x for r in results for x in r.first_reply_s)
+    q = statistics.quantiles(firsts, n=20) if len(firsts) >= 2 else [0.0] * 19
+    errors = [e for r in results for e in r.errors]
+    lost = [e for e in errors if "unexpected reply" in e]
+    return {
+        "customers": len(results),
+        "turns_expected": len(results) * 7,
+        "replies": sum(r.replies for r in results),
+        "first_reply_p50_ms": round(statistics.median(firsts) * 1000) if firsts else None,
+        "first_reply_p95_ms": round(q[18] * 1000),
+        "first_reply_max_ms": round(max(firsts) * 1000) if firsts else None,
+        "resend_requests": sum(r.resends for r in results),
+        "turn_errors": len(errors),
+        "lost_answers": len(lost),
+        "finished_forms": sum(r.finished_form for r in results),
+        "conversations_without_proper_ticket": len(db_problems),
+        "elapsed_s": round(run["elapsed_s"], 1),
+        **log_counts,
+        **({"fault": run["fault"]} if run["fault"] else {}),
+        "examples": (errors[:5] + db_problems[:5]),
+    }
+
+
+def start_own_stack(var: Path, ready_timeout: float):
+    """Like kefu.runtime.stack.start_stack (same commands), with a longer wait for a busy machine."""
+    from kefu import clock, db, settings
+    from kefu.runtime.endpoints import write_endpoints
+    from kefu.runtime.stack import Ports, Stack, base_env, rasa_args
+
+    try:
+        from kefu.runtime.action_server import action_server_args
+    except ImportError:  # a tree from before issue 17
+        def action_server_args(port: int) -> List[str]:
+            return [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
+
+    models = sorted((ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    if not models:
+        sys.exit("no trained model in models/ (./kefu.sh train)")
+    db_url = f"sqlite:///{var / 'kefu.db'}"
+    db.migrate(db_url)
+    clock_file = var / "fake-now.json"
+    clock.write_fake_now(clock_file, PINNED_NOW)
+    ports = Ports()
+    env = base_env({
+        "KEFU_ALLOW_FAKE_CLOCK": "1", "KEFU_FAKE_NOW_FILE": str(clock_file), "KEFU_VAR_DIR": str(var),
+        "KEFU_DATABASE_URL": db_url, "KEFU_RASA_TOKEN": "load-" + uuid.uuid4().hex, "RASA_TELEMETRY_ENABLED": "false",
+        "KEFU_ACTION_URL": f"http://127.0.0.1:{ports.actions}/webhook",
+    })
+    endpoints = write_endpoints(var / f"endpoints-{ports.rasa}.yml", db_url, var, env=env)
+    stack = Stack(ports=ports, env=env, log_dir=var / "logs", token=env["KEFU_RASA_TOKEN"])
+    stack.start("actions", action_server_args(ports.actions))
+    stack.start("rasa", rasa_args(ports, endpoints, str(models[-1]), stack.token))
+    try:
+        stack.wait_until_ready("actions", f"http://127.0.0.1:{ports.actions}/health", ready_timeout)
+        stack.wait_rasa(ready_timeout)
+    except BaseException:
+        stack.stop()
+        raise
+    return stack, db_url
+
+
+async def warm_up(url: str, turn_timeout: float) -> None:
+    """One customer alone first, so that model loading is not measured."""
+    async with asyncio.timeout(turn_timeout * 3):
+        client = socketio.AsyncClient(reconnection=False)
+        inbox: asyncio.Queue = asyncio.Queue()
+        client.on("bot_uttered", inbox.put_nowait)
+        await client.connect(url, transports=["websocket"], socketio_path="/socket.io")
+        session = uuid.uuid4().hex
+        await client.emit("session_request", {"session_id": session})
+        await client.emit("user_uttered", {"message": "你好", "session_id": session})
+        await inbox.get()
+        await client.disconnect()
+
+
+def report(summary: Dict[str, Any], args: argparse.Namespace) -> None:
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False), flush=True)
+        return
+    print(f"{summary['customers']} widget customers at once (think {args.think:g} s)"
+          f"{' + action-server kill/restart' if 'fault' in summary else ''}:")
+    for key, value in summary.items():
+        if key not in ("customers", "examples"):
+            print(f"  {key}: {value}")
+    for example in summary["examples"]:
+        print(f"  e.g. {example}")
+    sys.stdout.flush()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--customers", type=int, default=50)
+    parser.add_argument("--think", type=float, default=1.0, help="seconds a customer waits after each reply")
+    parser.add_argument("--turn-timeout", type=float, default=120.0)
+    parser.add_argument("--ramp", type=float, default=0.0, help="spread the customers' arrival over this many seconds")
+    parser.add_argument("--fault", action="store_true", help="kill and restart the action server mid-run")
+    parser.add_argument("--then-fault", action="store_true", help="after the normal run, the --fault run on the same stack")
+    parser.add_argument("--url", help="a running Rasa (default: start our own stack)")
+    parser.add_argument("--db", help="its service database URL (with --url)")
+    parser.add_argument("--rasa-log", help="its Rasa log file (with --url)")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON only")
+    parser.add_argument("--ready-timeout", type=float, default=900, help="seconds to wait for Rasa to load the model")
+    parser.add_argument("--keep-logs", help="copy the stack's logs to this directory at the end")
+    args = parser.parse_args()
+    if args.fault and args.url:
+        parser.error("--fault needs the script's own stack (it restarts the action server)")
+    with tempfile.TemporaryDirectory(prefix="kefu-load-") as tmp:
+        stack = None
+        if args.url:
+            url, db_url, log = args.url, args.db, Path(args.rasa_log) if args.rasa_log else None
+        else:
+            stack, db_url = start_own_stack(Path(tmp), args.ready_timeout)
+            url, log = stack.rasa_url, stack.log_dir / "rasa.log"
+        try:
+            asyncio.run(warm_up(url, args.turn_timeout))
+            variants = [args.fault] + ([True] if args.then_fault and not args.fault else [])
+            for fault in variants:
+                offset = log.stat().st_size if log and log.exists() else 0
+                run = asyncio.run(run_load(url, args.customers, args.think, args.turn_timeout, stack, fault, args.ramp))
+                time.sleep(2)  # let the last log lines reach the file
+                problems = check_database(db_url, run["results"]) if db_url else ["no --db"]
+                report(summarize(run, problems, count_log(log, offset)), args)
+        finally:
+            if stack:
+                stack.stop()
+                if args.keep_logs:
+                    shutil.copytree(stack.log_dir, args.keep_logs, dirs_exist_ok=True)
+
+if __name__ == "__main__":
+    main()

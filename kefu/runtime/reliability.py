@@ -1,0 +1,77 @@
+"""Reliability settings for Rasa <-> action server calls (config/reliability.yml).
+
+No Rasa here: the retry decision is plain data (which action, which kind of failure,
+how many attempts so far, how long); channels/action_calls.py applies it inside Rasa and
+kefu/runtime/action_server.py applies the server side.
+"""
+from __future__ import annotations
+
+import fnmatch
+from functools import lru_cache
+from pathlib import Path
+from typing import List, Optional
+
+from pydantic import confloat, conint, constr, validator
+
+from kefu import settings
+from kefu.settings import _Strict
+
+UNSENT = "unsent"  # the connection was never established: the server cannot have run the action
+UNCERTAIN = "uncertain"  # the request may have reached the server (reset, disconnect, 502/503/504)
+
+
+class ActionServerConfig(_Strict):
+    keep_alive_timeout_s: conint(ge=1, le=3600)  # type: ignore[valid-type]
+    request_timeout_s: conint(ge=1, le=3600)  # type: ignore[valid-type]
+
+
+class ActionCallsConfig(_Strict):
+    max_attempts: conint(ge=1, le=20)  # type: ignore[valid-type]
+    budget_s: confloat(gt=0, le=300)  # type: ignore[valid-type]
+    backoff_s: List[confloat(ge=0, le=60)]  # type: ignore[valid-type]
+    safe_actions: List[constr(min_length=1)]  # type: ignore[valid-type]
+    retry_statuses: List[conint(ge=500, le=599)] = []  # type: ignore[valid-type]
+
+    @validator("backoff_s")
+    def _not_empty(cls, value):
+        if not value:
+            raise ValueError("needs at least one delay")
+        return value
+
+    def is_safe(self, action_name: str) -> bool:
+        return any(fnmatch.fnmatchcase(action_name, pattern) for pattern in self.safe_actions)
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait before retry number ``attempt`` (1-based)."""
+        return self.backoff_s[min(attempt, len(self.backoff_s)) - 1]
+
+    def should_retry(self, action_name: str, failure: Optional[str], attempts_made: int, elapsed_s: float) -> bool:
+        """May the call be made again after ``attempts_made`` failed attempts?"""
+        if failure not in (UNSENT, UNCERTAIN):
+            return False
+        if failure == UNCERTAIN and not self.is_safe(action_name):
+            return False
+        if attempts_made >= self.max_attempts:
+            return False
+        return elapsed_s + self.delay(attempts_made) <= self.budget_s
+
+
+class ReliabilityConfig(_Strict):
+    action_server: ActionServerConfig
+    action_calls: ActionCallsConfig
+    turn_failed_reply: constr(min_length=1)  # type: ignore[valid-type]
+    silent_reply: constr(min_length=1)  # type: ignore[valid-type]
+
+
+def load_reliability_config(path: Optional[Path] = None) -> ReliabilityConfig:
+    return settings.load_yaml_config(Path(path or settings.config_dir() / "reliability.yml"), ReliabilityConfig)
+
+
+@lru_cache(maxsize=None)
+def _cached(path: Path) -> ReliabilityConfig:
+    return load_reliability_config(path)
+
+
+def reliability_config() -> ReliabilityConfig:
+    """The validated configuration (cached per file path)."""
+    return _cached(settings.config_dir() / "reliability.yml")

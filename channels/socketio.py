@@ -29,7 +29,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from channels import compat
+from channels import compat, presence
 
 logger = logging.getLogger(__name__)
 compat.apply()
@@ -100,6 +100,12 @@ class KefuSocketIOInput(SocketIOInput):
         async def connect(sid: Text, environ: Dict, auth: Optional[Dict]) -> bool:
             return True
 
+        @sio.on("disconnect", namespace=self.namespace)
+        async def disconnect(sid: Text) -> None:
+            session_id = self._presence.gone(sid)
+            if session_id:  # the chat's last tab closed: the handoff queue's grace period starts
+                await presence.customer_left(session_id)
+
         @sio.on("session_request", namespace=self.namespace)
         async def session_request(sid: Text, data: Optional[Dict]) -> None:
             data = data if isinstance(data, dict) else {}
@@ -109,6 +115,9 @@ class KefuSocketIOInput(SocketIOInput):
                 if inspect.isawaitable(joined):  # python-socketio >= 5.10 made it a coroutine
                     await joined
             await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
+            self._presence.joined(sid, session_id)
+            for payload in await presence.customer_back(session_id, "connect"):  # back in the queue?
+                await sio.emit(self.bot_message_evt, payload, room=sid, namespace=self.namespace)
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
         async def handle_message(sid: Text, data: Dict) -> None:
@@ -148,6 +157,8 @@ class KefuSocketIOInput(SocketIOInput):
             metadata = {}
         if truncated:
             metadata["original_text"] = raw  # nothing the customer wrote is lost
+        for payload in await presence.customer_back(sender_id, "message"):  # place given up meanwhile?
+            await sio.emit(self.bot_message_evt, payload, room=room, namespace=self.namespace)
         output = KefuSocketIOOutput(sio, self.bot_message_evt)
         message = UserMessage(text, output, sender_id, input_channel=self.name(), metadata=metadata)
         try:
@@ -158,6 +169,12 @@ class KefuSocketIOInput(SocketIOInput):
             await sio.emit(self.bot_message_evt, {"text": SILENT_BOT_REPLY}, room=room, namespace=self.namespace)
 
     _agent = None  # Rasa's Agent, remembered when the server starts
+
+    @property
+    def _presence(self) -> presence.Presence:
+        if not hasattr(self, "_presence_map"):
+            self._presence_map = presence.Presence()
+        return self._presence_map
     _seen_messages: "OrderedDict[tuple, None]"
 
     def _first_delivery(self, sender_id: Text, client_message_id: Text, keep: int = 10000) -> bool:

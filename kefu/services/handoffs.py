@@ -746,14 +746,16 @@ def customer_back(
             return None  # a message while waiting: the desk shows it, nothing to tell
         result = _queue_result(session, handoff, config, now, created=False)
         return Presence(QUEUED, handoff.group_name, result.position, result.expected_wait_minutes)
-    if handoff.status == ABANDONED and not _returned_since_abandoned(handoff):
+    if handoff.status == ABANDONED and not _returned_since_abandoned(session, handoff):
         _record(session, handoff, "returned", "customer", now, note="after the place was given up")
         return Presence(ABANDONED, handoff.group_name)
     return None
 
 
-def _returned_since_abandoned(handoff: Handoff) -> bool:
-    kinds = [e.kind for e in handoff.events]
+def _returned_since_abandoned(session: Session, handoff: Handoff) -> bool:
+    kinds = list(session.execute(
+        select(HandoffEvent.kind).where(HandoffEvent.handoff_id == handoff.id).order_by(HandoffEvent.id)
+    ).scalars())
     return "abandoned" in kinds and "returned" in kinds[kinds.index("abandoned"):]
 
 

@@ -34,3 +34,14 @@ def test_sanic_websocket_wait_accepts_coroutines_on_python_311():
         return next(iter(done)).result()
 
     assert asyncio.run(scenario()) == 42
+
+
+def test_presence_reports_a_chat_gone_only_when_its_last_tab_closes():
+    from channels.presence import Presence
+
+    presence = Presence()
+    presence.joined("sid-1", "chat")
+    presence.joined("sid-2", "chat")  # a second tab of the same chat
+    assert presence.gone("sid-1") is None
+    assert presence.gone("sid-2") == "chat"
+    assert presence.gone("sid-2") is None  # unknown socket: nothing to report

@@ -80,8 +80,10 @@ class Stack:
         self.stop(name)
         self.start(name, self.commands[name])
 
-    def wait_rasa(self, timeout: float = 300) -> None:
-        # Rasa answers /status only once the model is loaded (~1-2 min on 2 cores).
+    def wait_rasa(self, timeout: Optional[float] = None) -> None:
+        # Rasa answers /status only once the model is loaded (~1-2 min on 2 cores; much longer
+        # on a shared, busy machine: KEFU_RASA_READY_SECONDS raises the default 300 s).
+        timeout = timeout or float(os.environ.get("KEFU_RASA_READY_SECONDS", 300))
         self.wait_until_ready("rasa", f"{self.rasa_url}/status?token={self.token}", timeout, expect="model_file")
 
     def wait_until_ready(self, name: str, url: str, timeout: float, expect: str = "") -> None:

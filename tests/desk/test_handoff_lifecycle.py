@@ -9,6 +9,7 @@ positions and estimates count live customers and the group's measured handling t
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from zoneinfo import ZoneInfo
@@ -247,3 +248,25 @@ def test_follow_up_list_and_bulk_close(session, staff):
     assert handoffs.close_follow_ups(session, old_ids, staff["boss"], now=later) == []  # once
     assert [h.id for h in handoffs.follow_ups(session)] == [recent_id]
     assert kinds(session, old_ids[0]) == ["queued", "left", "abandoned", "followed_up"]
+
+
+def test_queue_settings_are_validated(tmp_path):
+    from pathlib import Path
+
+    from kefu.errors import ConfigError
+    from kefu.escalation.desk_config import load_desk_config
+
+    text = (Path(__file__).resolve().parents[2] / "config" / "desk.yml").read_text("utf-8")
+    bad = tmp_path / "desk.yml"
+    bad.write_text(re.sub(r"grace_seconds: \d+", "grace_seconds: 0", text), "utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_desk_config(bad)
+    assert "queue.grace_seconds" in str(info.value)
+    bad.write_text(re.sub(r"handling_min_samples: \d+", "handling_min_samples: 50", text), "utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_desk_config(bad)
+    assert "handling_min_samples must not exceed handling_sample" in str(info.value)
+    bad.write_text(re.sub(r"\n  still_queued_next: .*", "", text), "utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_desk_config(bad)
+    assert "notices.still_queued_next" in str(info.value)

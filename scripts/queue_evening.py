@@ -72,7 +72,8 @@ class Desk:
         page = self.client.get("/desk/login")
         r = self.client.post("/desk/login", data={"username": username, "password": PASSWORD,
                                                   "csrf_token": csrf_of(page.text), "next": "/desk/"})
-        r.raise_for_status()
+        if r.status_code != 303:
+            raise SystemExit(f"desk login failed: HTTP {r.status_code}")
         self.csrf = csrf_of(self.client.get("/desk/").text)
 
     def heartbeat(self) -> None:

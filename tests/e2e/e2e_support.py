@@ -47,7 +47,9 @@ class Customer:
     async def __aenter__(self) -> "Customer":
         confirmed = asyncio.get_running_loop().create_future()
         self.client.on("session_confirm", lambda sid: confirmed.done() or confirmed.set_result(sid))
-        await self.client.connect(self.url, transports=[self.transport], socketio_path="/socket.io")
+        # wait_timeout: python-socketio waits 1 s for the namespace by default, too short on a busy machine.
+        await self.client.connect(self.url, transports=[self.transport], socketio_path="/socket.io",
+                                  wait_timeout=15)
         await self.client.emit("session_request", {"session_id": self.session_id})
         assert await asyncio.wait_for(confirmed, 10) == self.session_id
         return self

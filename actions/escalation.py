@@ -207,7 +207,7 @@ async def settle_waiting_handoff(tracker: Tracker, ticket_no: str) -> None:
 
     def work(session):
         handoff = handoffs.open_handoff(session, tracker.sender_id)
-        if handoff is not None and handoff.status == "queued":
+        if handoff is not None and handoff.status in ("queued", "offered"):
             handoffs.cancel(session, handoff.id, note=f"无坐席接入，由工单 {ticket_no} 跟进")
 
     try:
@@ -235,7 +235,7 @@ class ActionBookCallback(Action):
 
         def book(session):
             handoff = handoffs.open_handoff(session, tracker.sender_id)
-            if handoff is None or handoff.status != "queued":
+            if handoff is None or handoff.status not in ("queued", "offered"):
                 return None
             return book_callback(session, handoff.id, phone, tracker)
 

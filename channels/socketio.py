@@ -28,7 +28,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from channels import action_calls, compat, guards
+from channels import action_calls, compat, guards, presence
 from kefu.runtime.reliability import reliability_config
 
 logger = logging.getLogger(__name__)
@@ -104,6 +104,9 @@ class KefuSocketIOInput(SocketIOInput):
         @sio.on("disconnect", namespace=self.namespace)
         async def disconnect(sid: Text) -> None:
             self._client_ips().pop(sid, None)
+            session_id = self._presence.gone(sid)
+            if session_id:  # the chat's last tab closed: the handoff queue's grace period starts
+                await presence.customer_left(session_id)
 
         @sio.on("session_request", namespace=self.namespace)
         async def session_request(sid: Text, data: Optional[Dict]) -> None:
@@ -114,6 +117,9 @@ class KefuSocketIOInput(SocketIOInput):
                 if inspect.isawaitable(joined):  # python-socketio >= 5.10 made it a coroutine
                     await joined
             await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
+            self._presence.joined(sid, session_id)
+            for payload in await presence.customer_back(session_id, "connect"):  # back in the queue?
+                await sio.emit(self.bot_message_evt, payload, room=sid, namespace=self.namespace)
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
         async def handle_message(sid: Text, data: Dict) -> Optional[Dict[str, Any]]:
@@ -153,6 +159,8 @@ class KefuSocketIOInput(SocketIOInput):
             metadata["client_ip"] = client_ip  # set by the channel only (per-IP limits in actions)
         if truncated:
             metadata["original_text"] = guards.original_text(raw)  # kept, within a bound
+        for payload in await presence.customer_back(sender_id, "message"):  # place given up meanwhile?
+            await sio.emit(self.bot_message_evt, payload, room=room, namespace=self.namespace)
         output = KefuSocketIOOutput(sio, self.bot_message_evt)
         message = UserMessage(text, output, sender_id, input_channel=self.name(), metadata=metadata)
         with action_calls.track_turn() as turn:
@@ -208,6 +216,12 @@ class KefuSocketIOInput(SocketIOInput):
             return True
 
     _agent = None  # Rasa's Agent, remembered when the server starts
+
+    @property
+    def _presence(self) -> presence.Presence:
+        if not hasattr(self, "_presence_map"):
+            self._presence_map = presence.Presence()
+        return self._presence_map
     _seen_messages: "OrderedDict[tuple, None]"
 
     def _first_delivery(self, sender_id: Text, client_message_id: Text, keep: int = 10000) -> bool:

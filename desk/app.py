@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import logging
-from typing import Callable, Optional
+from typing import AsyncIterator, Callable, Optional
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -18,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from kefu import settings
 from kefu.escalation.desk_config import DeskConfig, desk_config
 from kefu import clock as product_clock
-from desk import health, review, views
+from desk import health, review, sweeper, views
 from desk.rasa_client import RasaClient
 from kefu.security.ratelimit import RateLimiter
 from desk.web import HERE
@@ -72,6 +74,7 @@ def create_app(
     clock: Callable[[], dt.datetime] = product_clock.now,
     session_secret: Optional[str] = None,
     limiter: Optional[RateLimiter] = None,
+    sweep: bool = True,
 ) -> Starlette:
     config = config or desk_config()
     widget = _widget_routes()
@@ -100,6 +103,8 @@ def create_app(
         Route("/desk/heartbeat", views.heartbeat, methods=post, name="heartbeat"),
         Route("/desk/supervisor", views.supervisor_page, name="supervisor"),
         Route("/desk/agents/{username}/unlock", views.unlock_account, methods=post, name="unlock_account"),
+        Route("/desk/followups", views.followups_page, name="followups"),
+        Route("/desk/followups/close", views.close_followups, methods=post, name="close_followups"),
         Route("/desk/handoffs/{handoff_id:int}", views.conversation_page, name="conversation"),
         Route("/desk/handoffs/{handoff_id:int}/transcript", views.conversation_transcript, name="transcript"),
         Route("/desk/handoffs/{handoff_id:int}/claim", views.claim, methods=post, name="claim"),
@@ -124,7 +129,20 @@ def create_app(
             https_only=config.web.secure_cookies,
         ),
     ]
-    app = Starlette(routes=routes, middleware=middleware, lifespan=health.lifespan)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # The health monitor (banner) and the queue sweeper run in every desk instance
+        # (why: desk/health.py, desk/sweeper.py).
+        task = asyncio.create_task(sweeper.run_forever(app, clock)) if sweep else None
+        async with health.lifespan(app):
+            yield
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.config = config
     app.state.db_url = db_url or settings.database_url()
     app.state.rasa = rasa or RasaClient(timeout=config.web.rasa_timeout_seconds)

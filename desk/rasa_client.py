@@ -3,6 +3,7 @@
 - transcript:  GET  /conversations/{id}/tracker?token=...
 - agent notice/message: POST /webhooks/socketio/agent (Bearer token)
   {"sender_id", "kind": text|joined|left, "text", "agent": {"id", "name"}}
+- release:     POST /conversations/{id}/tracker/events?token=...  [resume, action_listen, handoff_active=false]
 - hand back:   POST /conversations/{id}/tracker/events?token=...  [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
                POST /conversations/{id}/trigger_intent?output_channel=latest&token=...
                     {"name": "EXTERNAL_handoff_resolved", "entities": {"ticket_no": ...}}
@@ -38,6 +39,8 @@ class RasaUnavailable(KefuError):
 
 
 RESUME_EVENTS = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
+# The customer left the queue: the bot answers them again if they come back (no survey).
+RELEASE_EVENTS = RESUME_EVENTS + [{"event": "slot", "name": "handoff_active", "value": False}]
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,11 @@ class RasaClient:
                 "agent": {"id": agent.id, "name": agent.name},
             },
         )
+
+    def release(self, conversation_id: str) -> None:
+        """Unpause a conversation whose customer left the queue (nobody talks to them)."""
+        self._request("POST", f"{self._conversation(conversation_id)}/tracker/events", params={"token": self.token},
+                      json=RELEASE_EVENTS)
 
     def hand_back(self, conversation_id: str, ticket_no: Optional[str] = None) -> None:
         """Resume the paused conversation and let the bot close it (thanks + survey)."""

@@ -107,6 +107,7 @@ def handoff_row(request: Request, handoff: Handoff, me: Agent, moment: dt.dateti
         "ticket_no": summary.get("ticket_no"),
         "last_customer_text": last_customer,
         "messages": summary.get("messages", []),
+        "away": handoff.status == QUEUED and handoff.customer_left_at is not None,  # within the grace period
         "waiting_seconds": int((moment - handoff.created_at).total_seconds()),
         "late": moment - handoff.created_at > dt.timedelta(minutes=config(request).web.handoff_wait_alert_minutes),
         "waiting": waiting_text((moment - handoff.created_at).total_seconds()),
@@ -204,7 +205,7 @@ async def _queue_view(request: Request) -> Optional[dict]:
 
     def load(session: Session) -> dict:
         moment = now(request)
-        waiting = handoffs.list_queue(session, groups=shown)
+        waiting = handoffs.live_queue(session, groups=shown, now=moment, config=config(request))
         active = handoffs.list_queue(session, groups=shown, statuses=(CLAIMED,))
         if me.role == "agent":  # agents see their own conversations; supervisors all
             active = [h for h in active if h.claimed_by_id == me.id]
@@ -213,7 +214,8 @@ async def _queue_view(request: Request) -> Optional[dict]:
         return {
             "waiting": rows,
             "active": [handoff_row(request, h, me, moment) for h in active],
-            "counts": handoffs.queue_counts(session),
+            "counts": handoffs.queue_counts(session, now=moment, config=config(request)),
+            "follow_ups": len(handoffs.follow_ups(session, groups=shown)),
             "longest": longest,
             "online": {g: handoffs.agents_online(session, g, now=moment, config=config(request))
                        for g in (shown if shown is not None else groups)},
@@ -515,7 +517,7 @@ async def supervisor_page(request: Request) -> Response:
     def load(session: Session) -> dict:
         moment = now(request)
         alert = dt.timedelta(minutes=cfg.web.handoff_wait_alert_minutes)
-        waiting = [h for h in handoffs.list_queue(session) if moment - h.created_at > alert]
+        waiting = [h for h in handoffs.live_queue(session, now=moment, config=cfg) if moment - h.created_at > alert]
         overdue = tickets.overdue_tickets(session, now=moment)
         return {
             "waiting": [handoff_row(request, h, me, moment) for h in waiting],
@@ -551,3 +553,72 @@ async def unlock_account(request: Request) -> Response:
     flash(request, f"已解除账号 {username} 的登录锁定。", "ok")
     return RedirectResponse(str(request.url_for("supervisor")), status_code=303)
 
+
+
+# --- follow-up: customers who left the queue, call-back offers nobody booked --------------
+
+OUTCOME_LABELS = {"abandoned": "客户已离开", "expired": "未预约回电"}
+EVENT_LABELS = {"queued": "排队", "offered": "提供回电", "left": "客户离开", "returned": "客户返回",
+                "abandoned": "放弃排队", "expired": "过期", "claimed": "接入", "transferred": "转交",
+                "callback": "回电工单", "cancelled": "取消", "resolved": "结束", "followed_up": "已跟进"}
+
+
+def follow_up_row(request: Request, handoff: Handoff, me: Agent, moment: dt.datetime) -> dict:
+    tz = config(request).tz
+    row = handoff_row(request, handoff, me, moment)
+    closed_at = handoff.resolved_at or handoff.updated_at
+    return {
+        **row,
+        "outcome": OUTCOME_LABELS.get(handoff.status, handoff.status),
+        "closed_at": closed_at.astimezone(tz).strftime("%m-%d %H:%M"),
+        "waited": waiting_text((closed_at - handoff.created_at).total_seconds()),
+        "stale": moment - closed_at > dt.timedelta(days=config(request).queue.stale_days),
+        "history": [
+            {"at": e.at.astimezone(tz).strftime("%H:%M:%S"), "kind": EVENT_LABELS.get(e.kind, e.kind),
+             "note": e.note or ""}
+            for e in handoff.events
+        ],
+    }
+
+
+@requires(*STAFF)
+async def followups_page(request: Request) -> Response:
+    """Abandoned/expired handoffs with their transcript; supervisors close them in bulk."""
+    me: Agent = request.state.agent
+
+    def load(session: Session) -> dict:
+        moment = now(request)
+        shown = me.groups if me.role == "agent" else None
+        items = handoffs.follow_ups(session, groups=shown)
+        return {"items": [follow_up_row(request, h, me, moment) for h in items],
+                "stale_count": len(handoffs.stale_follow_up_ids(session, now=moment, config=config(request)))}
+
+    data = await in_db(request, load)
+    return render(request, "followups.html", {**data, "flashes": pop_flash(request),
+                                              "stale_days": config(request).queue.stale_days})
+
+
+@csrf.protect
+@requires("supervisor")
+async def close_followups(request: Request) -> Response:
+    me: Agent = request.state.agent
+    form = await request.form()
+    scope = str(form.get("scope", "selected"))
+    try:
+        selected = [int(v) for v in form.getlist("handoff_id")]
+    except ValueError:
+        selected = []
+    note = str(form.get("note", "")).strip() or None
+
+    def work(session: Session) -> list:
+        ids = (handoffs.stale_follow_up_ids(session, now=now(request), config=config(request))
+               if scope == "stale" else selected)
+        return handoffs.close_follow_ups(session, ids, me, note=note, now=now(request))
+
+    try:
+        closed = await in_db(request, work)
+    except KefuError as error:
+        flash(request, error_text(error))
+        return RedirectResponse(str(request.url_for("followups")), status_code=303)
+    flash(request, f"已关闭 {len(closed)} 条待跟进记录。" if closed else "没有可关闭的记录。", "ok" if closed else "error")
+    return RedirectResponse(str(request.url_for("followups")), status_code=303)

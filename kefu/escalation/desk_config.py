@@ -58,6 +58,30 @@ class NoticesConfig(_Strict):
     joined: constr(min_length=1)  # type: ignore[valid-type]
     left: constr(min_length=1)  # type: ignore[valid-type]
     transferred: constr(min_length=1)  # type: ignore[valid-type]
+    # Customer came back to the widget while queued ({ahead}: customers ahead, {wait}: minutes).
+    still_queued: constr(min_length=1)  # type: ignore[valid-type]
+    still_queued_next: constr(min_length=1)  # type: ignore[valid-type]
+    # Customer came back after their place was given up (abandoned).
+    place_lost: constr(min_length=1)  # type: ignore[valid-type]
+
+
+class QueueConfig(_Strict):
+    """Queue hygiene: when a waiting customer counts as gone, and how waits are estimated."""
+
+    grace_seconds: conint(gt=0)  # type: ignore[valid-type]  # widget gone this long: left
+    inactivity_minutes: conint(gt=0)  # type: ignore[valid-type]  # silent this long after queueing: left
+    callback_offer_minutes: conint(gt=0)  # type: ignore[valid-type]  # call-back offered, not booked: expired
+    sweep_seconds: float = Field(..., gt=0)  # how often each desk instance sweeps the queue
+    handling_sample: conint(gt=0)  # type: ignore[valid-type]  # recent resolved handoffs per group
+    handling_min_samples: conint(gt=0)  # type: ignore[valid-type]  # fewer: configured handling_minutes
+    handling_window_days: conint(gt=0)  # type: ignore[valid-type]  # only handoffs resolved this recently
+    stale_days: conint(gt=0)  # type: ignore[valid-type]  # follow-up items older than this: "stale"
+
+    @root_validator(skip_on_failure=True)
+    def _sample_covers_minimum(cls, values):
+        if values["handling_min_samples"] > values["handling_sample"]:
+            raise ValueError("handling_min_samples must not exceed handling_sample")
+        return values
 
 
 class ComplaintRemindersConfig(_Strict):
@@ -80,6 +104,7 @@ class DeskConfig(_Strict):
     callback: CallbackConfig
     web: WebConfig
     notices: NoticesConfig
+    queue: QueueConfig
     quick_replies: List[constr(min_length=1)] = []  # type: ignore[valid-type]
     complaint_reminders: ComplaintRemindersConfig = ComplaintRemindersConfig()
     labels: LabelsConfig = LabelsConfig()

@@ -27,9 +27,27 @@ from kefu.settings import PRIORITIES
 ROLES = ("agent", "supervisor", "trainer")
 
 QUEUED, CLAIMED, RESOLVED, CANCELLED, CALLBACK = "queued", "claimed", "resolved", "cancelled", "callback"
-HANDOFF_STATUSES = (QUEUED, CLAIMED, RESOLVED, CANCELLED, CALLBACK)
+OFFERED, ABANDONED, EXPIRED = "offered", "abandoned", "expired"
+# queued:    waiting in the live queue for an agent of its group
+# claimed:   an agent is in the conversation
+# resolved:  the agent handed the conversation back to the bot
+# offered:   nobody could take it (outside agent hours, nobody online): a call-back was
+#            offered and the customer has not booked it yet; never in the live queue
+# callback:  converted to a call-back ticket (handoffs.ticket_id)
+# abandoned: the customer left before anyone took it (widget gone past the grace
+#            period, or silent for queue.inactivity_minutes)
+# expired:   a call-back offer nobody booked
+# cancelled: closed by the bot (e.g. a ticket with its own SLA carries the follow-up)
+HANDOFF_STATUSES = (QUEUED, CLAIMED, RESOLVED, CANCELLED, CALLBACK, OFFERED, ABANDONED, EXPIRED)
 ACTIVE_HANDOFF_STATUSES = (QUEUED, CLAIMED)  # a person is (about to be) in the conversation
-HANDOFF_EVENT_KINDS = ("queued", "claimed", "transferred", "resolved", "cancelled", "callback")
+OPEN_HANDOFF_STATUSES = (QUEUED, CLAIMED, OFFERED)  # at most one per conversation
+FOLLOW_UP_STATUSES = (ABANDONED, EXPIRED)  # listed on the desk until a supervisor closes them
+HANDOFF_EVENT_KINDS = (
+    "queued", "claimed", "transferred", "resolved", "cancelled", "callback",
+    "offered", "abandoned", "expired",
+    "left", "returned",  # the customer's widget disconnected / came back (presence, not state)
+    "followed_up",  # a supervisor closed a follow-up item (abandoned/expired)
+)
 
 
 class Agent(Base):
@@ -82,8 +100,8 @@ class Handoff(Base):
             "uq_handoffs_open_conversation",
             "conversation_id",
             unique=True,
-            postgresql_where=text(_in("status", ACTIVE_HANDOFF_STATUSES)),
-            sqlite_where=text(_in("status", ACTIVE_HANDOFF_STATUSES)),
+            postgresql_where=text(_in("status", OPEN_HANDOFF_STATUSES)),
+            sqlite_where=text(_in("status", OPEN_HANDOFF_STATUSES)),
         ),
     )
 
@@ -101,8 +119,14 @@ class Handoff(Base):
     claimed_by_id: Mapped[Optional[int]] = Column(Integer, ForeignKey("agents.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = Column(UTCDateTime, nullable=False, default=clock.now)
     claimed_at: Mapped[Optional[dt.datetime]] = Column(UTCDateTime)
-    resolved_at: Mapped[Optional[dt.datetime]] = Column(UTCDateTime)  # resolved, cancelled or called back
+    resolved_at: Mapped[Optional[dt.datetime]] = Column(UTCDateTime)  # closed in any way (no longer open)
     updated_at: Mapped[dt.datetime] = Column(UTCDateTime, nullable=False, default=clock.now)
+    # Customer presence while waiting (kept by the socket.io channel, read by the sweeper):
+    # last sign of life (connect or message), and when the widget went away (None: here).
+    customer_seen_at: Mapped[Optional[dt.datetime]] = Column(UTCDateTime)
+    customer_left_at: Mapped[Optional[dt.datetime]] = Column(UTCDateTime)
+    # A supervisor closed the abandoned/expired item after following it up.
+    followed_up_at: Mapped[Optional[dt.datetime]] = Column(UTCDateTime)
 
     claimed_by: Mapped[Optional[Agent]] = relationship(Agent)
     customer = relationship("Customer")

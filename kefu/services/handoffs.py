@@ -1,20 +1,31 @@
 """Handoffs (转人工): the queue between an escalation decision and a human agent.
 
-Lifecycle: queued -> claimed -> resolved, with transfer (back to queued, other group),
-cancelled (the customer left) and callback (no agent available: a call-back ticket).
-State changes are conditional UPDATEs (``... WHERE status = 'queued'``), so two agents
-can never both claim one conversation, on SQLite and PostgreSQL alike; every change
-appends a HandoffEvent. Like all services, functions never commit.
+Lifecycle (statuses in kefu/models/desk.py)::
+
+    queued --claim--> claimed --resolve--> resolved
+      |  ^--transfer--'
+      +--(customer gone: widget away > queue.grace_seconds, or silent > inactivity_minutes)--> abandoned
+    offered (nobody could take it: off hours / nobody online) --booked--> callback (call-back ticket)
+      +--(not booked within queue.callback_offer_minutes)--> expired
+    queued/offered --(a ticket carries the follow-up)--> cancelled
+
+Only *live* customers wait in the queue: a queued handoff whose customer is gone counts
+for no position or estimate even before the sweeper (``sweep_candidates`` + ``abandon``/
+``expire``, run by every desk instance) closes it. State changes are conditional UPDATEs
+(``... WHERE status = 'queued' AND <still stale>``), so two agents can never both claim
+one conversation and two sweepers never both close one, on SQLite and PostgreSQL alike;
+every change appends a HandoffEvent. Like all services, functions never commit.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+import statistics
 from dataclasses import dataclass
 from typing import Any, Iterable, List, Mapping, Optional, Sequence
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, type_coerce, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -23,11 +34,17 @@ from kefu.errors import InvalidRequest, KefuError, NotFound
 from kefu.escalation.context import Decision
 from kefu.escalation.desk_config import DeskConfig, desk_config
 from kefu.models import Customer, Ticket
+from kefu.models.base import UTCDateTime
 from kefu.models.desk import (
+    ABANDONED,
     ACTIVE_HANDOFF_STATUSES,
     CALLBACK,
     CANCELLED,
     CLAIMED,
+    EXPIRED,
+    FOLLOW_UP_STATUSES,
+    OFFERED,
+    OPEN_HANDOFF_STATUSES,
     QUEUED,
     RESOLVED,
     Agent,
@@ -62,10 +79,12 @@ class NotPermitted(KefuError):
 @dataclass
 class QueueResult:
     handoff: Handoff
-    position: int  # 1 = next in line for its group
+    position: int  # 1 = next in line for its group (0: not in the live queue)
     expected_wait_minutes: int
     agents_available: bool  # within agent hours and someone of the group online
     created: bool = True  # False: the conversation already had an open handoff
+    handling_minutes: float = 0.0  # per conversation, as used for the estimate
+    measured: bool = False  # handling_minutes is the group's measured median
 
 
 @dataclass
@@ -130,13 +149,22 @@ def queue_handoff(
     now: Optional[dt.datetime] = None,
     config: Optional[DeskConfig] = None,
 ) -> QueueResult:
-    """Queue the conversation for ``decision.group``; idempotent per open handoff."""
+    """Queue the conversation for ``decision.group``; idempotent per open handoff.
+
+    When nobody can take it (outside agent hours, nobody of the group online) the handoff
+    is ``offered`` instead: it never waits in the live queue, it becomes a call-back or
+    expires. An offered handoff is queued after all if the customer asks again once an
+    agent is there.
+    """
     config = config or desk_config()
     now = now or clock.now()
     if decision.group not in config.groups:
         raise InvalidRequest("unknown agent group", field="group", value=decision.group)
+    available = _available(session, decision.group, now, config)
     existing = open_handoff(session, conversation_id)
     if existing is not None:
+        if existing.status == OFFERED and _available(session, existing.group_name, now, config):
+            existing = _requeue_offered(session, existing, now)
         return _queue_result(session, existing, config, now, created=False)
 
     ticket = _find_ticket(session, ticket_no)
@@ -151,7 +179,7 @@ def queue_handoff(
         reason=decision.reason,
         group_name=decision.group,
         priority=decision.priority,
-        status=QUEUED,
+        status=QUEUED if available else OFFERED,
         summary=build_summary(
             decision,
             intent=intent,
@@ -164,6 +192,7 @@ def queue_handoff(
         ticket_id=ticket.id if ticket else None,
         created_at=now,
         updated_at=now,
+        customer_seen_at=now,  # the customer just spoke
     )
     try:
         with session.begin_nested():
@@ -174,8 +203,24 @@ def queue_handoff(
         if existing is None:
             raise
         return _queue_result(session, existing, config, now, created=False)
-    _record(session, handoff, "queued", "bot", now, to_group=handoff.group_name, note=decision.rule_id)
+    _record(session, handoff, handoff.status, "bot", now, to_group=handoff.group_name, note=decision.rule_id)
     return _queue_result(session, handoff, config, now, created=True)
+
+
+def _available(session: Session, group: str, now: dt.datetime, config: DeskConfig) -> bool:
+    return config.within_agent_hours(now) and agents_online(session, group, now=now, config=config) > 0
+
+
+def _requeue_offered(session: Session, handoff: Handoff, now: dt.datetime) -> Handoff:
+    """Agents are back and the customer asks again: the offered handoff joins the queue now."""
+    won = _conditional_update(
+        session, handoff.id, [Handoff.status == OFFERED],
+        {"status": QUEUED, "created_at": now, "updated_at": now, "customer_seen_at": now, "customer_left_at": None},
+    )
+    handoff = _refresh(session, handoff.id)
+    if won:
+        _record(session, handoff, "queued", "bot", now, to_group=handoff.group_name, note="agents available again")
+    return handoff
 
 
 def _find_ticket(session: Session, ticket_no: Optional[str]) -> Optional[Ticket]:
@@ -191,26 +236,97 @@ def _queue_result(
     session: Session, handoff: Handoff, config: DeskConfig, now: dt.datetime, created: bool
 ) -> QueueResult:
     online = agents_online(session, handoff.group_name, now=now, config=config)
-    pos = queue_position(session, handoff)
-    per_conversation = config.groups[handoff.group_name].handling_minutes
-    wait = math.ceil(pos * per_conversation / max(online, 1))
+    pos = queue_position(session, handoff, now=now, config=config)
+    per_conversation, measured = handling_minutes(session, handoff.group_name, now=now, config=config)
     return QueueResult(
         handoff=handoff,
         position=pos,
-        expected_wait_minutes=wait,
+        expected_wait_minutes=expected_wait(pos, per_conversation, online),
         agents_available=config.within_agent_hours(now) and online > 0,
         created=created,
+        handling_minutes=per_conversation,
+        measured=measured,
     )
 
 
-def queue_position(session: Session, handoff: Handoff) -> int:
-    """1-based place among queued handoffs of its group; 0 if it is not queued."""
+def expected_wait(position: int, per_conversation: float, online: int) -> int:
+    """Minutes until an agent takes place ``position``: each place costs one handling time,
+    shared by the agents online."""
+    return math.ceil(position * per_conversation / max(online, 1))
+
+
+def handling_minutes(
+    session: Session, group: str, now: Optional[dt.datetime] = None, config: Optional[DeskConfig] = None
+) -> tuple[float, bool]:
+    """Minutes an agent of ``group`` spends per conversation, and whether that is measured.
+
+    The median claim-to-resolve time of the group's last ``queue.handling_sample``
+    handoffs resolved within ``queue.handling_window_days``; with fewer than
+    ``queue.handling_min_samples`` of them, the configured ``handling_minutes``.
+    """
+    config = config or desk_config()
+    now = now or clock.now()
+    rules = config.queue
+    rows = session.execute(
+        select(Handoff.claimed_at, Handoff.resolved_at)
+        .where(
+            Handoff.status == RESOLVED,
+            Handoff.group_name == group,
+            Handoff.claimed_at.is_not(None),
+            Handoff.resolved_at >= now - dt.timedelta(days=rules.handling_window_days),
+        )
+        .order_by(Handoff.resolved_at.desc(), Handoff.id.desc())
+        .limit(rules.handling_sample)
+    ).all()
+    durations = [(resolved - claimed).total_seconds() / 60 for claimed, resolved in rows if resolved >= claimed]
+    if len(durations) < rules.handling_min_samples:
+        return float(config.groups[group].handling_minutes), False
+    return statistics.median(durations), True
+
+
+def _seen():
+    """Last sign of life of the customer (rows queued before 0003 have only created_at)."""
+    return type_coerce(func.coalesce(Handoff.customer_seen_at, Handoff.created_at), UTCDateTime())
+
+
+def _live(now: dt.datetime, config: DeskConfig) -> list:
+    """WHERE clauses of a queued handoff whose customer is still there.
+
+    Disconnected within the grace period counts as there (a reload keeps the place).
+    """
+    rules = config.queue
+    grace_cut = now - dt.timedelta(seconds=rules.grace_seconds)
+    silence_cut = now - dt.timedelta(minutes=rules.inactivity_minutes)
+    return [
+        Handoff.status == QUEUED,
+        or_(Handoff.customer_left_at.is_(None), Handoff.customer_left_at > grace_cut),
+        _seen() > silence_cut,
+    ]
+
+
+def _gone(now: dt.datetime, config: DeskConfig) -> list:
+    """WHERE clauses of a queued handoff whose customer left (the complement of _live)."""
+    rules = config.queue
+    grace_cut = now - dt.timedelta(seconds=rules.grace_seconds)
+    silence_cut = now - dt.timedelta(minutes=rules.inactivity_minutes)
+    return [
+        Handoff.status == QUEUED,
+        or_(Handoff.customer_left_at <= grace_cut, _seen() <= silence_cut),
+    ]
+
+
+def queue_position(
+    session: Session, handoff: Handoff, now: Optional[dt.datetime] = None, config: Optional[DeskConfig] = None
+) -> int:
+    """1-based place among the live queued handoffs of its group; 0 if it is not queued."""
     if handoff.status != QUEUED:
         return 0
+    config = config or desk_config()
+    now = now or clock.now()
     rank = PRIORITY_RANK[handoff.priority]
     ahead = session.execute(
         select(func.count(Handoff.id)).where(
-            Handoff.status == QUEUED,
+            *_live(now, config),
             Handoff.group_name == handoff.group_name,
             Handoff.id != handoff.id,
             or_(
@@ -229,11 +345,17 @@ def queue_position(session: Session, handoff: Handoff) -> int:
 
 
 def open_handoff(session: Session, conversation_id: str) -> Optional[Handoff]:
-    """The queued or claimed handoff of a conversation, if any."""
+    """The queued, claimed or offered handoff of a conversation, if any."""
     return session.execute(
         select(Handoff).where(
-            Handoff.conversation_id == conversation_id, Handoff.status.in_(ACTIVE_HANDOFF_STATUSES)
+            Handoff.conversation_id == conversation_id, Handoff.status.in_(OPEN_HANDOFF_STATUSES)
         )
+    ).scalar_one_or_none()
+
+
+def latest_handoff(session: Session, conversation_id: str) -> Optional[Handoff]:
+    return session.execute(
+        select(Handoff).where(Handoff.conversation_id == conversation_id).order_by(Handoff.id.desc()).limit(1)
     ).scalar_one_or_none()
 
 
@@ -262,10 +384,35 @@ def list_queue(
     return list(session.execute(query).scalars())
 
 
-def queue_counts(session: Session) -> dict[str, int]:
-    """Queued handoffs per group (groups with none are missing)."""
+def live_queue(
+    session: Session,
+    groups: Optional[Sequence[str]] = None,
+    now: Optional[dt.datetime] = None,
+    config: Optional[DeskConfig] = None,
+    limit: int = 200,
+) -> List[Handoff]:
+    """The queued handoffs whose customers are still there, in queue order."""
+    config = config or desk_config()
+    query = select(Handoff).where(*_live(now or clock.now(), config))
+    if groups is not None:
+        query = query.where(Handoff.group_name.in_(list(groups)))
+    query = (
+        query.order_by(_priority_rank, Handoff.created_at, Handoff.id)
+        .limit(limit)
+        .options(selectinload(Handoff.claimed_by), selectinload(Handoff.events))
+    )
+    return list(session.execute(query).scalars())
+
+
+def queue_counts(
+    session: Session, now: Optional[dt.datetime] = None, config: Optional[DeskConfig] = None
+) -> dict[str, int]:
+    """Live queued handoffs per group (groups with none are missing)."""
+    config = config or desk_config()
     rows = session.execute(
-        select(Handoff.group_name, func.count(Handoff.id)).where(Handoff.status == QUEUED).group_by(Handoff.group_name)
+        select(Handoff.group_name, func.count(Handoff.id))
+        .where(*_live(now or clock.now(), config))
+        .group_by(Handoff.group_name)
     )
     return {group: count for group, count in rows}
 
@@ -394,7 +541,9 @@ def transfer(
     from_group = before.group_name
     won = _conditional_update(
         session, handoff_id, _owned_where(agent, ACTIVE_HANDOFF_STATUSES) + [Handoff.group_name == from_group],
-        {"status": QUEUED, "group_name": to_group, "claimed_by_id": None, "claimed_at": None, "updated_at": now},
+        # The customer was just being served: their silence counts from now, not from the first queueing.
+        {"status": QUEUED, "group_name": to_group, "claimed_by_id": None, "claimed_at": None, "updated_at": now,
+         "customer_seen_at": now},
     )
     handoff = _refresh(session, handoff_id)
     if not won:
@@ -435,10 +584,10 @@ def cancel(
     note: Optional[str] = None,
     now: Optional[dt.datetime] = None,
 ) -> Handoff:
-    """Close an open handoff without an agent (customer left, bot took over again)."""
+    """Close an open handoff without an agent (a ticket carries the follow-up, bot took over again)."""
     now = now or clock.now()
     won = _conditional_update(
-        session, handoff_id, [Handoff.status.in_(ACTIVE_HANDOFF_STATUSES)],
+        session, handoff_id, [Handoff.status.in_(OPEN_HANDOFF_STATUSES)],
         {"status": CANCELLED, "resolved_at": now, "updated_at": now},
     )
     handoff = _refresh(session, handoff_id)
@@ -490,17 +639,17 @@ def offer_callback(
     now: Optional[dt.datetime] = None,
     config: Optional[DeskConfig] = None,
 ) -> CallbackResult:
-    """No agent available: close the queued handoff as a call-back ticket with a time window."""
+    """No agent available: close the offered (or queued) handoff as a call-back ticket with a time window."""
     config = config or desk_config()
     now = now or clock.now()
     handoff = get_handoff(session, handoff_id)
-    if handoff.status != QUEUED:
-        raise HandoffStateError("only a queued handoff can become a call-back", status=handoff.status)
+    if handoff.status not in (QUEUED, OFFERED):
+        raise HandoffStateError("only a waiting handoff can become a call-back", status=handoff.status)
     if not phone and handoff.customer_id is None:
         raise InvalidRequest("a call-back needs a phone number", field="phone")
     # Take the handoff out of the queue first, so no agent can claim it meanwhile.
     won = _conditional_update(
-        session, handoff_id, [Handoff.status == QUEUED],
+        session, handoff_id, [Handoff.status.in_((QUEUED, OFFERED))],
         {"status": CALLBACK, "resolved_at": now, "updated_at": now},
     )
     if not won:
@@ -535,3 +684,204 @@ def offer_callback(
 def transfers(handoff: Handoff) -> List[HandoffEvent]:
     """Transfer history, oldest first."""
     return [e for e in handoff.events if e.kind == "transferred"]
+
+
+# --- customer presence (the socket.io channel reports connects, disconnects, messages) --
+
+
+@dataclass
+class Presence:
+    """What the widget should tell a customer who is back (None from the hooks: nothing)."""
+
+    status: str  # queued: still in line; abandoned: the place was given up
+    group: str
+    position: int = 0
+    expected_wait_minutes: int = 0
+
+
+def customer_left(session: Session, conversation_id: str, now: Optional[dt.datetime] = None) -> bool:
+    """The customer's widget disconnected: the grace period starts (queued handoffs only)."""
+    now = now or clock.now()
+    handoff = open_handoff(session, conversation_id)
+    if handoff is None or handoff.status != QUEUED:
+        return False
+    won = _conditional_update(
+        session, handoff.id, [Handoff.status == QUEUED, Handoff.customer_left_at.is_(None)],
+        {"customer_left_at": now},
+    )
+    if won:
+        _record(session, handoff, "left", "customer", now)
+    return won
+
+
+def customer_back(
+    session: Session,
+    conversation_id: str,
+    *,
+    via: str = "connect",
+    now: Optional[dt.datetime] = None,
+    config: Optional[DeskConfig] = None,
+) -> Optional[Presence]:
+    """The customer's widget connected (``via="connect"``) or they wrote (``"message"``).
+
+    A queued customer keeps the place (and the silence clock restarts); one whose place
+    was given up hears it once. Returns what to tell them, or None.
+    """
+    config = config or desk_config()
+    now = now or clock.now()
+    handoff = latest_handoff(session, conversation_id)
+    if handoff is None:
+        return None
+    if handoff.status == QUEUED:
+        was_away = handoff.customer_left_at is not None
+        won = _conditional_update(
+            session, handoff.id, [Handoff.status == QUEUED], {"customer_seen_at": now, "customer_left_at": None}
+        )
+        handoff = _refresh(session, handoff.id)
+        if not won:
+            return None
+        if was_away:
+            _record(session, handoff, "returned", "customer", now)
+        if via != "connect":
+            return None  # a message while waiting: the desk shows it, nothing to tell
+        result = _queue_result(session, handoff, config, now, created=False)
+        return Presence(QUEUED, handoff.group_name, result.position, result.expected_wait_minutes)
+    if handoff.status == ABANDONED and not _returned_since_abandoned(session, handoff):
+        _record(session, handoff, "returned", "customer", now, note="after the place was given up")
+        return Presence(ABANDONED, handoff.group_name)
+    return None
+
+
+def _returned_since_abandoned(session: Session, handoff: Handoff) -> bool:
+    kinds = list(session.execute(
+        select(HandoffEvent.kind).where(HandoffEvent.handoff_id == handoff.id).order_by(HandoffEvent.id)
+    ).scalars())
+    return "abandoned" in kinds and "returned" in kinds[kinds.index("abandoned"):]
+
+
+# --- the sweeper (run periodically by every desk instance: desk/sweeper.py) -------------
+
+
+@dataclass(frozen=True)
+class SweepCandidate:
+    handoff_id: int
+    conversation_id: str
+    outcome: str  # abandoned / expired
+    paused: bool  # the conversation is paused in Rasa (queued): release it
+
+
+def sweep_candidates(
+    session: Session, now: Optional[dt.datetime] = None, config: Optional[DeskConfig] = None, limit: int = 500
+) -> List[SweepCandidate]:
+    """Queued handoffs whose customer is gone, and call-back offers nobody booked."""
+    config = config or desk_config()
+    now = now or clock.now()
+    gone = session.execute(
+        select(Handoff.id, Handoff.conversation_id).where(*_gone(now, config)).order_by(Handoff.id).limit(limit)
+    ).all()
+    offer_cut = now - dt.timedelta(minutes=config.queue.callback_offer_minutes)
+    unbooked = session.execute(
+        select(Handoff.id, Handoff.conversation_id)
+        .where(Handoff.status == OFFERED, Handoff.created_at <= offer_cut)
+        .order_by(Handoff.id)
+        .limit(limit)
+    ).all()
+    return [SweepCandidate(i, c, ABANDONED, True) for i, c in gone] + [
+        SweepCandidate(i, c, EXPIRED, False) for i, c in unbooked
+    ]
+
+
+def abandon(
+    session: Session, handoff_id: int, now: Optional[dt.datetime] = None, config: Optional[DeskConfig] = None
+) -> Optional[Handoff]:
+    """The customer left before anyone took the conversation. None if it is no longer stale
+    (claimed, customer back, already swept by another desk instance)."""
+    config = config or desk_config()
+    now = now or clock.now()
+    before = get_handoff(session, handoff_id)
+    left_at = before.customer_left_at
+    won = _conditional_update(
+        session, handoff_id, _gone(now, config), {"status": ABANDONED, "resolved_at": now, "updated_at": now}
+    )
+    handoff = _refresh(session, handoff_id)
+    if not won:
+        return None
+    grace_cut = now - dt.timedelta(seconds=config.queue.grace_seconds)
+    if left_at is not None and left_at <= grace_cut:
+        note = f"客户离开超过 {config.queue.grace_seconds} 秒未返回"
+    else:
+        note = f"客户排队后 {config.queue.inactivity_minutes} 分钟未发消息"
+    _record(session, handoff, "abandoned", "system", now, note=note)
+    return handoff
+
+
+def expire(
+    session: Session, handoff_id: int, now: Optional[dt.datetime] = None, config: Optional[DeskConfig] = None
+) -> Optional[Handoff]:
+    """A call-back offered when nobody could take the chat was not booked in time."""
+    config = config or desk_config()
+    now = now or clock.now()
+    offer_cut = now - dt.timedelta(minutes=config.queue.callback_offer_minutes)
+    won = _conditional_update(
+        session, handoff_id, [Handoff.status == OFFERED, Handoff.created_at <= offer_cut],
+        {"status": EXPIRED, "resolved_at": now, "updated_at": now},
+    )
+    handoff = _refresh(session, handoff_id)
+    if not won:
+        return None
+    _record(session, handoff, "expired", "system", now,
+            note=f"无坐席接待，{config.queue.callback_offer_minutes} 分钟内未预约回电")
+    return handoff
+
+
+# --- follow-up of abandoned / expired handoffs ------------------------------------------
+
+
+def follow_ups(
+    session: Session, groups: Optional[Sequence[str]] = None, limit: int = 200
+) -> List[Handoff]:
+    """Abandoned and expired handoffs nobody has closed yet, most recent first."""
+    query = select(Handoff).where(Handoff.status.in_(FOLLOW_UP_STATUSES), Handoff.followed_up_at.is_(None))
+    if groups is not None:
+        query = query.where(Handoff.group_name.in_(list(groups)))
+    query = query.order_by(Handoff.resolved_at.desc(), Handoff.id.desc()).limit(limit).options(
+        selectinload(Handoff.events)
+    )
+    return list(session.execute(query).scalars())
+
+
+def stale_follow_up_ids(
+    session: Session, now: Optional[dt.datetime] = None, config: Optional[DeskConfig] = None
+) -> List[int]:
+    """Open follow-up items closed (abandoned/expired) more than ``queue.stale_days`` ago."""
+    config = config or desk_config()
+    cut = (now or clock.now()) - dt.timedelta(days=config.queue.stale_days)
+    return list(session.execute(
+        select(Handoff.id).where(
+            Handoff.status.in_(FOLLOW_UP_STATUSES), Handoff.followed_up_at.is_(None), Handoff.resolved_at <= cut
+        ).order_by(Handoff.id)
+    ).scalars())
+
+
+def close_follow_ups(
+    session: Session,
+    handoff_ids: Iterable[int],
+    agent: Agent,
+    note: Optional[str] = None,
+    now: Optional[dt.datetime] = None,
+) -> List[int]:
+    """A supervisor closes follow-up items in bulk; returns the ids this call closed."""
+    if agent.role != "supervisor" or not agent.active:
+        raise NotPermitted("only supervisors close follow-up items", agent=agent.username)
+    now = now or clock.now()
+    closed = []
+    for handoff_id in sorted(set(int(i) for i in handoff_ids)):
+        won = _conditional_update(
+            session, handoff_id,
+            [Handoff.status.in_(FOLLOW_UP_STATUSES), Handoff.followed_up_at.is_(None)],
+            {"followed_up_at": now, "updated_at": now},
+        )
+        if won:
+            _record(session, get_handoff(session, handoff_id), "followed_up", _actor(agent), now, note=note or None)
+            closed.append(handoff_id)
+    return closed

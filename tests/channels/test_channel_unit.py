@@ -95,3 +95,14 @@ def test_a_processed_but_silent_turn_is_said_to_be_recorded():
         return None
 
     assert _say(processed_silently) == [reliability_config().silent_reply]
+
+
+def test_presence_reports_a_chat_gone_only_when_its_last_tab_closes():
+    from channels.presence import Presence
+
+    presence = Presence()
+    presence.joined("sid-1", "chat")
+    presence.joined("sid-2", "chat")  # a second tab of the same chat
+    assert presence.gone("sid-1") is None
+    assert presence.gone("sid-2") == "chat"
+    assert presence.gone("sid-2") is None  # unknown socket: nothing to report

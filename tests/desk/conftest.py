@@ -18,6 +18,12 @@ from kefu.escalation import Decision
 from kefu.services import handoffs
 
 @pytest.fixture(autouse=True)
+def _agent_hours(pinned_clock):
+    """Desk tests run at Monday 10:00 Beijing (agent hours): queueing depends on the hour."""
+    yield pinned_clock
+
+
+@pytest.fixture(autouse=True)
 def cheap_password_hashing(monkeypatch):
     """argon2id with minimal cost: the default costs ~0.3 s per hash on a busy test machine."""
     from argon2 import PasswordHasher
@@ -87,6 +93,17 @@ def client_for(app, users) -> Callable[[str], TestClient]:
 
 
 
+def on_duty(session, group: str) -> None:
+    """Someone of ``group`` is online now (the "duty" supervisor, created on first use)."""
+    from kefu.models.desk import Agent
+
+    if handoffs.agents_online(session, group, now=product_clock.now()) == 0:
+        duty = session.query(Agent).filter_by(username="duty").one_or_none() or create_agent(
+            session, username="duty", display_name="值班主管", password=PASSWORD, role="supervisor",
+            groups=["投诉专席", "维修调度", "VIP专席", "综合"])
+        handoffs.heartbeat(session, duty, now=product_clock.now())
+
+
 @pytest.fixture
 def queue_handoff(clean_db, fake_rasa):
     """Queue a handoff (committed) and give the fake Rasa its conversation; returns the id."""
@@ -94,12 +111,17 @@ def queue_handoff(clean_db, fake_rasa):
     def make(conversation: str = "conv-1", decision: Decision = COMPLAINT, minutes_ago: int = 0,
              **kwargs: Any) -> int:
         kwargs.setdefault("messages", [{"role": "customer", "text": "我要打12315投诉你们"}])
+        staffed = kwargs.pop("staffed", True)
         with db.session_scope(clean_db) as session:
+            if staffed:  # a handoff queued with nobody online is only offered a call-back
+                on_duty(session, decision.group)
             result = handoffs.queue_handoff(
                 session, conversation_id=conversation, decision=decision,
                 now=product_clock.now() - dt.timedelta(minutes=minutes_ago), **kwargs,
             )
             handoff_id = result.handoff.id
+            if minutes_ago:  # the customer is still there: they wrote since they were queued
+                handoffs.customer_back(session, conversation, via="message")
         fake_rasa.add_user(conversation, kwargs["messages"][-1]["text"])
         fake_rasa.events[conversation].append({"event": "pause", "timestamp": product_clock.now().timestamp()})
         return handoff_id

@@ -45,8 +45,9 @@ def seed(url: str, fake) -> int:
     with db.session_scope(url) as session:
         create_agent(session, username="zhang", display_name="张敏", password=PASSWORD,
                      role="agent", groups=["投诉专席", "综合"])
-        create_agent(session, username="boss", display_name="赵主管", password=PASSWORD,
-                     role="supervisor", groups=["投诉专席", "维修调度", "VIP专席", "综合"])
+        boss = create_agent(session, username="boss", display_name="赵主管", password=PASSWORD,
+                            role="supervisor", groups=["投诉专席", "维修调度", "VIP专席", "综合"])
+        handoffs.heartbeat(session, boss, now=now)  # someone on duty: the chats are queued, not offered a call-back
         ticket = tickets.create_ticket(session, TicketRequest(
             type="repair", phone="13812345678", product="空调", product_model="KFR-35GW/BpR3",
             fault="不制冷", description="空调不制冷，师傅两次上门没修好", address="北京市朝阳区望京街道8号",
@@ -83,6 +84,7 @@ def seed(url: str, fake) -> int:
             [{"role": "customer", "text": "你们那个以旧换新的补贴到底怎么算的"}], intent="nlu_fallback")
         add("web-c4d8", Decision("repeat_complaint", "投诉专席", "高", "30 天内重复投诉：之前的问题可能没有解决，请查看历史工单"), 14,
             [{"role": "customer", "text": "上个月投诉的热水器问题到现在也没人处理"}], intent="complain", customer_tier="金卡")
+        handoffs.sign_off(session, boss.id)  # off again: the test counts who is online
     db.dispose_engines()
     return complaint
 
@@ -95,7 +97,9 @@ def desk_server(tmp_path):
     port = free_port()
     env = {**os.environ, "KEFU_DATABASE_URL": url, "KEFU_RASA_URL": fake.url, "KEFU_RASA_TOKEN": RASA_TOKEN,
            "KEFU_SESSION_SECRET": "browser-test-secret", "KEFU_VAR_DIR": str(tmp_path / "var"),
-           "PYTHONPATH": str(ROOT)}
+           "PYTHONPATH": str(ROOT),
+           # The desk runs on the tests' pinned clock (agent hours), from the moment of the seed on.
+           "KEFU_ALLOW_FAKE_CLOCK": "1", "KEFU_FAKE_NOW": clock.now().isoformat()}
     log = open(tmp_path / "desk.log", "w")
     process = subprocess.Popen([sys.executable, "-m", "desk", "--host", "127.0.0.1", "--port", str(port)],
                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

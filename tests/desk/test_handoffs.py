@@ -32,7 +32,17 @@ def agent(session, username="zhang", groups=("投诉专席", "综合"), role="ag
                         role=role, groups=groups)
 
 
-def queue(session, conversation="c1", decision=COMPLAINT, now=MONDAY_10, **kwargs):
+def on_duty(session, group: str, now) -> None:
+    """Someone of ``group`` is online at ``now`` (a queued handoff needs an agent who could take it)."""
+    if handoffs.agents_online(session, group, now=now) == 0:
+        duty = session.query(Agent).filter_by(username="duty").one_or_none() or agent(
+            session, "duty", groups=("投诉专席", "维修调度", "VIP专席", "综合"))
+        handoffs.heartbeat(session, duty, now=now)
+
+
+def queue(session, conversation="c1", decision=COMPLAINT, now=MONDAY_10, staffed=True, **kwargs):
+    if staffed:
+        on_duty(session, decision.group, now)
     return handoffs.queue_handoff(session, conversation_id=conversation, decision=decision, now=now, **kwargs)
 
 
@@ -63,15 +73,15 @@ def test_queue_stores_what_the_agent_needs(session):
 
 def test_agents_available_needs_agent_hours_and_someone_online(session):
     zhang = agent(session)
-    result = queue(session, "c1")
+    result = queue(session, "c1", staffed=False)
     assert not result.agents_available  # nobody has opened the desk
 
     handoffs.heartbeat(session, zhang, now=MONDAY_10 - dt.timedelta(minutes=1))
-    assert queue(session, "c2").agents_available
+    assert queue(session, "c2", staffed=False).agents_available
     # Seen too long ago, or outside agent hours: not available.
-    assert not queue(session, "c3", now=MONDAY_10 + dt.timedelta(minutes=10)).agents_available
+    assert not queue(session, "c3", now=MONDAY_10 + dt.timedelta(minutes=10), staffed=False).agents_available
     handoffs.heartbeat(session, zhang, now=MONDAY_10.replace(hour=23))
-    assert not queue(session, "c4", now=MONDAY_10.replace(hour=23, minute=1)).agents_available
+    assert not queue(session, "c4", now=MONDAY_10.replace(hour=23, minute=1), staffed=False).agents_available
     # An agent of another group does not count.
     assert handoffs.agents_online(session, "维修调度", now=MONDAY_10.replace(hour=23, minute=1)) == 0
 
@@ -105,7 +115,7 @@ def test_queue_order_priority_then_waiting_time_per_group(session):
     assert everything == ["gas", "complaint", "old-human", "new-human"]
     general = [h.conversation_id for h in handoffs.list_queue(session, groups=["综合"])]
     assert general == ["old-human", "new-human"]
-    assert handoffs.queue_counts(session) == {"综合": 2, "投诉专席": 1, "维修调度": 1}
+    assert handoffs.queue_counts(session, now=MONDAY_10 + dt.timedelta(minutes=6)) == {"综合": 2, "投诉专席": 1, "维修调度": 1}
     # An emergency queued later is still first in its group's line.
     late_gas = queue(session, "gas2", EMERGENCY, now=MONDAY_10 + dt.timedelta(minutes=9))
     assert late_gas.position == 2
@@ -163,6 +173,7 @@ def test_concurrent_claims_have_exactly_one_winner(session, clean_db):
 
 
 def test_concurrent_escalations_of_one_conversation_queue_once(session, clean_db):
+    on_duty(session, COMPLAINT.group, MONDAY_10)
     session.commit()
     barrier = threading.Barrier(4, timeout=30)
 
@@ -227,7 +238,7 @@ def test_cancel_closes_an_open_handoff(session):
 
 def test_callback_outside_agent_hours_books_the_next_opening(session):
     late = MONDAY_10.replace(hour=23, minute=5)
-    result = queue(session, "night", now=late, slots={"product": "空调"})
+    result = queue(session, "night", now=late, slots={"product": "空调"}, staffed=False)
     assert not result.agents_available
     callback = handoffs.offer_callback(session, result.handoff.id, phone="13900000003", now=late)
     assert callback.window_start == dt.datetime(2026, 11, 24, 8, tzinfo=TZ)
@@ -256,8 +267,9 @@ def test_callback_windows_fit_in_agent_hours():
 
 
 def test_callback_needs_a_way_to_call(session):
-    handoff = queue(session, "anon").handoff
+    handoff = queue(session, "anon", staffed=False).handoff
+    assert handoff.status == "offered"  # nobody online: never in the live queue
     with pytest.raises(Exception) as info:
         handoffs.offer_callback(session, handoff.id, now=MONDAY_10)
     assert getattr(info.value, "code", None) == "invalid_request"
-    assert session.get(Handoff, handoff.id).status == "queued"
+    assert session.get(Handoff, handoff.id).status == "offered"

@@ -21,7 +21,7 @@ import pytest
 from kefu import clock, db, settings
 from kefu.runtime.stack import Ports, Stack, start_stack
 
-from e2e_support import RestChat
+from e2e_support import RestChat, e2e_config
 from moments import MONDAY_10_BEIJING
 
 
@@ -39,7 +39,9 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     db.migrate(db_url)
     clock_file = var / "fake-now.json"
     clock.write_fake_now(clock_file, MONDAY_10_BEIJING)
+    config_dir = e2e_config(var / "config")
     env = {
+        "KEFU_CONFIG_DIR": str(config_dir),
         "KEFU_ALLOW_FAKE_CLOCK": "1",
         "KEFU_FAKE_NOW_FILE": str(clock_file),
         "KEFU_VAR_DIR": str(var),

@@ -2,11 +2,16 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import shutil
 import uuid
+from pathlib import Path
 from typing import Any, Dict, List
 
 import httpx
 import socketio
+
+from kefu import settings
 
 
 class RestChat:
@@ -42,7 +47,9 @@ class Customer:
     async def __aenter__(self) -> "Customer":
         confirmed = asyncio.get_running_loop().create_future()
         self.client.on("session_confirm", lambda sid: confirmed.done() or confirmed.set_result(sid))
-        await self.client.connect(self.url, transports=[self.transport], socketio_path="/socket.io")
+        # wait_timeout: python-socketio waits 1 s for the namespace by default, too short on a busy machine.
+        await self.client.connect(self.url, transports=[self.transport], socketio_path="/socket.io",
+                                  wait_timeout=15)
         await self.client.emit("session_request", {"session_id": self.session_id})
         assert await asyncio.wait_for(confirmed, 10) == self.session_id
         return self
@@ -64,3 +71,20 @@ class Customer:
             message = await self.next(max(0.1, deadline - loop.time()))
             if predicate(message):
                 return message
+
+
+# The stack's configuration: the project's, with a short queue grace period and sweep
+# interval, so that a customer who closes the tab leaves the queue within seconds.
+E2E_QUEUE = {"grace_seconds": 4, "sweep_seconds": 1}
+
+
+def e2e_config(target: Path) -> Path:
+    """A copy of config/ for the e2e stack, with E2E_QUEUE in desk.yml's queue section."""
+    shutil.copytree(settings.repo_root() / "config", target)
+    desk = target / "desk.yml"
+    text = desk.read_text(encoding="utf-8")
+    for key, value in E2E_QUEUE.items():
+        text, n = re.subn(rf"^(  {key}:)\s*\S+", rf"\g<1> {value}", text, flags=re.M)
+        assert n == 1, key
+    desk.write_text(text, encoding="utf-8")
+    return target

@@ -76,3 +76,35 @@ def test_concurrent_migrators_queue_instead_of_failing(fresh_db_url):
     errors = [process.communicate(timeout=120)[1] for process in processes]
     assert [process.returncode for process in processes] == [0, 0, 0], errors
     assert _current_revision(fresh_db_url) == _head()
+
+
+def test_handoff_lifecycle_migration_keeps_history(fresh_db_url):
+    """0003 rebuilds the handoff tables on SQLite: queued handoffs and their events survive,
+    the new states are accepted, and downgrading maps them back to cancelled."""
+    from sqlalchemy import text
+
+    db.migrate(fresh_db_url, "0002_desk")
+    engine = db.get_engine(fresh_db_url)
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO handoffs (id, conversation_id, rule_id, reason, group_name, priority, status, summary, "
+            "created_at, updated_at) VALUES (1, 'c1', 'human_request', '要求人工', '综合', '普通', 'queued', '{}', "
+            "'2026-12-07 02:00:00', '2026-12-07 02:00:00')"))
+        connection.execute(text(
+            "INSERT INTO handoff_events (handoff_id, at, actor, kind) VALUES (1, '2026-12-07 02:00:00', 'bot', 'queued')"))
+    db.migrate(fresh_db_url)
+    assert _current_revision(fresh_db_url) == "0003_handoff_lifecycle" == _head()
+    with engine.begin() as connection:
+        assert connection.execute(text("SELECT count(*) FROM handoff_events")).scalar_one() == 1
+        connection.execute(text("UPDATE handoffs SET status = 'abandoned', customer_left_at = updated_at"))
+        connection.execute(text(
+            "INSERT INTO handoff_events (handoff_id, at, actor, kind) VALUES (1, '2026-12-07 02:02:00', 'system', "
+            "'abandoned')"))
+    config = db.alembic_config(fresh_db_url)
+    with engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0002_desk")
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT status FROM handoffs")).scalar_one() == "cancelled"
+        assert connection.execute(text("SELECT kind FROM handoff_events")).scalars().all() == ["queued"]
+    db.migrate(fresh_db_url)

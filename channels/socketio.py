@@ -148,6 +148,9 @@ class KefuSocketIOInput(SocketIOInput):
             metadata = {}
         if truncated:
             metadata["original_text"] = raw  # nothing the customer wrote is lost
+        from kefu.dialogue_config import customer_text
+
+        text = customer_text(text, metadata)  # typed "/restart" is text, not a command
         output = KefuSocketIOOutput(sio, self.bot_message_evt)
         message = UserMessage(text, output, sender_id, input_channel=self.name(), metadata=metadata)
         try:

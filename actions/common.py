@@ -163,7 +163,9 @@ def safety_config() -> Dict[str, Any]:
 
 
 def latest_text(tracker: Tracker) -> str:
-    return (tracker.latest_message or {}).get("text") or ""
+    """The latest message as the NLU read it (Simplified, slang mapped: components/normalizer.py)."""
+    message = tracker.latest_message or {}
+    return message.get("text_normalized") or message.get("text") or ""
 
 
 def latest_intent(tracker: Tracker) -> Optional[str]:

@@ -1,10 +1,10 @@
 """Conversation-level actions: satisfaction survey, two-stage fallback."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -52,6 +52,14 @@ class ActionDefaultAskAffirmation(Action):
         return "action_default_ask_affirmation"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        from actions.common import latest_text
+        from kefu.dialogue_config import is_courtesy
+
+        if is_courtesy(latest_text(tracker)):  # "嗯嗯～" is not a request to guess at
+            from actions.courtesy import courtesy_reply
+
+            courtesy_reply(dispatcher, tracker)
+            return []
         labels = intent_labels()
         ranking = [r["name"] for r in (tracker.latest_message or {}).get("intent_ranking", []) if r.get("name") != "nlu_fallback"]
         buttons: List[Dict[str, Any]] = []
@@ -76,19 +84,78 @@ class ActionDefaultAskAffirmation(Action):
 
 
 class ActionDefaultFallback(Action):
-    """Stage 2: still not understood — apologise and offer a person (the rules decide)."""
+    """Rasa's fallback (core fallback, or the two-stage fallback giving up). Always ends the turn.
+
+    Like Rasa's own ``action_default_fallback`` it reverts the customer's message
+    (``UserUtteranceReverted``): the dialogue goes back to where it was, so the next
+    prediction is ``action_listen`` and the fallback can never run twice in one turn.
+    A message with nothing to act on (courtesy, "好的", "嗯嗯") gets a short reply and is
+    never escalated; a person is offered only after two failed attempts at a message with
+    content.
+    """
 
     def name(self) -> Text:
         return "action_default_fallback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        # Reaching this action means two attempts failed (two-stage fallback gave up).
+        from actions.common import latest_text
+        from kefu.dialogue_config import is_courtesy
+
+        if ran_this_turn(tracker, self.name()):
+            return [UserUtteranceReverted()]  # answered once already
+        if is_courtesy(latest_text(tracker)):
+            from actions.courtesy import courtesy_reply
+
+            courtesy_reply(dispatcher, tracker)
+            return [UserUtteranceReverted()]
+        if failed_attempts(tracker) < 2:
+            dispatcher.utter_message(response="utter_ask_rephrase")
+            return [UserUtteranceReverted()]
+        # Two failed attempts at a message with content: apologise and offer a person.
         dispatcher.utter_message(response="utter_fallback_offer_human")
         events = await escalate(dispatcher, tracker, fallbacks=2)
         if len(dispatcher.messages) == 1:
-            dispatcher.utter_message(response="utter_default")
             dispatcher.utter_message(response="utter_out_of_scope")
-        return events
+        return [UserUtteranceReverted()] + events
+
+
+def ran_this_turn(tracker: Tracker, action: str) -> bool:
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "action" and event.get("name") == action:
+            return True
+    return False
+
+
+def failed_attempts(tracker: Tracker) -> int:
+    """Consecutive customer messages (this one included) the bot could not understand:
+    classified ``nlu_fallback`` or answered by the fallback action."""
+    from kefu.dialogue_config import is_courtesy
+
+    turns: List[Dict[str, Any]] = []  # newest first: {"intent", "fallback", "text"}
+    current: Dict[str, Any] = {"fallback": False}
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind == "action" and event.get("name") == "action_default_fallback":
+            current["fallback"] = True
+        elif kind == "user":
+            parse = event.get("parse_data") or {}
+            current["intent"] = (parse.get("intent") or {}).get("name")
+            current["text"] = parse.get("text_normalized") or event.get("text") or ""
+            turns.append(current)
+            current = {"fallback": False}
+    count = 0
+    seen = set()
+    for index, turn in enumerate(turns):
+        if turn["text"] in seen:  # the two-stage fallback re-logs the same message
+            continue
+        seen.add(turn["text"])
+        failed = index == 0 or turn["fallback"] or turn.get("intent") == "nlu_fallback"
+        if not failed or is_courtesy(turn["text"]):
+            break
+        count += 1
+    return count
 
 
 class ActionRouteInform(Action):
@@ -103,10 +170,20 @@ class ActionRouteInform(Action):
 
         from actions.common import latest_text
         from actions.forms import ValidateInstallationForm, ValidateReturnForm
-        from kefu.nlp.catalogue import find_faults
+        from kefu.nlp.catalogue import find_faults, find_products
         from kefu.nlp.normalize import extract_order_no, extract_ticket_no
 
+        from actions.courtesy import courtesy_reply
+        from kefu.dialogue_config import is_courtesy
+
         text = latest_text(tracker)
+        if is_courtesy(text):  # "没有了", "好的" read as a bare answer: courtesy, not a request
+            courtesy_reply(dispatcher, tracker)
+            return []
+        offered = offered_intent(tracker)
+        if offered in ("report_repair", "request_installation") and (find_products(text) or find_faults(text)):
+            # "您是要报修吗？" answered with a product or fault name: that is a yes, with details
+            return await start_request(offered, dispatcher, tracker, domain, text)
         if extract_ticket_no(text):
             return [SlotSet("ticket_op", "query"), FollowupAction("ticket_lookup_form")]
         if extract_order_no(text):
@@ -118,9 +195,49 @@ class ActionRouteInform(Action):
             dispatcher.utter_message(response="utter_installation_start")
             return [FollowupAction("installation_form")]
         if find_faults(text):
-            from actions.requests import ActionTriageRepair
-
-            events = await ActionTriageRepair().run(dispatcher, tracker, domain)  # safety first here too
-            return events + [SlotSet("fault_description", text), FollowupAction("repair_form")]
+            return await start_request("report_repair", dispatcher, tracker, domain, text)
+        if find_products(text):  # a bare product name: repair or installation?
+            dispatcher.utter_message(response="utter_ask_product_service", product=find_products(text)[0])
+            return []
         dispatcher.utter_message(response="utter_ask_what_service")
         return []
+
+
+def offered_intent(tracker: Tracker) -> Optional[str]:
+    """The intent the bot's last question offered ("您是要报修吗？" -> report_repair), if any.
+
+    Looks at the latest bot message before the customer's latest message: its first
+    button payload names the intent (action_default_ask_affirmation, utter_ask_product_service)."""
+    latest = None
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind == "user":
+            if latest is not None and event.get("text") != latest:
+                return None  # an earlier exchange (the two-stage fallback re-logs the same text)
+            latest = event.get("text")
+        elif kind == "bot" and latest is not None:
+            buttons = (event.get("data") or {}).get("buttons") or []
+            payload = (buttons[0].get("payload") or "") if buttons else ""
+            return payload[1:] if payload.startswith("/") else None
+    return None
+
+
+async def start_request(intent: str, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict,
+                        text: str) -> List[EventType]:
+    from rasa_sdk.events import FollowupAction
+
+    from kefu.nlp.catalogue import find_faults, find_products
+
+    events: List[EventType] = []
+    product = next(iter(find_products(text)), None)
+    if product:
+        events.append(SlotSet("product", product))
+    if intent == "request_installation":
+        dispatcher.utter_message(response="utter_installation_start")
+        return events + [FollowupAction("installation_form")]
+    from actions.requests import ActionTriageRepair
+
+    events += await ActionTriageRepair().run(dispatcher, tracker, domain)  # safety first here too
+    if find_faults(text):
+        events.append(SlotSet("fault_description", text))
+    return events + [FollowupAction("repair_form")]

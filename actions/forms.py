@@ -32,6 +32,10 @@ SCORE_WORDS = [
     (re.compile(r"非常满意|很满意|特别满意|超级满意|完美|太棒"), 5),
     (re.compile(r"满意|不错|挺好|很好|好评"), 4),
 ]
+# "不想给手机号", "为什么要手机号": the customer declines, it is not a mistyped number
+PHONE_REFUSED = re.compile(r"不想给|不给|不方便|不想留|不留|不愿意|为什么要|为啥要|凭什么|干嘛要|保密|隐私|不告诉")
+# The return form goes on without an order number when the customer cannot find it.
+NO_ORDER_NO = "未提供"
 CN_SCORE = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
 
 
@@ -59,6 +63,10 @@ class SharedSlotValidation:
     @silent_on_reset
     def validate_phone(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         phone = extract_phone(str(value or ""))
+        if not phone and PHONE_REFUSED.search(latest_text(tracker)):
+            # a refusal is not a typo: say why the number is needed and what else can be done
+            dispatcher.utter_message(response="utter_phone_why")
+            return {"phone": None}
         if not phone:
             dispatcher.utter_message(response="utter_invalid_phone")
             return {"phone": None}
@@ -209,11 +217,36 @@ class ValidateReturnForm(StallWatch, SharedSlotValidation, FormValidationAction)
         return next((kind for kind, pattern in self.KINDS if pattern.search(text or "")), None)
 
     @silent_on_reset
-    def validate_order_no(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+    async def validate_order_no(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         order_no = extract_order_no(str(value or ""))
-        if not order_no:
-            dispatcher.utter_message(response="utter_invalid_order_no")
-        return {"order_no": order_no}
+        if order_no or value == NO_ORDER_NO:
+            return {"order_no": order_no or NO_ORDER_NO}
+        if DONT_KNOW.search(latest_text(tracker)):
+            return await self._forgotten_order_no(dispatcher, tracker)
+        dispatcher.utter_message(response="utter_invalid_order_no")
+        return {"order_no": None}
+
+    async def _forgotten_order_no(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[Text, Any]:
+        """A signed-in customer picks one of their recent orders; anyone else may go on without it."""
+        from actions.common import with_session
+        from kefu.services import orders
+
+        customer_id = verified_customer_id(tracker)
+        recent: List[Dict[str, Any]] = []
+        if customer_id is not None:
+            try:
+                recent = await with_session(lambda s: [
+                    {"order_no": o.order_no, "items": o.items, "ordered_at": o.ordered_at}
+                    for o in orders.list_recent_orders(s, customer_id, limit=3)])
+            except Exception:  # the way forward without the number still works
+                recent = []
+        if recent:
+            buttons = [{"title": f"{o['order_no']} {_items_text(o['items'])}".strip(), "payload": o["order_no"]} for o in recent]
+            buttons.append({"title": "都不是，不填订单号", "payload": NO_ORDER_NO})
+            dispatcher.utter_message(response="utter_pick_recent_order", buttons=buttons)
+            return {"order_no": None}
+        dispatcher.utter_message(response="utter_no_order_no_ok")
+        return {"order_no": NO_ORDER_NO}
 
     @silent_on_reset
     def validate_return_kind(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
@@ -289,3 +322,10 @@ def parse_score(text: str) -> Optional[int]:
 class ValidateCallbackForm(SharedSlotValidation, FormValidationAction):
     def name(self) -> Text:
         return "validate_callback_form"
+
+
+def _items_text(items: Any) -> str:
+    if isinstance(items, list):
+        names = [str(i.get("name") or i.get("product") or "") if isinstance(i, dict) else str(i) for i in items]
+        return "、".join(n for n in names if n)[:20]
+    return str(items or "")[:20]

@@ -29,6 +29,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
 from channels import action_calls, compat, guards, presence
+from kefu.dialogue_config import customer_text
 from kefu.runtime.reliability import reliability_config
 
 logger = logging.getLogger(__name__)
@@ -161,6 +162,7 @@ class KefuSocketIOInput(SocketIOInput):
             metadata["original_text"] = guards.original_text(raw)  # kept, within a bound
         for payload in await presence.customer_back(sender_id, "message"):  # place given up meanwhile?
             await sio.emit(self.bot_message_evt, payload, room=room, namespace=self.namespace)
+        text = customer_text(text, metadata)  # typed "/restart" is text, not a command
         output = KefuSocketIOOutput(sio, self.bot_message_evt)
         message = UserMessage(text, output, sender_id, input_channel=self.name(), metadata=metadata)
         with action_calls.track_turn() as turn:

@@ -1,0 +1,86 @@
+"""Courtesy in any state, and a different request in the middle of a form.
+
+- ``action_courtesy``: affirm/deny/thank/greet outside a yes/no question get one short
+  natural reply. Outside a form: "好的，还有什么可以帮您？", "不客气", a closing after
+  "没有了/不用了"; inside a form a one-word acknowledgement, after which the form repeats
+  its question. ``courtesy_reply`` is also used by the fallback and the bare-answer router.
+- ``action_switch_request``: a ticket/order question or a complaint typed while a form
+  is open: the form is set aside (its answers stay in the slots, so asking for the same
+  request again resumes it) and the new request starts, with a short confirmation.
+"""
+from __future__ import annotations
+
+from typing import List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import latest_intent
+
+FORM_LABELS = {
+    "repair_form": "报修登记", "installation_form": "安装预约", "complaint_form": "投诉登记",
+    "return_form": "退换货申请", "ticket_lookup_form": "工单查询", "order_lookup_form": "订单查询",
+    "callback_form": "回电预约",
+}
+# The request each interrupting intent starts, and how it starts.
+SWITCH_TARGETS = {
+    "query_ticket": ("ticket_lookup_form", "query"), "urge_ticket": ("ticket_lookup_form", "urge"),
+    "cancel_ticket": ("ticket_lookup_form", "cancel"), "reschedule_ticket": ("ticket_lookup_form", "reschedule"),
+    "query_order": ("order_lookup_form", None), "complain": ("complaint_form", None),
+}
+
+
+def courtesy_reply(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """One short, natural reply to a courtesy message, whatever the NLU called it."""
+    from actions.common import latest_text
+    from kefu.dialogue_config import courtesy_kind
+
+    intent = latest_intent(tracker)
+    kind = courtesy_kind(latest_text(tracker)) or ("thanks" if intent == "thank" else "ack")
+    if (tracker.active_loop or {}).get("name"):
+        short = {"thanks": "utter_welcome_short"}.get(kind, "utter_greet_short" if intent == "greet" else "utter_ack_short")
+        dispatcher.utter_message(response=short)  # the form repeats its question next
+        return
+    dispatcher.utter_message(response={"closing": "utter_goodbye", "thanks": "utter_you_are_welcome"}.get(kind, "utter_ack"))
+
+
+class ActionCourtesy(Action):
+    def name(self) -> Text:
+        return "action_courtesy"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        courtesy_reply(dispatcher, tracker)
+        return []
+
+
+class ActionSwitchRequest(Action):
+    def name(self) -> Text:
+        return "action_switch_request"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        intent = latest_intent(tracker)
+        target, op = SWITCH_TARGETS.get(intent, (None, None))
+        previous = None
+        for event in reversed(tracker.events):
+            if event.get("event") == "active_loop" and event.get("name"):
+                previous = event["name"]
+                break
+        label = FORM_LABELS.get(previous or "", "刚才的登记")
+        if target is None:
+            dispatcher.utter_message(response="utter_ask_what_service")
+            return []
+        dispatcher.utter_message(response="utter_switch_request", form=label)
+        events: List[EventType] = [SlotSet("requested_slot", None)]
+        if op:
+            events.append(SlotSet("ticket_op", op))
+        if target == "complaint_form":  # feelings first, then the complaint form
+            from actions.escalation import escalate
+
+            dispatcher.utter_message(response="utter_complaint_empathy")
+            escalation = await escalate(dispatcher, tracker, intent_hint="complaint")
+            if any(e.get("event") == "pause" for e in escalation):
+                return events + escalation
+            return events + escalation + [FollowupAction(target)]
+        return events + [FollowupAction(target)]

@@ -1,0 +1,203 @@
+"""Issue 10: the fallback ends the turn, courtesy is never escalated, context is kept,
+missing information has a way forward. Actions run as Rasa runs them, on a real database."""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Any, Dict, List, Optional
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import func, select
+
+from actions import conversation, courtesy, forms, requests
+from kefu import db
+from kefu.models.desk import Handoff
+from kefu.models.service import Order, Ticket
+
+
+def user(text: str, intent: str = "inform", **parse: Any) -> Dict[str, Any]:
+    data = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": [], **parse}
+    return {"event": "user", "text": text, "parse_data": data, "metadata": {}}
+
+
+def bot(text: str, buttons: Optional[List[Dict[str, str]]] = None) -> Dict[str, Any]:
+    return {"event": "bot", "text": text, "data": {"buttons": buttons or []}, "metadata": {}}
+
+
+def action(name: str) -> Dict[str, Any]:
+    return {"event": "action", "name": name}
+
+
+def tracker_of(events: List[Dict[str, Any]], slots: Optional[Dict[str, Any]] = None,
+               active_loop: Optional[str] = None, sender: str = "conv-d1") -> Tracker:
+    latest = next(e for e in reversed(events) if e["event"] == "user")
+    return Tracker(sender, slots or {}, latest["parse_data"], events, False, None,
+                   {"name": active_loop} if active_loop else {}, "action_listen")
+
+
+def run(action_obj, tracker: Tracker):
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action_obj.run(dispatcher, tracker, {}))
+    return dispatcher.messages, events
+
+
+def responses(messages) -> List[str]:
+    return [m.get("response") for m in messages]
+
+
+@pytest.fixture
+def service_db(clean_db, monkeypatch):
+    monkeypatch.setenv("KEFU_DATABASE_URL", clean_db)
+    return clean_db
+
+
+def handoffs(url: str) -> int:
+    with db.session_scope(url) as session:
+        return session.execute(select(func.count(Handoff.id))).scalar_one()
+
+
+@pytest.mark.parametrize("text", ["好的", "嗯嗯", "不是的", "ok", "行吧", "收到～", "好的😀", "谢谢啦!!"])
+def test_fallback_on_courtesy_replies_once_and_reverts_the_message(service_db, text):
+    tracker = tracker_of([action("action_listen"), user(text, "nlu_fallback")])
+    messages, events = run(conversation.ActionDefaultFallback(), tracker)
+    assert len(messages) == 1 and responses(messages)[0] in ("utter_ack", "utter_you_are_welcome", "utter_goodbye")
+    assert events[0]["event"] == "rewind"  # UserUtteranceReverted: the turn ends here
+    assert handoffs(service_db) == 0
+
+
+def test_fallback_run_again_in_the_same_turn_says_nothing(service_db):
+    tracker = tracker_of([action("action_listen"), user("好的", "affirm"), action("action_default_fallback"),
+                          bot("好的，还有什么可以帮您？")])
+    messages, events = run(conversation.ActionDefaultFallback(), tracker)
+    assert messages == [] and events[0]["event"] == "rewind"
+
+
+def test_first_failed_content_message_asks_to_rephrase_without_a_handoff(service_db):
+    tracker = tracker_of([action("action_listen"), user("那个东西它一直在那边", "nlu_fallback")])
+    messages, events = run(conversation.ActionDefaultFallback(), tracker)
+    assert responses(messages) == ["utter_ask_rephrase"] and events[0]["event"] == "rewind"
+    assert handoffs(service_db) == 0
+
+
+def test_two_failed_content_messages_offer_a_person(service_db):
+    tracker = tracker_of([action("action_listen"), user("那个东西它一直在那边", "nlu_fallback"),
+                          action("action_two_stage_fallback"), bot("小暖想确认一下"), action("action_listen"),
+                          user("就是那个一直不行的那个", "nlu_fallback")])
+    messages, events = run(conversation.ActionDefaultFallback(), tracker)
+    assert "utter_fallback_offer_human" in responses(messages)
+    assert events[0]["event"] == "rewind"
+    assert handoffs(service_db) == 1
+
+
+def test_courtesy_between_failures_resets_the_count(service_db):
+    tracker = tracker_of([action("action_listen"), user("那个东西它一直在那边", "nlu_fallback"),
+                          action("action_default_fallback"), action("action_listen"), user("好的", "affirm"),
+                          action("action_courtesy"), action("action_listen"), user("就是那个一直不行的那个", "nlu_fallback")])
+    messages, _ = run(conversation.ActionDefaultFallback(), tracker)
+    assert responses(messages) == ["utter_ask_rephrase"] and handoffs(service_db) == 0
+
+
+def test_ask_affirmation_does_not_guess_at_courtesy():
+    tracker = tracker_of([action("action_listen"), user("嗯嗯～", "nlu_fallback", intent_ranking=[
+        {"name": "nlu_fallback", "confidence": 0.5}, {"name": "request_human", "confidence": 0.3}])])
+    messages, _ = run(conversation.ActionDefaultAskAffirmation(), tracker)
+    assert responses(messages) == ["utter_ack"]
+
+
+@pytest.mark.parametrize("text, intent, in_form, expected", [
+    ("好的", "affirm", False, "utter_ack"),
+    ("不是的", "deny", False, "utter_ack"),
+    ("没有了", "deny", False, "utter_goodbye"),
+    ("不用了谢谢", "deny", False, "utter_goodbye"),
+    ("辛苦了", "thank", False, "utter_you_are_welcome"),
+    ("好的", "affirm", True, "utter_ack_short"),
+    ("谢谢", "thank", True, "utter_welcome_short"),
+])
+def test_courtesy_gets_one_short_reply(text, intent, in_form, expected):
+    tracker = tracker_of([action("action_listen"), user(text, intent)], active_loop="repair_form" if in_form else None)
+    messages, events = run(courtesy.ActionCourtesy(), tracker)
+    assert responses(messages) == [expected] and events == []
+
+
+def test_bare_courtesy_read_as_inform_is_not_routed_to_a_request():
+    messages, events = run(conversation.ActionRouteInform(), tracker_of([action("action_listen"), user("没有了")]))
+    assert responses(messages) == ["utter_goodbye"] and events == []
+
+
+def test_product_name_after_did_you_mean_repair_continues_the_repair():
+    offered = bot("小暖想确认一下，您是要报修（产品出现故障）吗？",
+                  [{"title": "报修（产品出现故障）", "payload": "/report_repair"}, {"title": "都不是", "payload": "/out_of_scope"}])
+    tracker = tracker_of([action("action_listen"), user("我那个想弄一下", "nlu_fallback"), offered,
+                          action("action_listen"), user("空调"), {"event": "rewind"}, action("action_listen"), user("空调")])
+    messages, events = run(conversation.ActionRouteInform(), tracker)
+    assert "utter_repair_start" in responses(messages)
+    assert {"event": "slot", "name": "product", "value": "空调", "timestamp": None} in events
+    assert events[-1]["event"] == "followup" and events[-1]["name"] == "repair_form"
+
+
+def test_bare_product_without_context_asks_repair_or_installation():
+    messages, _ = run(conversation.ActionRouteInform(), tracker_of([action("action_listen"), user("热水器")]))
+    assert responses(messages) == ["utter_ask_product_service"] and messages[0]["product"] == "热水器"
+
+
+def test_ticket_question_inside_a_form_switches_with_a_confirmation(service_db):
+    tracker = tracker_of([{"event": "active_loop", "name": "repair_form"}, action("action_listen"),
+                          user("我上次报修的工单进度怎么样了", "query_ticket"),
+                          action("action_deactivate_loop"), {"event": "active_loop", "name": None}])
+    messages, events = run(courtesy.ActionSwitchRequest(), tracker)
+    assert responses(messages) == ["utter_switch_request"] and messages[0]["form"] == "报修登记"
+    assert {"event": "slot", "name": "ticket_op", "value": "query", "timestamp": None} in events
+    assert events[-1] == {"event": "followup", "name": "ticket_lookup_form", "timestamp": None}
+
+
+def _validate_order(text: str, metadata: Optional[Dict[str, Any]] = None):
+    event = user(text)
+    event["metadata"] = metadata or {}
+    tracker = tracker_of([action("action_listen"), event], active_loop="return_form")
+    dispatcher = CollectingDispatcher()
+    result = asyncio.run(forms.ValidateReturnForm().validate_order_no(text, dispatcher, tracker, {}))
+    return dispatcher.messages, result
+
+
+def test_forgotten_order_number_without_sign_in_goes_on_without_it(service_db):
+    messages, result = _validate_order("订单号我忘了")
+    assert responses(messages) == ["utter_no_order_no_ok"] and result == {"order_no": forms.NO_ORDER_NO}
+
+
+def test_forgotten_order_number_of_a_signed_in_customer_offers_recent_orders(service_db):
+    from kefu.services import customers
+    from kefu.tokens import sign_customer_token
+
+    with db.session_scope(service_db) as session:
+        customer, _ = customers.get_or_create_customer(session, "13812345678")
+        session.add(Order(order_no="DD202611150042", customer=customer, items=[{"product": "冰箱"}],
+                          ordered_at=dt.datetime(2026, 11, 15, 20, 30, tzinfo=dt.timezone.utc)))
+        session.flush()
+        token = sign_customer_token(customer_id=customer.id, phone="13812345678")
+    messages, result = _validate_order("订单号我忘了", {"customer_token": token})
+    assert responses(messages) == ["utter_pick_recent_order"] and result == {"order_no": None}
+    payloads = [b["payload"] for b in messages[0]["buttons"]]
+    assert payloads == ["DD202611150042", forms.NO_ORDER_NO]
+    assert "冰箱" in messages[0]["buttons"][0]["title"]
+    _, picked = _validate_order("DD202611150042", {"customer_token": token})
+    assert picked == {"order_no": "DD202611150042"}
+
+
+def test_return_without_order_number_creates_its_ticket(service_db):
+    slots = {"order_no": forms.NO_ORDER_NO, "return_kind": "退货", "return_reason": "质量问题", "phone": "13812345678"}
+    messages, _ = run(requests.ActionSubmitReturn(), tracker_of([action("action_listen"), user("13812345678")], slots))
+    assert "utter_ticket_created_return" in responses(messages)
+    with db.session_scope(service_db) as session:
+        assert session.execute(select(func.count(Ticket.id))).scalar_one() == 1
+
+
+def test_refused_phone_is_explained_not_called_invalid():
+    tracker = tracker_of([action("action_listen"), user("手机号不方便给")], active_loop="repair_form")
+    dispatcher = CollectingDispatcher()
+    result = forms.ValidateRepairForm().validate_phone("手机号不方便给", dispatcher, tracker, {})
+    assert result == {"phone": None} and responses(dispatcher.messages) == ["utter_phone_why"]
+    dispatcher = CollectingDispatcher()
+    forms.ValidateRepairForm().validate_phone("1381234", dispatcher, tracker_of([action("action_listen"), user("1381234")]), {})
+    assert responses(dispatcher.messages) == ["utter_invalid_phone"]

@@ -1,0 +1,152 @@
+"""Issue 10 over the real stack (Rasa + actions + DB): chatting past the end of a flow,
+courtesy in every state, and "/" text that must stay text on every channel."""
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any, Dict, List
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from kefu import db
+from kefu.dialogue_config import dialogue_config
+from kefu.models.desk import Handoff
+from kefu.models.service import Ticket
+
+from e2e_support import Customer, RestChat
+
+TICKET_NO = re.compile(r"[A-Z]{2}\d{8}-\d{4,}")
+# What a customer must never get for a courtesy message: the fallback apology, a
+# hand-off to a person, a call-back form, or "out of scope".
+NOT_FOR_COURTESY = ["没能理解", "没能弄明白", "没太明白", "转接人工", "转人工客服处理", "人工客服", "回电", "手机号", "超出了小暖的服务范围",
+                    "暂时帮不上忙", "需要办理什么业务"]
+
+
+def say(chat: RestChat, text: str) -> List[Dict[str, Any]]:
+    replies = chat.say(text)
+    assert replies, f"no reply to {text!r}"
+    assert len(replies) <= dialogue_config().max_bot_messages_per_turn, (text, replies)
+    return replies
+
+
+def assert_courteous(text: str, replies: List[Dict[str, Any]]) -> None:
+    body = RestChat.texts(replies)
+    assert not [w for w in NOT_FOR_COURTESY if w in body], (text, body)
+
+
+def tickets_of(stack, sender: str) -> List[str]:
+    with db.session_scope(stack.db_url) as session:
+        return list(session.execute(select(Ticket.ticket_no).where(Ticket.conversation_id == sender)).scalars())
+
+
+def handoffs_of(stack, sender: str) -> int:
+    with db.session_scope(stack.db_url) as session:
+        return session.execute(select(func.count(Handoff.id)).where(Handoff.conversation_id == sender)).scalar_one()
+
+
+def tracker(stack, sender: str) -> Dict[str, Any]:
+    r = httpx.get(f"{stack.rasa_url}/conversations/{sender}/tracker", params={"token": stack.env["KEFU_RASA_TOKEN"]}, timeout=30)
+    r.raise_for_status()
+    return r.json()
+
+
+def test_chatting_past_the_end_of_a_repair(stack, chat):
+    say(chat, "我家空调不制冷了，想报修")
+    say(chat, "型号不清楚")
+    say(chat, "上海市浦东新区张江路100弄5号601室")
+    say(chat, "13812345678")
+    numbers = TICKET_NO.findall(chat.texts(say(chat, "明天下午")))
+    assert numbers
+    for text in ["好的", "谢谢", "没有了"]:
+        replies = say(chat, text)
+        assert_courteous(text, replies)
+    assert "再见" in chat.texts(replies)  # a proper closing after 没有了
+    assert tickets_of(stack, chat.sender) == [numbers[0]]
+    assert handoffs_of(stack, chat.sender) == 0
+
+
+def test_acknowledging_a_complaint_ticket_is_not_escalated_again(stack, chat):
+    say(chat, "我要投诉，上次来的师傅迟到了两个小时")
+    say(chat, "希望给个说法")
+    numbers = TICKET_NO.findall(chat.texts(say(chat, "13912345678")))
+    assert numbers
+    handoffs = handoffs_of(stack, chat.sender)
+    for text in ["是的", "嗯", "收到"]:
+        assert_courteous(text, say(chat, text))
+    assert handoffs_of(stack, chat.sender) == handoffs
+    assert len(tickets_of(stack, chat.sender)) == 1
+
+
+@pytest.mark.parametrize("text", ["好的", "嗯嗯", "不是的", "ok", "行吧", "收到", "知道了", "辛苦了", "謝謝", "3q"])
+def test_courtesy_at_the_start_gets_one_short_reply(stack, text):
+    chat = RestChat(stack)
+    replies = say(chat, text)
+    assert len(replies) == 1, replies
+    assert_courteous(text, replies)
+    assert handoffs_of(stack, chat.sender) == 0
+
+
+def test_courtesy_after_an_faq_answer_and_inside_a_form(stack, chat):
+    say(chat, "保修期是多久")
+    assert_courteous("好的", say(chat, "好的"))
+    say(chat, "冰箱不制冷了要报修")
+    replies = say(chat, "好的")
+    assert_courteous("好的", replies)
+    assert "型号" in chat.texts(replies)  # the form asks its question again
+    assert handoffs_of(stack, chat.sender) == 0
+
+
+def test_traditional_goodbye_and_thanks(stack, chat):
+    assert "客气" in chat.texts(say(chat, "謝謝你的幫忙"))
+    assert "再见" in chat.texts(say(chat, "好的，再見"))
+
+
+def test_forgotten_order_number_has_a_way_forward(stack, chat):
+    say(chat, "我要退货")
+    replies = say(chat, "订单号我忘了")
+    assert "订单号" in chat.texts(replies) and "DD 开头" not in chat.texts(replies)
+    say(chat, "退货")
+    say(chat, "质量问题，用了两天就坏了")
+    assert TICKET_NO.findall(chat.texts(say(chat, "13812345678")))
+    assert len(tickets_of(stack, chat.sender)) == 1
+
+
+def test_ticket_question_inside_a_form_is_not_the_forms_answer(stack, chat):
+    say(chat, "洗衣机漏水要报修")
+    replies = say(chat, "我上次报修的工单进度怎么样了")
+    assert "工单号" in chat.texts(replies), replies
+
+
+def test_typed_slash_text_does_not_act_over_rest(stack, chat):
+    say(chat, "冰箱不制冷了要报修")
+    for text in ["/restart", '/EXTERNAL_handoff_resolved{"ticket_no":"BX20261120-0002"}', "/request_human"]:
+        chat.say(text)
+    events = tracker(stack, chat.sender)["events"]
+    assert not [e for e in events if e["event"] == "restart"]
+    assert not [e for e in events if e["event"] == "action" and e["name"] in ("action_handback", "action_restart")]
+    typed = [e["text"] for e in events if e["event"] == "user"][-3:]
+    assert all(t.startswith("／") for t in typed), typed
+    assert tracker(stack, chat.sender)["slots"]["product"] == "冰箱"  # nothing was reset
+
+
+def test_typed_slash_text_does_not_act_over_socketio(stack):
+    async def scenario(customer: Customer):
+        await customer.say("你好")
+        await customer.next()
+        await customer.say("/restart")
+        await customer.next()
+        await customer.say('/EXTERNAL_handoff_resolved{"ticket_no":"BX20261120-0002"}')
+        await customer.next()
+
+    async def run():
+        async with Customer(stack.rasa_url, "websocket") as customer:
+            await scenario(customer)
+            return customer.session_id
+
+    sender = asyncio.run(run())
+    events = tracker(stack, sender)["events"]
+    assert not [e for e in events if e["event"] == "restart"]
+    assert not [e for e in events if e["event"] == "action" and e["name"] == "action_handback"]
+    assert [e["text"] for e in events if e["event"] == "user"][-2:][0].startswith("／")

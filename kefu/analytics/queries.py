@@ -238,7 +238,7 @@ def _in_period(column, query: Query):
 # --- bot (tracker store) ---------------------------------------------------------------------
 
 
-def bot_panels(connection: Optional[Connection], query: Query, handoff_conversations: int,
+def bot_panels(connection: Optional[Connection], query: Query, handoff_conversations: Iterable[str],
                review_url: str = "/desk/review/") -> List[Panel]:
     if connection is None or not inspect(connection).has_table("events"):
         empty = "对话记录库中还没有数据"
@@ -251,11 +251,16 @@ def bot_panels(connection: Optional[Connection], query: Query, handoff_conversat
         func.count(distinct(e.c.sender_id)), func.count(),
         func.coalesce(func.sum(case((e.c.intent_name == FALLBACK_INTENT, 1), else_=0)), 0),
     ).where(user)).one()
-    contained = max(conversations - handoff_conversations, 0)
+    escalated = 0
+    ids = sorted(handoff_conversations)
+    for i in range(0, len(ids), 5000):  # disjoint chunks: the distinct counts add up
+        escalated += connection.execute(select(func.count(distinct(e.c.sender_id)))
+                                        .where(user, e.c.sender_id.in_(ids[i:i + 5000]))).scalar_one()
+    contained = conversations - escalated
     summary = Panel("bot_summary", "机器人概况", ["指标", "数值"], [
         ["会话数", conversations],
         ["客户消息数", messages],
-        ["转人工会话数", min(handoff_conversations, conversations) if conversations else handoff_conversations],
+        ["转人工会话数", escalated],
         ["自助解决率 %", pct(contained, conversations)],
         ["兜底率 %", pct(fallbacks, messages)],
     ], note="自助解决：会话中没有转人工；兜底：客户消息被识别为 nlu_fallback")
@@ -575,9 +580,9 @@ def dashboard(query: Query, database_url: Optional[str] = None, tracker: Optiona
     tracker = tracker or tracker_url(database_url)
     with db.session_scope(database_url) as session:
         handoffs = handoff_rows(session, query)
-        handoff_conversations = len({r.conversation_id for r in handoffs})
+        handoff_conversations = {r.conversation_id for r in handoffs}
         bot = _bot(tracker, query, handoff_conversations, review_url)
-        conversations = next((row[1] for row in bot[0].rows if row[0] == "会话数"), 0)
+        conversations = bot[0].rows[0][1]
         return {
             "bot": bot,
             "handoffs": handoff_panels(session, query, handoffs, conversations),
@@ -600,7 +605,7 @@ def _tracker_engine(url: str):
     return _tracker_engines[url]
 
 
-def _bot(tracker: str, query: Query, handoff_conversations: int, review_url: str) -> List[Panel]:
+def _bot(tracker: str, query: Query, handoff_conversations: Iterable[str], review_url: str) -> List[Panel]:
     engine = _tracker_engine(tracker)
     with engine.connect() as connection:
         return bot_panels(connection, query, handoff_conversations, review_url)

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from kefu import settings
 from kefu.escalation.desk_config import DeskConfig, desk_config
 from kefu import clock as product_clock
-from desk import health, review, sweeper, views
+from desk import analytics, health, review, sweeper, views
 from desk.rasa_client import RasaClient
 from kefu.security.ratelimit import RateLimiter
 from desk.web import HERE
@@ -114,6 +114,7 @@ def create_app(
         Route("/desk/tickets/{ticket_no}/status", views.ticket_status, methods=post, name="ticket_status"),
         Route("/desk/tickets/{ticket_no}/notes", views.ticket_note, methods=post, name="ticket_note"),
         Mount("/desk/review", routes=review.routes()),  # trainers' conversation review (kefu/training)
+        Mount("/desk/analytics", routes=analytics.routes()),  # supervisors' figures (kefu/analytics)
         Mount("/desk/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
         *widget,
     ]

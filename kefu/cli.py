@@ -43,7 +43,9 @@ def cmd_migrate(_: argparse.Namespace) -> None:
 
 
 def cmd_seed(args: argparse.Namespace) -> None:
-    _python("-m", "kefu.seed", *(["--reset"] if getattr(args, "reset", False) else []))
+    history = getattr(args, "history", None)
+    _python("-m", "kefu.seed", *(["--reset"] if getattr(args, "reset", False) else []),
+            *(["--history", str(history)] if history else []))
 
 
 def latest_model() -> Optional[Path]:
@@ -186,6 +188,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         p.set_defaults(func=_trainer_command(module, **kwargs), passthrough=True)
     p = sub.add_parser("seed", help="load demo data")
     p.add_argument("--reset", action="store_true")
+    p.add_argument("--history", type=int, metavar="DAYS", help="also seed DAYS of analytics history (e.g. 365)")
     p.set_defaults(func=cmd_seed)
     sub.add_parser("migrate", help="migrate the service database").set_defaults(func=cmd_migrate)
     sub.add_parser("status", help="health of every part of the running product").set_defaults(func=cmd_status)

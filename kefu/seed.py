@@ -377,7 +377,23 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--reset", action="store_true", help="delete all Kefu data first")
     parser.add_argument("--anchor", type=dt.date.fromisoformat, default=DEFAULT_ANCHOR,
                         help="the 'today' of the demo data, YYYY-MM-DD (default %(default)s)")
+    parser.add_argument("--history", type=int, metavar="DAYS",
+                        help="also seed DAYS of analytics history ending now (~275 conversations a day)")
     args = parser.parse_args(argv)
+    if args.history:
+        import time
+
+        from kefu.analytics.history import HistoryExists, seed_history
+
+        seed(args.url, args.reset, args.anchor)
+        started = time.perf_counter()
+        try:
+            figures = seed_history(args.history, args.url)
+        except HistoryExists as error:
+            print(f"{error}")
+            return
+        print(f"history seeded in {time.perf_counter() - started:.1f} s: {figures}")
+        return
     created = seed(args.url, args.reset, args.anchor)
     with db.session_scope(args.url) as session:
         summary = counts(session)

@@ -41,6 +41,23 @@ if [[ -f widget/package.json ]]; then
   fi
 fi
 
+# 2b. Charts for the desk's analytics page: Apache ECharts from the npm registry (pinned in
+# desk/charts/package-lock.json), copied into the desk's static files; no CDN at run time.
+if [[ -f desk/charts/package.json ]]; then
+  c_stamp=$(cat desk/charts/package.json desk/charts/package-lock.json 2>/dev/null | sha256sum | cut -c1-16)
+  if [[ "$(cat desk/static/vendor/.kefu-stamp 2>/dev/null)" != "$c_stamp" || ! -f desk/static/vendor/echarts.min.js ]]; then
+    command -v npm >/dev/null || { echo "npm is required (apt-get install -y nodejs npm)"; exit 1; }
+    log "installing the desk's charting library (echarts)"
+    (cd desk/charts && npm ci --no-audit --no-fund --loglevel=error)
+    mkdir -p desk/static/vendor
+    cp desk/charts/node_modules/echarts/dist/echarts.min.js desk/static/vendor/echarts.min.js
+    cp desk/charts/node_modules/echarts/LICENSE desk/static/vendor/echarts.LICENSE.txt
+    echo "$c_stamp" > desk/static/vendor/.kefu-stamp
+  else
+    log "desk charts up to date"
+  fi
+fi
+
 # 3. Browser for the end-to-end tests (Debian's chromium; Playwright drives it)
 # (fonts-noto-cjk so that screenshots show Chinese text, not boxes), and faketime, with
 # which the clock guard runs the time-sensitive tests under a faked wall clock.

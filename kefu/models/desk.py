@@ -95,6 +95,7 @@ class Handoff(Base):
         CheckConstraint(_in("status", HANDOFF_STATUSES), name="status"),
         CheckConstraint(_in("priority", PRIORITIES), name="priority"),
         Index("ix_handoffs_status_group_created", "status", "group_name", "created_at"),
+        Index("ix_handoffs_created_at", "created_at"),  # analytics (0005)
         # At most one open handoff per conversation, even when two turns escalate at once.
         Index(
             "uq_handoffs_open_conversation",

@@ -142,6 +142,8 @@ class Ticket(Base):
         CheckConstraint(_in("status", STATUSES), name="status"),
         Index("ix_tickets_customer_created", "customer_id", "created_at"),
         Index("ix_tickets_status_resolution_due", "status", "resolution_due"),
+        Index("ix_tickets_created_at", "created_at"),  # analytics (0005)
+        Index("ix_tickets_resolved_at", "resolved_at"),  # analytics (0005)
     )
 
     id: Mapped[int] = Column(Integer, primary_key=True)
@@ -195,7 +197,10 @@ class TicketEvent(Base):
     """Append-only history of a ticket: every change adds a row, none is edited."""
 
     __tablename__ = "ticket_events"
-    __table_args__ = (CheckConstraint(_in("kind", EVENT_KINDS), name="kind"),)
+    __table_args__ = (
+        CheckConstraint(_in("kind", EVENT_KINDS), name="kind"),
+        Index("ix_ticket_events_kind_to_value", "kind", "to_value"),  # analytics: reopened tickets (0005)
+    )
 
     id: Mapped[int] = Column(Integer, primary_key=True)
     ticket_id: Mapped[int] = Column(
@@ -221,7 +226,10 @@ class Survey(Base):
     """Satisfaction survey (回访): one per ticket."""
 
     __tablename__ = "surveys"
-    __table_args__ = (CheckConstraint("score BETWEEN 1 AND 5", name="score"),)
+    __table_args__ = (
+        CheckConstraint("score BETWEEN 1 AND 5", name="score"),
+        Index("ix_surveys_created_at", "created_at"),  # analytics (0005)
+    )
 
     id: Mapped[int] = Column(Integer, primary_key=True)
     ticket_id: Mapped[int] = Column(

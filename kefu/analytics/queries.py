@@ -1,0 +1,627 @@
+"""The dashboard's figures: one function per area, each returning ``Panel`` objects.
+
+Sources
+- service DB: tickets (+ ticket_events, surveys) and handoffs. SLA due times are the
+  ones stored on each ticket when it was created from config/service.yml.
+- tracker store: Rasa's SQL tracker table ``events`` (var/tracker.db next to a SQLite
+  service DB, the same database on PostgreSQL -- see kefu/runtime/endpoints.py). Read
+  with a Core table of the same shape; Rasa is not imported.
+
+Definitions (also shown on the page)
+- conversation: a sender with at least one customer message in the period.
+- containment: conversations without any handoff to a person / conversations.
+- fallback rate: customer messages classified ``nlu_fallback`` / customer messages.
+- queue wait: claimed_at - created_at of claimed handoffs; p50/p90 by nearest rank.
+- abandonment: handoffs cancelled (customer left) before an agent claimed them.
+- handling time: resolved_at - claimed_at of handoffs resolved by an agent.
+- call-backs: tickets booked by the desk's call-back offer (idempotency key
+  ``callback:<handoff>``); done = resolved.
+- first response on time: first_responded_at <= first_response_due; resolution on
+  time: resolved_at <= resolution_due; "open, overdue": not yet done and due passed.
+- complaint rate: complaint tickets / all tickets created in the period.
+- repeat complaint: a complaint whose customer complained before within 30 days.
+
+Filters: ticket type, group and channel apply to ticket, SLA and satisfaction panels;
+group also to handoffs. The tracker has no group or channel: bot panels ignore them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+
+from sqlalchemy import (
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    case,
+    cast,
+    distinct,
+    func,
+    inspect,
+    literal,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.types import BigInteger
+
+from kefu import clock, db, settings
+from kefu.models.desk import Agent, Handoff
+from kefu.models.service import (
+    CANCELLED,
+    IN_PROGRESS,
+    OPEN_STATUSES,
+    RESOLVED,
+    SURVEYED,
+    Survey,
+    Ticket,
+    TicketEvent,
+)
+from kefu.settings import PRIORITIES, TICKET_TYPES
+
+PERIODS = {"today": "今天", "7d": "近 7 天", "30d": "近 30 天", "custom": "自定义"}
+FALLBACK_INTENT = "nlu_fallback"
+DEACTIVATE = "action_deactivate_loop"
+TOP_N = 10
+NOT_UNDERSTOOD_SCAN = 5000  # most recent fallback messages read for the "not understood" list
+REPEAT_COMPLAINT_DAYS = 30
+AGE_BUCKETS = ((1, "< 1 天"), (3, "1–3 天"), (7, "3–7 天"), (None, "> 7 天"))
+
+# Rasa's SQLTrackerStore table (rasa/core/tracker_store.py, SQLEvent), read-only here.
+tracker_metadata = MetaData()
+tracker_events = Table(
+    "events", tracker_metadata,
+    Column("id", Integer, primary_key=True),
+    Column("sender_id", String(255), nullable=False),
+    Column("type_name", String(255), nullable=False),
+    Column("timestamp", Float),
+    Column("intent_name", String(255)),
+    Column("action_name", String(255)),
+    Column("data", Text),
+)
+TRACKER_INDEXES = {
+    "ix_events_type_timestamp": "events (type_name, timestamp)",
+    "ix_events_action_timestamp": "events (action_name, timestamp)",
+}
+
+
+# --- the query ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Query:
+    start: dt.datetime  # aware, inclusive
+    end: dt.datetime  # aware, exclusive
+    period: str = "7d"
+    ticket_type: Optional[str] = None
+    group: Optional[str] = None
+    channel: Optional[str] = None
+    now: Optional[dt.datetime] = None  # "as of" for open/overdue figures (default: end or now)
+
+    @property
+    def bucket(self) -> str:
+        return "hour" if self.end - self.start <= dt.timedelta(days=2) else "day"
+
+    @property
+    def days(self) -> int:
+        return max(1, math.ceil((self.end - self.start).total_seconds() / 86400))
+
+    def as_of(self) -> dt.datetime:
+        moment = self.now or clock.now()
+        return min(moment, self.end)
+
+
+def period_for(period: str, *, start: Optional[dt.date] = None, end: Optional[dt.date] = None,
+               now: Optional[dt.datetime] = None, **filters: Any) -> Query:
+    """today / 7d / 30d end now (local days, today included); custom is [start, end] in local dates."""
+    tz = settings.service_config().tz
+    moment = now or clock.now()
+    today = moment.astimezone(tz).date()
+
+    def midnight(day: dt.date) -> dt.datetime:
+        return dt.datetime.combine(day, dt.time(0), tzinfo=tz)
+
+    if period == "custom" and start and end:
+        if end < start:
+            start, end = end, start
+        return Query(midnight(start), midnight(end + dt.timedelta(days=1)), "custom", now=moment, **filters)
+    days = {"today": 1, "7d": 7, "30d": 30, "365d": 365}.get(period, 7)
+    period = period if period in ("today", "7d", "30d", "365d") else "7d"
+    return Query(midnight(today - dt.timedelta(days=days - 1)), midnight(today + dt.timedelta(days=1)), period,
+                 now=moment, **filters)
+
+
+@dataclass
+class Panel:
+    id: str
+    title: str
+    columns: List[str]
+    rows: List[List[Any]]
+    chart: Optional[Dict[str, Any]] = None  # {"type": bar|line|pie|stack, "x": i, "series": [i, ...]}
+    note: str = ""
+    links: Dict[int, str] = field(default_factory=dict)  # row index -> URL (first column links)
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"id": self.id, "title": self.title, "columns": self.columns, "rows": self.rows,
+                "chart": self.chart, "note": self.note, "links": {str(k): v for k, v in self.links.items()}}
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def tracker_url(database_url: Optional[str] = None) -> str:
+    """Where Rasa keeps its tracker for this service DB (as kefu/runtime/endpoints.py configures it)."""
+    url = database_url or settings.database_url()
+    if make_url(url).get_backend_name() == "sqlite":
+        return f"sqlite:///{settings.var_dir() / 'tracker.db'}"
+    return url
+
+
+def ensure_tracker_indexes(connection: Connection) -> None:
+    """Indices the bot panels need on Rasa's table (Rasa creates the table; we may not migrate it)."""
+    if not inspect(connection).has_table("events"):
+        return
+    for name, target in TRACKER_INDEXES.items():
+        connection.execute(text(f"CREATE INDEX IF NOT EXISTS {name} ON {target}"))
+
+
+def pct(part: float, whole: float) -> Optional[float]:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+def nearest_rank(values: Sequence[float], q: float) -> Optional[float]:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def minutes(seconds: Optional[float]) -> Optional[float]:
+    return None if seconds is None else round(seconds / 60.0, 1)
+
+
+def _epoch(connection: Connection, column):
+    """Seconds since 1970 of a naive-UTC DateTime column, on SQLite and PostgreSQL."""
+    if connection.dialect.name == "sqlite":
+        return cast(func.strftime("%s", column), BigInteger)
+    return cast(func.extract("epoch", column), BigInteger)
+
+
+def _bucket_size(query: Query) -> int:
+    return 3600 if query.bucket == "hour" else 86400
+
+
+def _tz_offset(query: Query) -> int:
+    return int(query.start.utcoffset().total_seconds()) if query.start.utcoffset() else 0
+
+
+def _bucket_labels(query: Query) -> List[Tuple[int, str]]:
+    size, offset = _bucket_size(query), _tz_offset(query)
+    first = (int(query.start.timestamp()) + offset) // size
+    last = (int(query.end.timestamp()) - 1 + offset) // size
+    fmt = "%m-%d %H:00" if size == 3600 else "%Y-%m-%d"
+    return [(b, dt.datetime.fromtimestamp(b * size - offset, query.start.tzinfo).strftime(fmt))
+            for b in range(first, last + 1)]
+
+
+def _type_label(ticket_type: str) -> str:
+    config = settings.service_config().ticket_types.get(ticket_type)
+    return config.label if config else ticket_type
+
+
+def _ticket_filters(query: Query) -> list:
+    where = []
+    if query.ticket_type:
+        where.append(Ticket.type == query.ticket_type)
+    if query.group:
+        where.append(Ticket.group_name == query.group)
+    if query.channel:
+        where.append(Ticket.channel == query.channel)
+    return where
+
+
+def _in_period(column, query: Query):
+    return and_(column >= query.start, column < query.end)
+
+
+# --- bot (tracker store) ---------------------------------------------------------------------
+
+
+def bot_panels(connection: Optional[Connection], query: Query, handoff_conversations: Iterable[str],
+               review_url: str = "/desk/review/") -> List[Panel]:
+    if connection is None or not inspect(connection).has_table("events"):
+        empty = "对话记录库中还没有数据"
+        return [Panel("bot_summary", "机器人概况", ["指标", "数值"],
+                      [["会话数", 0], ["客户消息数", 0], ["自助解决率 %", None], ["兜底率 %", None]], note=empty)]
+    e = tracker_events
+    start, end = query.start.timestamp(), query.end.timestamp()
+    user = and_(e.c.type_name == "user", e.c.timestamp >= start, e.c.timestamp < end)
+    conversations, messages, fallbacks = connection.execute(select(
+        func.count(distinct(e.c.sender_id)), func.count(),
+        func.coalesce(func.sum(case((e.c.intent_name == FALLBACK_INTENT, 1), else_=0)), 0),
+    ).where(user)).one()
+    escalated = 0
+    ids = sorted(handoff_conversations)
+    for i in range(0, len(ids), 5000):  # disjoint chunks: the distinct counts add up
+        escalated += connection.execute(select(func.count(distinct(e.c.sender_id)))
+                                        .where(user, e.c.sender_id.in_(ids[i:i + 5000]))).scalar_one()
+    contained = conversations - escalated
+    summary = Panel("bot_summary", "机器人概况", ["指标", "数值"], [
+        ["会话数", conversations],
+        ["客户消息数", messages],
+        ["转人工会话数", escalated],
+        ["自助解决率 %", pct(contained, conversations)],
+        ["兜底率 %", pct(fallbacks, messages)],
+    ], note="自助解决：会话中没有转人工；兜底：客户消息被识别为 nlu_fallback")
+
+    intents = connection.execute(
+        select(e.c.intent_name, func.count().label("n")).where(user)
+        .group_by(e.c.intent_name).order_by(func.count().desc(), e.c.intent_name).limit(TOP_N)
+    ).all()
+    top_intents = Panel("top_intents", "热门意图", ["意图", "消息数", "占比 %"],
+                        [[name or "（无）", n, pct(n, messages)] for name, n in intents],
+                        chart={"type": "bar", "x": 0, "series": [1], "horizontal": True})
+
+    rows = connection.execute(
+        select(e.c.data).where(user, e.c.intent_name == FALLBACK_INTENT)
+        .order_by(e.c.timestamp.desc()).limit(NOT_UNDERSTOOD_SCAN)
+    ).scalars().all()
+    texts: Counter = Counter()
+    for data in rows:
+        try:
+            message = (json.loads(data) or {}).get("text")
+        except (TypeError, ValueError):
+            continue
+        if message:
+            texts[message.strip()] += 1
+    days = min(max(query.days, 1), 30)
+    link = f"{review_url}?days={days}&flag=fallback&all=1"
+    top_texts = texts.most_common(TOP_N)
+    not_understood = Panel("not_understood", "未理解的客户消息", ["客户消息", "次数"],
+                           [[t, n] for t, n in top_texts], links={i: link for i in range(len(top_texts))},
+                           note="点击消息进入对话审核页标注")
+
+    series = connection.execute(
+        select(((cast(e.c.timestamp, BigInteger) + _tz_offset(query)) / _bucket_size(query)).label("b"),
+               func.count(distinct(e.c.sender_id)))
+        .where(user).group_by(text("b"))
+    ).all()
+    by_bucket = {int(b): n for b, n in series}
+    volume = Panel("conversation_series", "会话量（按" + ("小时" if query.bucket == "hour" else "天") + "）",
+                   ["时间", "会话数"], [[label, by_bucket.get(b, 0)] for b, label in _bucket_labels(query)],
+                   chart={"type": "line", "x": 0, "series": [1]})
+    return [summary, volume, top_intents, not_understood, form_panel(connection, query)]
+
+
+def form_panel(connection: Connection, query: Query) -> Panel:
+    """Forms started, completed and abandoned, and the question customers dropped out at."""
+    e = tracker_events
+    start, end = query.start.timestamp(), query.end.timestamp()
+    rows = connection.execute(
+        select(e.c.sender_id, e.c.type_name, e.c.action_name, e.c.data)
+        .where(e.c.timestamp >= start, e.c.timestamp < end, or_(
+            e.c.type_name == "active_loop",
+            and_(e.c.type_name == "slot", e.c.action_name == "requested_slot"),
+            and_(e.c.type_name == "action", e.c.action_name == DEACTIVATE),
+        )).order_by(e.c.sender_id, e.c.id)
+    ).all()
+    started: Counter = Counter()
+    completed: Counter = Counter()
+    dropped: Dict[str, Counter] = defaultdict(Counter)
+    state: Dict[str, List[Optional[str]]] = {}  # sender -> [form, question]
+
+    def drop(sender: str) -> None:
+        form, question = state.pop(sender, [None, None])
+        if form:
+            dropped[form][question or "（未开始提问）"] += 1
+
+    for sender, type_name, action, data in rows:
+        current = state.get(sender)
+        if type_name == "active_loop":
+            if action:  # a form starts (or restarts)
+                if current and current[0] and current[0] != action:
+                    drop(sender)
+                if not (current and current[0] == action):
+                    started[action] += 1
+                    state[sender] = [action, None]
+            elif current and current[0]:
+                completed[current[0]] += 1
+                state.pop(sender, None)
+        elif type_name == "slot":
+            if current and current[0]:
+                try:
+                    current[1] = (json.loads(data) or {}).get("value")
+                except (TypeError, ValueError):
+                    pass
+        else:  # action_deactivate_loop: the customer left the form
+            drop(sender)
+    for sender in list(state):
+        drop(sender)  # still inside the form when the period (or conversation) ended
+    table = []
+    for form in sorted(started, key=lambda f: (-started[f], f)):
+        abandoned = sum(dropped[form].values())
+        top = ", ".join(f"{q} ({n})" for q, n in dropped[form].most_common(3))
+        table.append([form, started[form], completed[form], abandoned, pct(completed[form], started[form]), top])
+    return Panel("forms", "表单完成与放弃", ["表单", "开始", "完成", "放弃", "完成率 %", "放弃时的问题（次数）"],
+                 table, chart={"type": "stack", "x": 0, "series": [2, 3]},
+                 note="放弃：客户中途退出表单，或会话结束时表单仍未完成")
+
+
+# --- handoffs ---------------------------------------------------------------------------------
+
+
+def handoff_rows(session, query: Query) -> List[Any]:
+    where = [_in_period(Handoff.created_at, query)]
+    if query.group:
+        where.append(Handoff.group_name == query.group)
+    return session.execute(
+        select(Handoff.conversation_id, Handoff.rule_id, Handoff.group_name, Handoff.status,
+               Handoff.created_at, Handoff.claimed_at, Handoff.resolved_at, Agent.display_name)
+        .outerjoin(Agent, Agent.id == Handoff.claimed_by_id).where(*where)
+    ).all()
+
+
+def handoff_panels(session, query: Query, rows: Sequence[Any], conversations: int) -> List[Panel]:
+    by_rule: Counter = Counter(r.rule_id for r in rows)
+    total = len(rows)
+    rule_panel = Panel("handoff_rules", "转人工原因", ["规则", "转人工数", "占比 %", "占会话 %"],
+                       [[rule, n, pct(n, total), pct(n, conversations)] for rule, n in
+                        sorted(by_rule.items(), key=lambda kv: (-kv[1], kv[0]))],
+                       chart={"type": "pie", "x": 0, "series": [1]})
+
+    def figures(items: Sequence[Any]) -> List[Any]:
+        waits = [(r.claimed_at - r.created_at).total_seconds() for r in items if r.claimed_at]
+        handling = [(r.resolved_at - r.claimed_at).total_seconds() for r in items
+                    if r.claimed_at and r.resolved_at and r.status == "resolved"]
+        abandoned = sum(1 for r in items if r.status == "cancelled" and not r.claimed_at)
+        callbacks = sum(1 for r in items if r.status == "callback")
+        return [len(items), minutes(nearest_rank(waits, 0.5)), minutes(nearest_rank(waits, 0.9)), abandoned,
+                pct(abandoned, len(items)), minutes(sum(handling) / len(handling)) if handling else None, callbacks]
+
+    columns = ["转人工数", "排队 p50 分钟", "排队 p90 分钟", "等待中放弃", "放弃率 %", "平均处理分钟", "转回拨"]
+    groups = defaultdict(list)
+    agents = defaultdict(list)
+    for r in rows:
+        groups[r.group_name].append(r)
+        if r.display_name:
+            agents[r.display_name].append(r)
+    group_panel = Panel("handoff_groups", "转人工：按分组", ["分组", *columns],
+                        [["合计", *figures(rows)]] + [[g, *figures(groups[g])] for g in sorted(groups)],
+                        chart={"type": "bar", "x": 0, "series": [2, 3]})
+    agent_panel = Panel("handoff_agents", "转人工：按坐席", ["坐席", *columns],
+                        [[a, *figures(agents[a])] for a in sorted(agents)],
+                        chart={"type": "bar", "x": 0, "series": [1]})
+
+    where = [Ticket.idempotency_key.like("callback:%"), _in_period(Ticket.created_at, query)]
+    if query.group:
+        where.append(Ticket.group_name == query.group)
+    booked, done = session.execute(select(
+        func.count(), func.coalesce(func.sum(case((Ticket.resolved_at.isnot(None), 1), else_=0)), 0),
+    ).where(*where)).one()
+    callback_panel = Panel("callbacks", "回拨预约", ["指标", "数值"],
+                           [["预约回拨", booked], ["已完成", done], ["完成率 %", pct(done, booked)]])
+
+    size, offset = _bucket_size(query), _tz_offset(query)
+    counts = Counter((int(r.created_at.timestamp()) + offset) // size for r in rows)
+    series = Panel("handoff_series", "转人工量（按" + ("小时" if query.bucket == "hour" else "天") + "）",
+                   ["时间", "转人工数"], [[label, counts.get(b, 0)] for b, label in _bucket_labels(query)],
+                   chart={"type": "line", "x": 0, "series": [1]})
+    return [rule_panel, group_panel, series, agent_panel, callback_panel]
+
+
+# --- tickets and SLA -------------------------------------------------------------------------
+
+
+def ticket_panels(session, query: Query) -> List[Panel]:
+    connection = session.connection()
+    where = [_in_period(Ticket.created_at, query), *_ticket_filters(query)]
+    by = session.execute(select(Ticket.type, Ticket.priority, func.count())
+                         .where(*where).group_by(Ticket.type, Ticket.priority)).all()
+    counts = {(t, p): n for t, p, n in by}
+    types = [t for t in TICKET_TYPES if any(counts.get((t, p)) for p in PRIORITIES)]
+    created = Panel("tickets_by_type", "新建工单：按类型和优先级", ["类型", *PRIORITIES, "合计"],
+                    [[_type_label(t), *[counts.get((t, p), 0) for p in PRIORITIES],
+                      sum(counts.get((t, p), 0) for p in PRIORITIES)] for t in types],
+                    chart={"type": "stack", "x": 0, "series": [1, 2, 3]})
+
+    size, offset = _bucket_size(query), _tz_offset(query)
+    bucket = ((_epoch(connection, Ticket.created_at) + offset) / size).label("b")
+    by_bucket = dict(session.execute(select(bucket, func.count()).where(*where).group_by(text("b"))).all())
+    series = Panel("ticket_series", "新建工单（按" + ("小时" if query.bucket == "hour" else "天") + "）",
+                   ["时间", "工单数"], [[label, by_bucket.get(b, 0)] for b, label in _bucket_labels(query)],
+                   chart={"type": "line", "x": 0, "series": [1]})
+
+    now = query.as_of()
+
+    def compliance(done, due, extra: Sequence[Any] = ()) -> List[int]:
+        on_time = func.coalesce(func.sum(case((and_(done.isnot(None), done <= due), 1), else_=0)), 0)
+        late = func.coalesce(func.sum(case((and_(done.isnot(None), done > due), 1), else_=0)), 0)
+        overdue = func.coalesce(func.sum(case((and_(done.is_(None), due < now), 1), else_=0)), 0)
+        pending = func.coalesce(func.sum(case((and_(done.is_(None), due >= now), 1), else_=0)), 0)
+        return list(session.execute(select(on_time, late, overdue, pending)
+                                    .where(*where, Ticket.status != CANCELLED, *extra)).one())
+
+    def row(label: str, figures: List[int]) -> List[Any]:
+        on_time, late, overdue, pending = figures
+        return [label, on_time, late, overdue, pending, pct(on_time, on_time + late + overdue)]
+
+    emergency = [Ticket.priority == "抢修"]
+    sla = Panel("sla", "SLA 达成（config/service.yml 时限）", ["时限", "按时", "超时完成", "未完成已超时", "未到期", "达成率 %"], [
+        row("首次响应", compliance(Ticket.first_responded_at, Ticket.first_response_due)),
+        row("处理完成", compliance(Ticket.resolved_at, Ticket.resolution_due)),
+        row("抢修 到场响应", compliance(Ticket.first_responded_at, Ticket.first_response_due, emergency)),
+        row("抢修 处理完成", compliance(Ticket.resolved_at, Ticket.resolution_due, emergency)),
+    ], chart={"type": "stack", "x": 0, "series": [1, 2, 3, 4]},
+        note="达成率 = 按时 / (按时 + 超时完成 + 未完成已超时)；已取消的工单不计")
+
+    total, urged, urges = session.execute(select(
+        func.count(), func.coalesce(func.sum(case((Ticket.urge_count > 0, 1), else_=0)), 0),
+        func.coalesce(func.sum(Ticket.urge_count), 0)).where(*where)).one()
+    reopened = session.execute(
+        select(func.count(distinct(TicketEvent.ticket_id))).join(Ticket, Ticket.id == TicketEvent.ticket_id)
+        .where(*where, TicketEvent.kind == "status_changed", TicketEvent.from_value.in_((RESOLVED, SURVEYED)),
+               TicketEvent.to_value == IN_PROGRESS)
+    ).scalar_one()
+    follow = Panel("ticket_follow", "催办与重开", ["指标", "数值"], [
+        ["新建工单", total], ["被催办工单", urged], ["催办次数", urges],
+        ["每单平均催办", round(urges / total, 2) if total else None], ["重开工单", reopened],
+        ["重开率 %", pct(reopened, total)],
+    ])
+
+    age = _epoch(connection, literal(now, Ticket.created_at.type)) - _epoch(connection, Ticket.created_at)
+    open_where = [Ticket.status.in_(OPEN_STATUSES), Ticket.created_at < now, *_ticket_filters(query)]
+    cases, lower = [], 0
+    for upper, label in AGE_BUCKETS:
+        cond = age >= lower * 86400 if upper is None else and_(age >= lower * 86400, age < upper * 86400)
+        cases.append(func.coalesce(func.sum(case((cond, 1), else_=0)), 0).label(f"a{lower}"))
+        lower = upper or lower
+    ages = session.execute(select(*cases).where(*open_where)).one()
+    backlog = Panel("backlog", "积压工单账龄（当前未完成）", ["账龄", "工单数"],
+                    [[label, n] for (_, label), n in zip(AGE_BUCKETS, ages)],
+                    chart={"type": "bar", "x": 0, "series": [1]}, note="不受时间段影响，按当前时刻统计")
+    return [created, series, sla, follow, backlog]
+
+
+# --- satisfaction ---------------------------------------------------------------------------
+
+
+def satisfaction_panels(session, query: Query) -> List[Panel]:
+    where = [_in_period(Survey.created_at, query), *_ticket_filters(query)]
+    rows = session.execute(
+        select(Ticket.type, Ticket.group_name, Ticket.assignee, Ticket.status, Survey.score)
+        .join(Ticket, Ticket.id == Survey.ticket_id).where(*where)
+    ).all()
+    scores = Counter(r.score for r in rows)
+    distribution = Panel("csat_scores", "满意度评分分布", ["评分", "份数", "占比 %"],
+                         [[f"{s} 分", scores.get(s, 0), pct(scores.get(s, 0), len(rows))] for s in range(5, 0, -1)],
+                         chart={"type": "bar", "x": 0, "series": [1]})
+
+    def grouped(key, label: str, panel_id: str, title: str) -> Panel:
+        groups = defaultdict(list)
+        for r in rows:
+            groups[key(r) or "（无）"].append(r.score)
+        table = [[name, len(v), round(sum(v) / len(v), 2), pct(sum(1 for s in v if s >= 4), len(v))]
+                 for name, v in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))]
+        return Panel(panel_id, title, [label, "份数", "平均分", "满意率 %"], table,
+                     chart={"type": "bar", "x": 0, "series": [2]}, note="满意率：4–5 分占比")
+
+    resolved = session.execute(select(func.count()).where(
+        _in_period(Ticket.resolved_at, query), *_ticket_filters(query))).scalar_one()
+    low = [r for r in rows if r.score <= 2]
+    low_closed = sum(1 for r in low if r.status == "已关闭")
+    overall = Panel("csat_summary", "满意度概况", ["指标", "数值"], [
+        ["回访份数", len(rows)],
+        ["平均分", round(sum(r.score for r in rows) / len(rows), 2) if rows else None],
+        ["满意率 %", pct(sum(1 for r in rows if r.score >= 4), len(rows))],
+        ["已解决工单", resolved],
+        ["回访率 %", pct(len(rows), resolved)],
+        ["低分（≤2）跟进中", len(low) - low_closed],
+        ["低分（≤2）已关闭", low_closed],
+    ], note="回访率 = 期间回访份数 / 期间解决的工单数")
+
+    # Complaints: rate, and repeats by the same customer within 30 days.
+    ticket_where = [_in_period(Ticket.created_at, query), *_ticket_filters(query)]
+    all_tickets = session.execute(select(func.count()).where(*ticket_where)).scalar_one()
+    window = dt.timedelta(days=REPEAT_COMPLAINT_DAYS)
+    complaint_where = [Ticket.type == "complaint", Ticket.created_at >= query.start - window, Ticket.created_at < query.end]
+    if query.group:
+        complaint_where.append(Ticket.group_name == query.group)
+    if query.channel:
+        complaint_where.append(Ticket.channel == query.channel)
+    if query.ticket_type not in (None, "complaint"):
+        complaint_where.append(literal(False))
+    complaints = session.execute(
+        select(Ticket.customer_id, Ticket.created_at).where(*complaint_where)
+        .order_by(Ticket.customer_id, Ticket.created_at)
+    ).all()
+    in_period = [c for c in complaints if c.created_at >= query.start]
+    repeats, customers = 0, set()
+    last_seen: Dict[int, dt.datetime] = {}
+    for customer_id, created_at in complaints:
+        previous = last_seen.get(customer_id) if customer_id is not None else None
+        if created_at >= query.start and previous is not None and created_at - previous <= window:
+            repeats += 1
+            customers.add(customer_id)
+        if customer_id is not None:
+            last_seen[customer_id] = created_at
+    complaint_panel = Panel("complaints", "投诉", ["指标", "数值"], [
+        ["投诉工单", len(in_period)], ["投诉率 %", pct(len(in_period), all_tickets)],
+        ["重复投诉（30 天内同一客户）", repeats], ["重复投诉客户数", len(customers)],
+        ["重复投诉占比 %", pct(repeats, len(in_period))],
+    ], note="投诉率 = 投诉工单 / 全部新建工单")
+    return [overall, distribution,
+            grouped(lambda r: _type_label(r.type), "工单类型", "csat_by_type", "满意度：按工单类型"),
+            grouped(lambda r: r.group_name, "班组", "csat_by_group", "满意度：按班组"),
+            grouped(lambda r: r.assignee, "处理人", "csat_by_agent", "满意度：按处理人"),
+            complaint_panel]
+
+
+# --- everything ------------------------------------------------------------------------------
+
+
+SECTIONS = (("bot", "机器人"), ("handoffs", "转人工"), ("tickets", "工单与 SLA"), ("satisfaction", "满意度与投诉"))
+
+
+def dashboard(query: Query, database_url: Optional[str] = None, tracker: Optional[str] = None,
+              review_url: str = "/desk/review/") -> Dict[str, List[Panel]]:
+    """Every panel of the analytics page, by section."""
+    database_url = database_url or settings.database_url()
+    tracker = tracker or tracker_url(database_url)
+    with db.session_scope(database_url) as session:
+        handoffs = handoff_rows(session, query)
+        handoff_conversations = {r.conversation_id for r in handoffs}
+        bot = _bot(tracker, query, handoff_conversations, review_url)
+        conversations = bot[0].rows[0][1]
+        return {
+            "bot": bot,
+            "handoffs": handoff_panels(session, query, handoffs, conversations),
+            "tickets": ticket_panels(session, query),
+            "satisfaction": satisfaction_panels(session, query),
+        }
+
+
+_tracker_engines: Dict[str, Any] = {}
+
+
+def _tracker_engine(url: str):
+    """Read-only use: on SQLite a plain engine (the service engine's BEGIN IMMEDIATE would block Rasa)."""
+    if make_url(url).get_backend_name() != "sqlite":
+        return db.get_engine(url)
+    if url not in _tracker_engines:
+        from sqlalchemy import create_engine
+
+        _tracker_engines[url] = create_engine(url, future=True)
+    return _tracker_engines[url]
+
+
+def _bot(tracker: str, query: Query, handoff_conversations: Iterable[str], review_url: str) -> List[Panel]:
+    engine = _tracker_engine(tracker)
+    with engine.connect() as connection:
+        return bot_panels(connection, query, handoff_conversations, review_url)
+
+
+def find_panel(panels: Dict[str, List[Panel]], panel_id: str) -> Optional[Panel]:
+    return next((p for section in panels.values() for p in section if p.id == panel_id), None)
+
+
+def to_csv(panel: Panel) -> str:
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(panel.columns)
+    for row in panel.rows:
+        writer.writerow(["" if v is None else v for v in row])
+    return "\ufeff" + out.getvalue()  # BOM: Excel opens Chinese CSV correctly

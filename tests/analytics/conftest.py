@@ -1,0 +1,31 @@
+"""Analytics fixtures: the hand-computed data set on SQLite and PostgreSQL (tracker included)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "desk"))  # desk_support (login helpers)
+
+import dataset  # noqa: E402
+from kefu.analytics import queries  # noqa: E402
+
+
+@pytest.fixture
+def cheap_hashing(monkeypatch):
+    from argon2 import PasswordHasher
+
+    import desk.auth
+
+    monkeypatch.setattr(desk.auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+@pytest.fixture
+def small_data(clean_db, pinned_clock, cheap_hashing):
+    """(service DB URL, tracker URL) holding dataset.py's figures; the clock at Monday 10:00."""
+    tracker = queries.tracker_url(clean_db)
+    dataset.load_tracker(tracker)
+    dataset.load_service(clean_db)
+    return clean_db, tracker

@@ -1,7 +1,12 @@
 """Evaluate a model: held-out NLU set + end-to-end test stories.
 
     ./kefu.sh evaluate [--model models/x.tar.gz] [--out results]
-                       [--holdout tests/nlu/holdout.yml] [--stories tests/test_stories.yml]
+                       [--set holdout|dev|dev_holdout_v1 | --holdout path/to/nlu.yml]
+                       [--stories tests/test_stories.yml] [--skip-stories]
+
+The NLU set is the fresh holdout `tests/nlu/holdout.yml` unless `--set` names one of
+the development sets (`dev` = tests/nlu/dev.yml, `dev_holdout_v1` = the holdout before
+2026-12-01) or `--holdout` gives a file. The quality gates use the holdout only.
 
 Writes Rasa's standard reports into `results/` (intent_report.json,
 response_selection_report.json, <Extractor>_report.json, story reports) and prints a
@@ -22,6 +27,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from kefu import settings
+from kefu.training.project import EVALUATION_SETS, Project
 
 # Entities whose value is canonicalised (synonyms): the value must match too.
 CANONICAL_ENTITIES = {"product", "fault"}
@@ -109,14 +115,27 @@ def story_summary(out: Path) -> Dict:
     return {"story_report": data.get("accuracy"), "failed_stories": n_failed}
 
 
+def resolve_nlu_set(name: Optional[str] = None, path: Optional[Path] = None,
+                    project: Optional[Project] = None) -> Path:
+    """The NLU file to evaluate on: an explicit path, a named set, or the holdout."""
+    if path is not None:
+        return Path(path)
+    project = project or Project.default()
+    return project.evaluation_set(name or "holdout")
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="kefu evaluate")
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=settings.repo_root() / "results")
     parser.add_argument("--skip-stories", action="store_true")
-    parser.add_argument("--holdout", type=Path, default=settings.repo_root() / "tests/nlu/holdout.yml")
+    sets = parser.add_mutually_exclusive_group()
+    sets.add_argument("--set", dest="eval_set", choices=sorted(EVALUATION_SETS), default=None,
+                      help="a named NLU evaluation set under tests/nlu/ (default: holdout)")
+    sets.add_argument("--holdout", type=Path, default=None, help="an NLU file to evaluate on")
     parser.add_argument("--stories", type=Path, default=settings.repo_root() / "tests/test_stories.yml")
     args = parser.parse_args(argv or [])
+    args.holdout = resolve_nlu_set(args.eval_set, args.holdout)
     model = args.model or latest_model()
     if model is None:
         print("no model: run ./kefu.sh train first", file=sys.stderr)

@@ -19,6 +19,17 @@ from kefu import settings
 # DIET and the regex extractor return duplicates (see config.yml, data/nlu/*.yml).
 DIET_ENTITIES: Tuple[str, ...] = ("time", "address", "person_name")
 
+# Evaluation sets under tests/nlu/, by name (`./kefu.sh evaluate --set NAME`).
+# `holdout` is the fresh held-out set the quality gates use: never opened by anyone who
+# writes training data. The others are development sets for error analysis (their
+# scores are optimistic): `dev` (written 2026-11-22) and `dev_holdout_v1` (the holdout
+# until 2026-12-01). See tests/nlu/README.md.
+EVALUATION_SETS: Dict[str, str] = {
+    "holdout": "holdout.yml",
+    "dev": "dev.yml",
+    "dev_holdout_v1": "dev_holdout_v1.yml",
+}
+
 _NOT_WORD = re.compile(r"[\s\W_]+")
 
 
@@ -66,6 +77,12 @@ class Project:
     def reviewed_file(self) -> Path:
         """Where the review page and `kefu accept` write accepted examples."""
         return self.data / "nlu" / "reviewed.yml"
+
+    def evaluation_set(self, name: str) -> Path:
+        """The NLU file of a named evaluation set (see ``EVALUATION_SETS``)."""
+        if name not in EVALUATION_SETS:
+            raise KeyError(f"unknown evaluation set {name!r}; known: {', '.join(EVALUATION_SETS)}")
+        return self.holdout.parent / EVALUATION_SETS[name]
 
     def latest_model(self, exclude: Iterable[Path] = ()) -> Optional[Path]:
         excluded = {Path(p).resolve() for p in exclude}

@@ -12,7 +12,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0004_security'
-down_revision = '0002_desk'
+down_revision = '0003_handoff_lifecycle'
 branch_labels = None
 depends_on = None
 

@@ -14,7 +14,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0005_analytics_indexes'
-down_revision = '0002_desk'
+down_revision = '0004_security'
 branch_labels = None
 depends_on = None
 

@@ -92,8 +92,8 @@ def test_handoff_lifecycle_migration_keeps_history(fresh_db_url):
             "'2026-12-07 02:00:00', '2026-12-07 02:00:00')"))
         connection.execute(text(
             "INSERT INTO handoff_events (handoff_id, at, actor, kind) VALUES (1, '2026-12-07 02:00:00', 'bot', 'queued')"))
-    db.migrate(fresh_db_url)
-    assert _current_revision(fresh_db_url) == "0003_handoff_lifecycle" == _head()
+    db.migrate(fresh_db_url, "0003_handoff_lifecycle")
+    assert _current_revision(fresh_db_url) == "0003_handoff_lifecycle"
     with engine.begin() as connection:
         assert connection.execute(text("SELECT count(*) FROM handoff_events")).scalar_one() == 1
         connection.execute(text("UPDATE handoffs SET status = 'abandoned', customer_left_at = updated_at"))

@@ -6,7 +6,7 @@ import socket
 import subprocess
 import sys
 
-from kefu import settings
+from kefu import db, settings
 
 
 def closed_port() -> str:
@@ -15,8 +15,10 @@ def closed_port() -> str:
         return str(s.getsockname()[1])
 
 
-def test_status_names_each_part_and_fails_while_one_is_down(clean_db, tmp_path):
-    env = dict(os.environ, KEFU_DATABASE_URL=clean_db, KEFU_VAR_DIR=str(tmp_path), KEFU_RASA_TOKEN="t",
+def test_status_names_each_part_and_fails_while_one_is_down(fresh_db_url, tmp_path):
+    # A database of its own: other tests may have created Rasa's tables in the shared one.
+    db.migrate(fresh_db_url)
+    env = dict(os.environ, KEFU_DATABASE_URL=fresh_db_url, KEFU_VAR_DIR=str(tmp_path), KEFU_RASA_TOKEN="t",
                KEFU_RASA_PORT=closed_port(), KEFU_ACTIONS_PORT=closed_port(), KEFU_WEB_PORT=closed_port(),
                KEFU_REDIS_URL="redis://127.0.0.1:6379/0", PYTHONPATH=str(settings.repo_root()))
     env.pop("KEFU_RASA_URLS", None), env.pop("KEFU_RASA_URL", None), env.pop("KEFU_ACTION_URL", None)

@@ -14,7 +14,7 @@ from typing import Callable, Dict, Optional
 import pytest
 from starlette.testclient import TestClient
 
-from desk_support import COMPLAINT, csrf_of
+from desk_support import csrf_of
 from kefu import db
 from kefu.models.desk import Agent
 from kefu.services import handoffs, tickets

@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 from desk.app import create_app
 from desk.rasa_client import RasaClient
-from desk_support import PASSWORD, RASA_TOKEN, csrf_of, login
+from desk_support import RASA_TOKEN, login
 from kefu.security.config import security_config
 from kefu.security.ratelimit import RateLimiter
 

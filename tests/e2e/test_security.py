@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import subprocess
 import sys
+import time
 import uuid
 
 import httpx
@@ -106,10 +107,15 @@ def test_over_long_message_keeps_a_bounded_original_text(stack):
             return customer.session_id
 
     session_id = asyncio.run(scenario())
-    tracker = httpx.get(f"{stack.rasa_url}/conversations/{session_id}/tracker",
-                        params={"token": stack.token}, timeout=30).json()
-    user = [e for e in tracker["events"] if e["event"] == "user"][0]
-    assert len(user["metadata"]["original_text"]) == limit
+    users = []
+    for _ in range(60):  # Rasa saves the tracker after the turn's last action
+        tracker = httpx.get(f"{stack.rasa_url}/conversations/{session_id}/tracker",
+                            params={"token": stack.token}, timeout=30).json()
+        users = [e for e in tracker["events"] if e["event"] == "user"]
+        if users:
+            break
+        time.sleep(1)
+    assert len(users[0]["metadata"]["original_text"]) == limit
 
 
 def test_scripted_attack_run_prints_every_probe_blocked(stack):

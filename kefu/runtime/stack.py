@@ -151,7 +151,7 @@ def start_stack(
         stack.wait_until_ready("actions", f"http://127.0.0.1:{ports.actions}/health", 120)
         if with_web:
             stack.wait_until_ready("web", f"{stack.web_url}/healthz", 60)
-        stack.wait_rasa()
+        stack.wait_rasa(float(full_env.get("KEFU_RASA_READY_TIMEOUT", 300)))  # longer on a busy machine
     except Exception:
         stack.stop()
         raise

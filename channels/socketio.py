@@ -6,7 +6,9 @@ Same wire protocol and name as Rasa's channel (the widget speaks it unchanged), 
 - bad input gets a clear answer: empty messages are answered without the model,
   over-long ones are truncated for NLU while the full text stays in the metadata;
 - custom payloads reach the widget as `{"custom": {...}}`;
-- if the bot stays silent (e.g. the action server is down) the customer is told so;
+- a turn that could not be processed (action server unreachable after the retries of
+  `channels/action_calls.py`) is rewound and the customer asked to send it again; a
+  processed turn without any reply gets the "recorded" notice (texts: config/reliability.yml);
 - `POST /webhooks/socketio/agent`: the agent desk's way to reach a customer's widget.
   The message is emitted to the conversation's room and stored in the tracker as a
   bot event whose metadata names the agent (handoff protocol, ARCHITECTURE.md).

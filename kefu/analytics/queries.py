@@ -32,6 +32,7 @@ import json
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from sqlalchemy import (
@@ -606,6 +607,9 @@ def _tracker_engine(url: str):
 
 
 def _bot(tracker: str, query: Query, handoff_conversations: Iterable[str], review_url: str) -> List[Panel]:
+    parsed = make_url(tracker)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and not Path(parsed.database).exists():
+        return bot_panels(None, query, handoff_conversations, review_url)  # Rasa has not written yet
     engine = _tracker_engine(tracker)
     with engine.connect() as connection:
         return bot_panels(connection, query, handoff_conversations, review_url)

@@ -75,7 +75,7 @@ PERIODS = {"today": "今天", "7d": "近 7 天", "30d": "近 30 天", "custom": 
 FALLBACK_INTENT = "nlu_fallback"
 DEACTIVATE = "action_deactivate_loop"
 TOP_N = 10
-NOT_UNDERSTOOD_SCAN = 5000  # most recent fallback messages read for the "not understood" list
+NOT_UNDERSTOOD_SCAN = 2000  # most recent fallback messages read for the "not understood" list
 REPEAT_COMPLAINT_DAYS = 30
 AGE_BUCKETS = ((1, "< 1 天"), (3, "1–3 天"), (7, "3–7 天"), (None, "> 7 天"))
 
@@ -84,7 +84,7 @@ tracker_metadata = MetaData()
 tracker_events = Table(
     "events", tracker_metadata,
     Column("id", Integer, primary_key=True),
-    Column("sender_id", String(255), nullable=False),
+    Column("sender_id", String(255), nullable=False, index=True),  # ix_events_sender_id, as Rasa names it
     Column("type_name", String(255), nullable=False),
     Column("timestamp", Float),
     Column("intent_name", String(255)),
@@ -92,6 +92,7 @@ tracker_events = Table(
     Column("data", Text),
 )
 TRACKER_INDEXES = {
+    "ix_events_sender_id": "events (sender_id)",  # Rasa creates it too; IF NOT EXISTS keeps one
     "ix_events_type_timestamp": "events (type_name, timestamp)",
     "ix_events_action_timestamp": "events (action_name, timestamp)",
 }
@@ -306,57 +307,52 @@ def bot_panels(connection: Optional[Connection], query: Query, handoff_conversat
 
 
 def form_panel(connection: Connection, query: Query) -> Panel:
-    """Forms started, completed and abandoned, and the question customers dropped out at."""
+    """Forms started and abandoned, and the question customers dropped out at.
+
+    Started: ``active_loop`` events naming the form. Abandoned: ``action_deactivate_loop``
+    (the customer left the form), attributed to the conversation's latest form start and
+    latest ``requested_slot`` before it (correlated look-ups on Rasa's sender_id index).
+    Completed = started - abandoned.
+    """
     e = tracker_events
     start, end = query.start.timestamp(), query.end.timestamp()
-    rows = connection.execute(
-        select(e.c.sender_id, e.c.type_name, e.c.action_name, e.c.data)
-        .where(e.c.timestamp >= start, e.c.timestamp < end, or_(
-            e.c.type_name == "active_loop",
-            and_(e.c.type_name == "slot", e.c.action_name == "requested_slot"),
-            and_(e.c.type_name == "action", e.c.action_name == DEACTIVATE),
-        )).order_by(e.c.sender_id, e.c.id)
+    in_period = and_(e.c.timestamp >= start, e.c.timestamp < end)
+    started = dict(connection.execute(
+        select(e.c.action_name, func.count()).where(in_period, e.c.type_name == "active_loop",
+                                                    e.c.action_name.isnot(None))
+        .group_by(e.c.action_name)
+    ).all())
+    before = tracker_events.alias("before")
+    latest_form = (select(before.c.action_name)
+                   .where(before.c.sender_id == e.c.sender_id, before.c.id < e.c.id,
+                          before.c.type_name == "active_loop", before.c.action_name.isnot(None))
+                   .order_by(before.c.id.desc()).limit(1).scalar_subquery())
+    latest_question = (select(before.c.data)
+                       .where(before.c.sender_id == e.c.sender_id, before.c.id < e.c.id,
+                              before.c.type_name == "slot", before.c.action_name == "requested_slot")
+                       .order_by(before.c.id.desc()).limit(1).scalar_subquery())
+    exits = connection.execute(
+        select(latest_form, latest_question).where(in_period, e.c.type_name == "action", e.c.action_name == DEACTIVATE)
     ).all()
-    started: Counter = Counter()
-    completed: Counter = Counter()
     dropped: Dict[str, Counter] = defaultdict(Counter)
-    state: Dict[str, List[Optional[str]]] = {}  # sender -> [form, question]
-
-    def drop(sender: str) -> None:
-        form, question = state.pop(sender, [None, None])
-        if form:
-            dropped[form][question or "（未开始提问）"] += 1
-
-    for sender, type_name, action, data in rows:
-        current = state.get(sender)
-        if type_name == "active_loop":
-            if action:  # a form starts (or restarts)
-                if current and current[0] and current[0] != action:
-                    drop(sender)
-                if not (current and current[0] == action):
-                    started[action] += 1
-                    state[sender] = [action, None]
-            elif current and current[0]:
-                completed[current[0]] += 1
-                state.pop(sender, None)
-        elif type_name == "slot":
-            if current and current[0]:
-                try:
-                    current[1] = (json.loads(data) or {}).get("value")
-                except (TypeError, ValueError):
-                    pass
-        else:  # action_deactivate_loop: the customer left the form
-            drop(sender)
-    for sender in list(state):
-        drop(sender)  # still inside the form when the period (or conversation) ended
+    for form, data in exits:
+        if not form:
+            continue
+        try:
+            question = (json.loads(data) or {}).get("value") if data else None
+        except (TypeError, ValueError):
+            question = None
+        dropped[form][question or "（未开始提问）"] += 1
+        started.setdefault(form, 0)
     table = []
     for form in sorted(started, key=lambda f: (-started[f], f)):
         abandoned = sum(dropped[form].values())
+        completed = max(started[form] - abandoned, 0)
         top = ", ".join(f"{q} ({n})" for q, n in dropped[form].most_common(3))
-        table.append([form, started[form], completed[form], abandoned, pct(completed[form], started[form]), top])
+        table.append([form, started[form], completed, abandoned, pct(completed, started[form]), top])
     return Panel("forms", "表单完成与放弃", ["表单", "开始", "完成", "放弃", "完成率 %", "放弃时的问题（次数）"],
                  table, chart={"type": "stack", "x": 0, "series": [2, 3]},
-                 note="放弃：客户中途退出表单，或会话结束时表单仍未完成")
+                 note="放弃：客户中途退出表单（action_deactivate_loop）；完成 = 开始 − 放弃")
 
 
 # --- handoffs ---------------------------------------------------------------------------------

@@ -47,7 +47,7 @@
         name: panel.columns[i],
         type: spec.type === "line" ? "line" : "bar",
         stack: spec.type === "stack" ? "total" : undefined,
-        smooth: spec.type === "line",
+        smooth: false,
         areaStyle: spec.type === "line" ? { opacity: 0.12 } : undefined,
         showSymbol: labels.length <= 40,
         data: panel.rows.map(function (r) { return r[i]; }),

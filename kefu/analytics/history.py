@@ -94,7 +94,10 @@ def seed_history(days: int, url: Optional[str] = None, tracker: Optional[str] = 
     db.migrate(url)
     counts = {"conversations": 0, "tracker_events": 0, "tickets": 0, "ticket_events": 0, "handoffs": 0,
               "surveys": 0}
-    with db.session_scope(url) as session:
+    engine = db.get_engine(tracker)
+    with engine.begin() as tracker_connection, db.session_scope(url) as session:
+        tracker_metadata.create_all(tracker_connection)
+        written = 0
         if session.execute(select(Ticket.id).where(Ticket.ticket_no.like("%-H%")).limit(1)).first():
             raise HistoryExists("history already seeded (use --reset to start over)")
         # customers and historic agents (disabled accounts: they cannot log in)
@@ -129,6 +132,14 @@ def seed_history(days: int, url: Optional[str] = None, tracker: Optional[str] = 
             tracker_rows.append({"sender_id": sender, "type_name": type_name, "timestamp": at.timestamp(),
                                  "intent_name": intent, "action_name": action,
                                  "data": json.dumps(data, ensure_ascii=False)})
+            if len(tracker_rows) >= CHUNK:  # keep memory flat: a year is ~1M events
+                flush_tracker()
+
+        def flush_tracker() -> None:
+            nonlocal written
+            _insert(tracker_connection, tracker_events, tracker_rows)
+            written += len(tracker_rows)
+            tracker_rows.clear()
 
         def user(sender: str, at: dt.datetime, intent: str, words: str) -> None:
             confidence = round(rng.uniform(0.2, 0.55), 3) if intent == "nlu_fallback" else round(rng.uniform(0.6, 0.99), 3)
@@ -291,11 +302,8 @@ def seed_history(days: int, url: Optional[str] = None, tracker: Optional[str] = 
         _insert(connection, Handoff.__table__, handoffs)
         _insert(connection, HandoffEvent.__table__, handoff_events)
         _fix_sequences(connection, ["customers", "agents", "tickets", "handoffs"])
-    engine = db.get_engine(tracker)
-    with engine.begin() as connection:
-        tracker_metadata.create_all(connection)
-        ensure_tracker_indexes(connection)
-        _insert(connection, tracker_events, tracker_rows)
-    counts.update(tracker_events=len(tracker_rows), tickets=len(tickets), ticket_events=len(ticket_events),
+        flush_tracker()
+        ensure_tracker_indexes(tracker_connection)
+    counts.update(tracker_events=written, tickets=len(tickets), ticket_events=len(ticket_events),
                   handoffs=len(handoffs), surveys=len(surveys))
     return counts

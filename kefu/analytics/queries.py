@@ -32,6 +32,7 @@ import json
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from sqlalchemy import (
@@ -74,7 +75,7 @@ PERIODS = {"today": "今天", "7d": "近 7 天", "30d": "近 30 天", "custom": 
 FALLBACK_INTENT = "nlu_fallback"
 DEACTIVATE = "action_deactivate_loop"
 TOP_N = 10
-NOT_UNDERSTOOD_SCAN = 5000  # most recent fallback messages read for the "not understood" list
+NOT_UNDERSTOOD_SCAN = 2000  # most recent fallback messages read for the "not understood" list
 REPEAT_COMPLAINT_DAYS = 30
 AGE_BUCKETS = ((1, "< 1 天"), (3, "1–3 天"), (7, "3–7 天"), (None, "> 7 天"))
 
@@ -83,7 +84,7 @@ tracker_metadata = MetaData()
 tracker_events = Table(
     "events", tracker_metadata,
     Column("id", Integer, primary_key=True),
-    Column("sender_id", String(255), nullable=False),
+    Column("sender_id", String(255), nullable=False, index=True),  # ix_events_sender_id, as Rasa names it
     Column("type_name", String(255), nullable=False),
     Column("timestamp", Float),
     Column("intent_name", String(255)),
@@ -91,7 +92,9 @@ tracker_events = Table(
     Column("data", Text),
 )
 TRACKER_INDEXES = {
-    "ix_events_type_timestamp": "events (type_name, timestamp)",
+    "ix_events_sender_id": "events (sender_id)",  # Rasa creates it too; IF NOT EXISTS keeps one
+    # covering the bot panels' scans (index-only on PostgreSQL once vacuumed)
+    "ix_events_type_timestamp": "events (type_name, timestamp, sender_id, intent_name)",
     "ix_events_action_timestamp": "events (action_name, timestamp)",
 }
 
@@ -215,9 +218,13 @@ def _bucket_labels(query: Query) -> List[Tuple[int, str]]:
             for b in range(first, last + 1)]
 
 
-def _type_label(ticket_type: str) -> str:
-    config = settings.service_config().ticket_types.get(ticket_type)
-    return config.label if config else ticket_type
+def _type_label(ticket_type: str, labels: Optional[Dict[str, str]] = None) -> str:
+    labels = labels if labels is not None else _type_labels()
+    return labels.get(ticket_type, ticket_type)
+
+
+def _type_labels() -> Dict[str, str]:
+    return {name: t.label for name, t in settings.service_config().ticket_types.items()}
 
 
 def _ticket_filters(query: Query) -> list:
@@ -239,7 +246,7 @@ def _in_period(column, query: Query):
 
 
 def bot_panels(connection: Optional[Connection], query: Query, handoff_conversations: Iterable[str],
-               review_url: str = "/desk/review/") -> List[Panel]:
+               review_url: str = "/desk/review/", same_database: bool = False) -> List[Panel]:
     if connection is None or not inspect(connection).has_table("events"):
         empty = "对话记录库中还没有数据"
         return [Panel("bot_summary", "机器人概况", ["指标", "数值"],
@@ -247,15 +254,37 @@ def bot_panels(connection: Optional[Connection], query: Query, handoff_conversat
     e = tracker_events
     start, end = query.start.timestamp(), query.end.timestamp()
     user = and_(e.c.type_name == "user", e.c.timestamp >= start, e.c.timestamp < end)
-    conversations, messages, fallbacks = connection.execute(select(
-        func.count(distinct(e.c.sender_id)), func.count(),
-        func.coalesce(func.sum(case((e.c.intent_name == FALLBACK_INTENT, 1), else_=0)), 0),
-    ).where(user)).one()
+    # One scan of the period's customer messages: (bucket, conversation) pairs with their
+    # message and fallback counts; per bucket, plus the distinct total as bucket -1.
+    bucket = ((cast(e.c.timestamp, BigInteger) + _tz_offset(query)) / _bucket_size(query)).label("b")
+    pairs = (select(bucket, e.c.sender_id, func.count().label("m"),
+                    func.sum(case((e.c.intent_name == FALLBACK_INTENT, 1), else_=0)).label("f"))
+             .where(user).group_by(bucket, e.c.sender_id).cte("pairs"))
+    per_bucket = select(pairs.c.b, func.count().label("n"), func.sum(pairs.c.m).label("m"),
+                        func.sum(pairs.c.f).label("f")).group_by(pairs.c.b)
+    total = select(cast(literal(-1), BigInteger).label("b"), func.count(distinct(pairs.c.sender_id)).label("n"),
+                   literal(0).label("m"), literal(0).label("f"))
+    by_bucket, conversations, messages, fallbacks = {}, 0, 0, 0
+    for b, n, m, f in connection.execute(total.union_all(per_bucket)).all():
+        if int(b) == -1:
+            conversations = n
+        else:
+            by_bucket[int(b)] = n
+            messages += int(m or 0)
+            fallbacks += int(f or 0)
     escalated = 0
     ids = sorted(handoff_conversations)
+    if same_database:  # PostgreSQL: one semi-join against the handoffs table
+        handed = (select(Handoff.conversation_id)
+                  .where(Handoff.created_at >= query.start, Handoff.created_at < query.end))
+        if query.group:
+            handed = handed.where(Handoff.group_name == query.group)
+        chunk = select(e.c.sender_id).where(user, e.c.sender_id.in_(handed)).group_by(e.c.sender_id)
+        escalated = connection.execute(select(func.count()).select_from(chunk.subquery())).scalar_one()
+        ids = []
     for i in range(0, len(ids), 5000):  # disjoint chunks: the distinct counts add up
-        escalated += connection.execute(select(func.count(distinct(e.c.sender_id)))
-                                        .where(user, e.c.sender_id.in_(ids[i:i + 5000]))).scalar_one()
+        chunk = select(e.c.sender_id).where(user, e.c.sender_id.in_(ids[i:i + 5000])).group_by(e.c.sender_id)
+        escalated += connection.execute(select(func.count()).select_from(chunk.subquery())).scalar_one()
     contained = conversations - escalated
     summary = Panel("bot_summary", "机器人概况", ["指标", "数值"], [
         ["会话数", conversations],
@@ -292,12 +321,6 @@ def bot_panels(connection: Optional[Connection], query: Query, handoff_conversat
                            [[t, n] for t, n in top_texts], links={i: link for i in range(len(top_texts))},
                            note="点击消息进入对话审核页标注")
 
-    series = connection.execute(
-        select(((cast(e.c.timestamp, BigInteger) + _tz_offset(query)) / _bucket_size(query)).label("b"),
-               func.count(distinct(e.c.sender_id)))
-        .where(user).group_by(text("b"))
-    ).all()
-    by_bucket = {int(b): n for b, n in series}
     volume = Panel("conversation_series", "会话量（按" + ("小时" if query.bucket == "hour" else "天") + "）",
                    ["时间", "会话数"], [[label, by_bucket.get(b, 0)] for b, label in _bucket_labels(query)],
                    chart={"type": "line", "x": 0, "series": [1]})
@@ -305,57 +328,52 @@ def bot_panels(connection: Optional[Connection], query: Query, handoff_conversat
 
 
 def form_panel(connection: Connection, query: Query) -> Panel:
-    """Forms started, completed and abandoned, and the question customers dropped out at."""
+    """Forms started and abandoned, and the question customers dropped out at.
+
+    Started: ``active_loop`` events naming the form. Abandoned: ``action_deactivate_loop``
+    (the customer left the form), attributed to the conversation's latest form start and
+    latest ``requested_slot`` before it (correlated look-ups on Rasa's sender_id index).
+    Completed = started - abandoned.
+    """
     e = tracker_events
     start, end = query.start.timestamp(), query.end.timestamp()
-    rows = connection.execute(
-        select(e.c.sender_id, e.c.type_name, e.c.action_name, e.c.data)
-        .where(e.c.timestamp >= start, e.c.timestamp < end, or_(
-            e.c.type_name == "active_loop",
-            and_(e.c.type_name == "slot", e.c.action_name == "requested_slot"),
-            and_(e.c.type_name == "action", e.c.action_name == DEACTIVATE),
-        )).order_by(e.c.sender_id, e.c.id)
+    in_period = and_(e.c.timestamp >= start, e.c.timestamp < end)
+    started = dict(connection.execute(
+        select(e.c.action_name, func.count()).where(in_period, e.c.type_name == "active_loop",
+                                                    e.c.action_name.isnot(None))
+        .group_by(e.c.action_name)
+    ).all())
+    before = tracker_events.alias("before")
+    latest_form = (select(before.c.action_name)
+                   .where(before.c.sender_id == e.c.sender_id, before.c.id < e.c.id,
+                          before.c.type_name == "active_loop", before.c.action_name.isnot(None))
+                   .order_by(before.c.id.desc()).limit(1).scalar_subquery())
+    latest_question = (select(before.c.data)
+                       .where(before.c.sender_id == e.c.sender_id, before.c.id < e.c.id,
+                              before.c.type_name == "slot", before.c.action_name == "requested_slot")
+                       .order_by(before.c.id.desc()).limit(1).scalar_subquery())
+    exits = connection.execute(
+        select(latest_form, latest_question).where(in_period, e.c.type_name == "action", e.c.action_name == DEACTIVATE)
     ).all()
-    started: Counter = Counter()
-    completed: Counter = Counter()
     dropped: Dict[str, Counter] = defaultdict(Counter)
-    state: Dict[str, List[Optional[str]]] = {}  # sender -> [form, question]
-
-    def drop(sender: str) -> None:
-        form, question = state.pop(sender, [None, None])
-        if form:
-            dropped[form][question or "（未开始提问）"] += 1
-
-    for sender, type_name, action, data in rows:
-        current = state.get(sender)
-        if type_name == "active_loop":
-            if action:  # a form starts (or restarts)
-                if current and current[0] and current[0] != action:
-                    drop(sender)
-                if not (current and current[0] == action):
-                    started[action] += 1
-                    state[sender] = [action, None]
-            elif current and current[0]:
-                completed[current[0]] += 1
-                state.pop(sender, None)
-        elif type_name == "slot":
-            if current and current[0]:
-                try:
-                    current[1] = (json.loads(data) or {}).get("value")
-                except (TypeError, ValueError):
-                    pass
-        else:  # action_deactivate_loop: the customer left the form
-            drop(sender)
-    for sender in list(state):
-        drop(sender)  # still inside the form when the period (or conversation) ended
+    for form, data in exits:
+        if not form:
+            continue
+        try:
+            question = (json.loads(data) or {}).get("value") if data else None
+        except (TypeError, ValueError):
+            question = None
+        dropped[form][question or "（未开始提问）"] += 1
+        started.setdefault(form, 0)
     table = []
     for form in sorted(started, key=lambda f: (-started[f], f)):
         abandoned = sum(dropped[form].values())
+        completed = max(started[form] - abandoned, 0)
         top = ", ".join(f"{q} ({n})" for q, n in dropped[form].most_common(3))
-        table.append([form, started[form], completed[form], abandoned, pct(completed[form], started[form]), top])
+        table.append([form, started[form], completed, abandoned, pct(completed, started[form]), top])
     return Panel("forms", "表单完成与放弃", ["表单", "开始", "完成", "放弃", "完成率 %", "放弃时的问题（次数）"],
                  table, chart={"type": "stack", "x": 0, "series": [2, 3]},
-                 note="放弃：客户中途退出表单，或会话结束时表单仍未完成")
+                 note="放弃：客户中途退出表单（action_deactivate_loop）；完成 = 开始 − 放弃")
 
 
 # --- handoffs ---------------------------------------------------------------------------------
@@ -365,9 +383,13 @@ def handoff_rows(session, query: Query) -> List[Any]:
     where = [_in_period(Handoff.created_at, query)]
     if query.group:
         where.append(Handoff.group_name == query.group)
+    connection = session.connection()
+    created = _epoch(connection, Handoff.created_at)
     return session.execute(
         select(Handoff.conversation_id, Handoff.rule_id, Handoff.group_name, Handoff.status,
-               Handoff.created_at, Handoff.claimed_at, Handoff.resolved_at, Agent.display_name)
+               created.label("created"), (_epoch(connection, Handoff.claimed_at) - created).label("wait"),
+               (_epoch(connection, Handoff.resolved_at) - _epoch(connection, Handoff.claimed_at)).label("handling"),
+               Agent.display_name)
         .outerjoin(Agent, Agent.id == Handoff.claimed_by_id).where(*where)
     ).all()
 
@@ -381,10 +403,9 @@ def handoff_panels(session, query: Query, rows: Sequence[Any], conversations: in
                        chart={"type": "pie", "x": 0, "series": [1]})
 
     def figures(items: Sequence[Any]) -> List[Any]:
-        waits = [(r.claimed_at - r.created_at).total_seconds() for r in items if r.claimed_at]
-        handling = [(r.resolved_at - r.claimed_at).total_seconds() for r in items
-                    if r.claimed_at and r.resolved_at and r.status == "resolved"]
-        abandoned = sum(1 for r in items if r.status == "cancelled" and not r.claimed_at)
+        waits = [r.wait for r in items if r.wait is not None]
+        handling = [r.handling for r in items if r.handling is not None and r.status == "resolved"]
+        abandoned = sum(1 for r in items if r.status == "cancelled" and r.wait is None)
         callbacks = sum(1 for r in items if r.status == "callback")
         return [len(items), minutes(nearest_rank(waits, 0.5)), minutes(nearest_rank(waits, 0.9)), abandoned,
                 pct(abandoned, len(items)), minutes(sum(handling) / len(handling)) if handling else None, callbacks]
@@ -413,7 +434,7 @@ def handoff_panels(session, query: Query, rows: Sequence[Any], conversations: in
                            [["预约回拨", booked], ["已完成", done], ["完成率 %", pct(done, booked)]])
 
     size, offset = _bucket_size(query), _tz_offset(query)
-    counts = Counter((int(r.created_at.timestamp()) + offset) // size for r in rows)
+    counts = Counter((int(r.created) + offset) // size for r in rows)
     series = Panel("handoff_series", "转人工量（按" + ("小时" if query.bucket == "hour" else "天") + "）",
                    ["时间", "转人工数"], [[label, counts.get(b, 0)] for b, label in _bucket_labels(query)],
                    chart={"type": "line", "x": 0, "series": [1]})
@@ -498,35 +519,43 @@ def ticket_panels(session, query: Query) -> List[Panel]:
 
 def satisfaction_panels(session, query: Query) -> List[Panel]:
     where = [_in_period(Survey.created_at, query), *_ticket_filters(query)]
-    rows = session.execute(
-        select(Ticket.type, Ticket.group_name, Ticket.assignee, Ticket.status, Survey.score)
+    grouped_rows = session.execute(
+        select(Ticket.type, Ticket.group_name, Ticket.assignee, Ticket.status, Survey.score, func.count().label("n"))
         .join(Ticket, Ticket.id == Survey.ticket_id).where(*where)
+        .group_by(Ticket.type, Ticket.group_name, Ticket.assignee, Ticket.status, Survey.score)
     ).all()
-    scores = Counter(r.score for r in rows)
+    labels = _type_labels()
+    surveys = sum(r.n for r in grouped_rows)
+    scores: Counter = Counter()
+    for r in grouped_rows:
+        scores[r.score] += r.n
     distribution = Panel("csat_scores", "满意度评分分布", ["评分", "份数", "占比 %"],
-                         [[f"{s} 分", scores.get(s, 0), pct(scores.get(s, 0), len(rows))] for s in range(5, 0, -1)],
+                         [[f"{s} 分", scores.get(s, 0), pct(scores.get(s, 0), surveys)] for s in range(5, 0, -1)],
                          chart={"type": "bar", "x": 0, "series": [1]})
 
     def grouped(key, label: str, panel_id: str, title: str) -> Panel:
-        groups = defaultdict(list)
-        for r in rows:
-            groups[key(r) or "（无）"].append(r.score)
-        table = [[name, len(v), round(sum(v) / len(v), 2), pct(sum(1 for s in v if s >= 4), len(v))]
-                 for name, v in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))]
+        groups: Dict[str, List[int]] = defaultdict(lambda: [0, 0, 0])  # surveys, score sum, satisfied
+        for r in grouped_rows:
+            g = groups[key(r) or "（无）"]
+            g[0] += r.n
+            g[1] += r.score * r.n
+            g[2] += r.n if r.score >= 4 else 0
+        table = [[name, n, round(total / n, 2), pct(good, n)]
+                 for name, (n, total, good) in sorted(groups.items(), key=lambda kv: (-kv[1][0], kv[0]))]
         return Panel(panel_id, title, [label, "份数", "平均分", "满意率 %"], table,
                      chart={"type": "bar", "x": 0, "series": [2]}, note="满意率：4–5 分占比")
 
     resolved = session.execute(select(func.count()).where(
         _in_period(Ticket.resolved_at, query), *_ticket_filters(query))).scalar_one()
-    low = [r for r in rows if r.score <= 2]
-    low_closed = sum(1 for r in low if r.status == "已关闭")
+    low = sum(r.n for r in grouped_rows if r.score <= 2)
+    low_closed = sum(r.n for r in grouped_rows if r.score <= 2 and r.status == "已关闭")
     overall = Panel("csat_summary", "满意度概况", ["指标", "数值"], [
-        ["回访份数", len(rows)],
-        ["平均分", round(sum(r.score for r in rows) / len(rows), 2) if rows else None],
-        ["满意率 %", pct(sum(1 for r in rows if r.score >= 4), len(rows))],
+        ["回访份数", surveys],
+        ["平均分", round(sum(r.score * r.n for r in grouped_rows) / surveys, 2) if surveys else None],
+        ["满意率 %", pct(sum(r.n for r in grouped_rows if r.score >= 4), surveys)],
         ["已解决工单", resolved],
-        ["回访率 %", pct(len(rows), resolved)],
-        ["低分（≤2）跟进中", len(low) - low_closed],
+        ["回访率 %", pct(surveys, resolved)],
+        ["低分（≤2）跟进中", low - low_closed],
         ["低分（≤2）已关闭", low_closed],
     ], note="回访率 = 期间回访份数 / 期间解决的工单数")
 
@@ -561,7 +590,7 @@ def satisfaction_panels(session, query: Query) -> List[Panel]:
         ["重复投诉占比 %", pct(repeats, len(in_period))],
     ], note="投诉率 = 投诉工单 / 全部新建工单")
     return [overall, distribution,
-            grouped(lambda r: _type_label(r.type), "工单类型", "csat_by_type", "满意度：按工单类型"),
+            grouped(lambda r: _type_label(r.type, labels), "工单类型", "csat_by_type", "满意度：按工单类型"),
             grouped(lambda r: r.group_name, "班组", "csat_by_group", "满意度：按班组"),
             grouped(lambda r: r.assignee, "处理人", "csat_by_agent", "满意度：按处理人"),
             complaint_panel]
@@ -581,7 +610,7 @@ def dashboard(query: Query, database_url: Optional[str] = None, tracker: Optiona
     with db.session_scope(database_url) as session:
         handoffs = handoff_rows(session, query)
         handoff_conversations = {r.conversation_id for r in handoffs}
-        bot = _bot(tracker, query, handoff_conversations, review_url)
+        bot = _bot(tracker, query, handoff_conversations, review_url, same_database=tracker == database_url)
         conversations = bot[0].rows[0][1]
         return {
             "bot": bot,
@@ -605,10 +634,14 @@ def _tracker_engine(url: str):
     return _tracker_engines[url]
 
 
-def _bot(tracker: str, query: Query, handoff_conversations: Iterable[str], review_url: str) -> List[Panel]:
+def _bot(tracker: str, query: Query, handoff_conversations: Iterable[str], review_url: str,
+         same_database: bool = False) -> List[Panel]:
+    parsed = make_url(tracker)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and not Path(parsed.database).exists():
+        return bot_panels(None, query, handoff_conversations, review_url)  # Rasa has not written yet
     engine = _tracker_engine(tracker)
     with engine.connect() as connection:
-        return bot_panels(connection, query, handoff_conversations, review_url)
+        return bot_panels(connection, query, handoff_conversations, review_url, same_database)
 
 
 def find_panel(panels: Dict[str, List[Panel]], panel_id: str) -> Optional[Panel]:

@@ -26,7 +26,8 @@ INDEXES = [
     ("ix_handoffs_created_at", "handoffs", ["created_at"]),
 ]
 TRACKER_INDEXES = [
-    ("ix_events_type_timestamp", ["type_name", "timestamp"]),
+    ("ix_events_sender_id", ["sender_id"]),  # Rasa's own index; kept if it exists
+    ("ix_events_type_timestamp", ["type_name", "timestamp", "sender_id", "intent_name"]),
     ("ix_events_action_timestamp", ["action_name", "timestamp"]),
 ]
 
@@ -45,7 +46,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if _has_tracker():
-        for name, _ in TRACKER_INDEXES:
+        for name, _ in TRACKER_INDEXES[1:]:  # Rasa's sender_id index stays
             op.execute(f"DROP INDEX IF EXISTS {name}")
     for name, table, _ in reversed(INDEXES):
         op.drop_index(name, table_name=table)

@@ -211,13 +211,12 @@ def count_log(path: Optional[Path], offset: int) -> Dict[str, int]:
 
 
 def kill_and_restart_actions(stack) -> float:
-    """The fault: SIGKILL the action server, start it again with the same command at once."""
-    proc = stack.processes["actions"]
+    """The fault: SIGKILL the action server; its supervisor (supervisord) starts it again."""
     started = time.perf_counter()
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    stack.processes.pop("actions")
-    stack.start("actions", stack.commands["actions"])
+    killed = stack.pid("actions")
+    os.kill(killed, signal.SIGKILL)
+    while stack.pid("actions") == killed and time.perf_counter() - started < 30:  # supervisord saw it die
+        time.sleep(0.05)
     return started
 
 
@@ -284,16 +283,9 @@ def summarize(run: Dict[str, Any], db_problems: List[str], log_counts: Dict[str,
 
 
 def start_own_stack(var: Path, ready_timeout: float):
-    """Like kefu.runtime.stack.start_stack (same commands), with a longer wait for a busy machine."""
-    from kefu import clock, db, settings
-    from kefu.runtime.endpoints import write_endpoints
-    from kefu.runtime.stack import Ports, Stack, base_env, rasa_args
-
-    try:
-        from kefu.runtime.action_server import action_server_args
-    except ImportError:  # a tree from before issue 17
-        def action_server_args(port: int) -> List[str]:
-            return [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
+    """The product's stack (kefu.runtime.stack.start_stack) on a fresh SQLite DB and a pinned clock."""
+    from kefu import clock, db
+    from kefu.runtime.stack import Ports, start_stack
 
     models = sorted((ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
     if not models:
@@ -302,22 +294,12 @@ def start_own_stack(var: Path, ready_timeout: float):
     db.migrate(db_url)
     clock_file = var / "fake-now.json"
     clock.write_fake_now(clock_file, PINNED_NOW)
-    ports = Ports()
-    env = base_env({
+    env = {
         "KEFU_ALLOW_FAKE_CLOCK": "1", "KEFU_FAKE_NOW_FILE": str(clock_file), "KEFU_VAR_DIR": str(var),
         "KEFU_DATABASE_URL": db_url, "KEFU_RASA_TOKEN": "load-" + uuid.uuid4().hex, "RASA_TELEMETRY_ENABLED": "false",
-        "KEFU_ACTION_URL": f"http://127.0.0.1:{ports.actions}/webhook",
-    })
-    endpoints = write_endpoints(var / f"endpoints-{ports.rasa}.yml", db_url, var, env=env)
-    stack = Stack(ports=ports, env=env, log_dir=var / "logs", token=env["KEFU_RASA_TOKEN"])
-    stack.start("actions", action_server_args(ports.actions))
-    stack.start("rasa", rasa_args(ports, endpoints, str(models[-1]), stack.token))
-    try:
-        stack.wait_until_ready("actions", f"http://127.0.0.1:{ports.actions}/health", ready_timeout)
-        stack.wait_rasa(ready_timeout)
-    except BaseException:
-        stack.stop()
-        raise
+    }
+    stack = start_stack(ports=Ports(), env=env, model=str(models[-1]), with_web=False, log_dir=var / "logs",
+                        rasa_timeout=ready_timeout)
     return stack, db_url
 
 

@@ -311,7 +311,7 @@ def screenshots(web_url: str, target: Path) -> None:
         page.fill("input[name=username]", "evening_boss")
         page.fill("input[name=password]", PASSWORD)
         page.click("button[type=submit]")
-        page.wait_for_selector("#queue-waiting")
+        page.wait_for_load_state("networkidle")
         page.screenshot(path=str(target / "desk_queue_evening.png"), full_page=True)
         page.goto(f"{web_url}/desk/followups")
         page.wait_for_selector("#followups")
@@ -359,14 +359,15 @@ def main() -> int:
         async def run() -> bool:
             guests = await evening(stack, db_url, args.concurrency)
             try:
-                return await check(stack, db_url, guests)
+                ok = await check(stack, db_url, guests)
+                if args.screenshots:  # while the customers are still there (closing their tabs ends that)
+                    await asyncio.to_thread(screenshots, stack.web_url, args.screenshots)
+                return ok
             finally:
                 for guest in guests:
                     await close(guest)
 
         ok = asyncio.run(run())
-        if args.screenshots:
-            screenshots(stack.web_url, args.screenshots)
     finally:
         stack.stop()
     return 0 if ok else 1

@@ -26,6 +26,12 @@ class Presence:
     def __init__(self) -> None:
         self._sessions: Dict[str, str] = {}  # sid -> session id
         self._sids: Dict[str, Set[str]] = defaultdict(set)  # session id -> sids
+        self._locks: Dict[str, asyncio.Lock] = {}
+
+    def lock(self, session_id: str) -> asyncio.Lock:
+        """Serialises one chat's presence reports in the order the events arrived: a reload's
+        disconnect must reach the database before its reconnect (each runs in a worker thread)."""
+        return self._locks.setdefault(session_id, asyncio.Lock())
 
     def joined(self, sid: str, session_id: str) -> None:
         self._sessions[sid] = session_id
@@ -41,6 +47,9 @@ class Presence:
         if sids:
             return None  # another tab of the same chat is still open
         self._sids.pop(session_id, None)
+        lock = self._locks.get(session_id)
+        if lock is not None and not lock.locked():
+            self._locks.pop(session_id, None)  # bounded memory; a new lock serves the next connect
         return session_id
 
 

@@ -109,7 +109,8 @@ class KefuSocketIOInput(SocketIOInput):
             self._client_ips().pop(sid, None)
             session_id = self._presence.gone(sid)
             if session_id:  # the chat's last tab closed: the handoff queue's grace period starts
-                await presence.customer_left(session_id)
+                async with self._presence.lock(session_id):
+                    await presence.customer_left(session_id)
 
         @sio.on("session_request", namespace=self.namespace)
         async def session_request(sid: Text, data: Optional[Dict]) -> None:
@@ -121,7 +122,9 @@ class KefuSocketIOInput(SocketIOInput):
                     await joined
             await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
             self._presence.joined(sid, session_id)
-            for payload in await presence.customer_back(session_id, "connect"):  # back in the queue?
+            async with self._presence.lock(session_id):
+                payloads = await presence.customer_back(session_id, "connect")  # back in the queue?
+            for payload in payloads:
                 await sio.emit(self.bot_message_evt, payload, room=sid, namespace=self.namespace)
 
         @sio.on(self.user_message_evt, namespace=self.namespace)

@@ -11,8 +11,8 @@ timings (grace period 4 s, sweep every second; tests/e2e/e2e_support.py), and pl
 - Monday 19:30, one supervisor on the desk: 40 customers ask for a person (综合) or
   threaten a complaint (投诉专席). 20 stay, 6 reload the page, 8 close the tab, 3 close
   it and come back too late, 3 stay connected but never write again.
-- 19:42: those still there ask how long it takes; 19:52: the silent ones pass
-  queue.inactivity_minutes.
+- 10 minutes after the last arrival those still there ask how long it takes; then the
+  clock moves until the silent ones pass queue.inactivity_minutes.
 
 Then it prints the live queue next to the customers who are still there (position and
 estimate as the desk computes them and as the customer's widget is told), the follow-up
@@ -136,11 +136,11 @@ async def close(guest: Guest) -> None:
         await guest.customer.client.disconnect()
 
 
-def wait_until(predicate, timeout: float, what: str) -> None:
+def wait_until(predicate, timeout: float, what: str, show=None) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
-            raise SystemExit(f"timed out waiting for {what}")
+            raise SystemExit(f"timed out waiting for {what}" + (f": {show()}" if show else ""))
         time.sleep(0.5)
 
 
@@ -155,20 +155,21 @@ def statuses(db_url: str, guests: List[Guest]) -> Dict[str, str]:
     return {ids[c]: s for c, s in rows}
 
 
-def last_seen(db_url: str, guests: List[Guest]) -> dt.datetime:
+def latest(db_url: str, guests: List[Guest], column: str) -> dt.datetime:
+    """The latest value of a handoff timestamp column among ``guests`` (turns take real time)."""
     from kefu.models.desk import Handoff
     from sqlalchemy import func, select
 
     with db.session_scope(db_url) as session:
-        return session.execute(select(func.max(Handoff.customer_seen_at)).where(
+        return session.execute(select(func.max(getattr(Handoff, column))).where(
             Handoff.conversation_id.in_([g.customer.session_id for g in guests]))).scalar_one()
 
 
 async def evening(stack, db_url: str, concurrency: int) -> List[Guest]:
-    from kefu.escalation.desk_config import desk_config
-
     rasa = stack.rasa_url
     gate = asyncio.Semaphore(concurrency)
+
+    from kefu.escalation.desk_config import desk_config
 
     print("== Sunday 23:10, agents off duty: 10 customers ask for a person")
     night = [Guest(f"夜{i + 1:02d}", "book" if i < 4 else "walkaway", ASK_HUMAN) for i in range(10)]
@@ -179,9 +180,11 @@ async def evening(stack, db_url: str, concurrency: int) -> List[Guest]:
         guest.notes.append(re.search(r"[A-Z]{2}\d{8}-\d{4}", booked["text"]).group(0))
     for guest in night:
         await close(guest)
-    clock.write_fake_now(stack.clock_file, SUNDAY_2310 + dt.timedelta(minutes=35))
-    await asyncio.to_thread(wait_until, lambda: Counter(statuses(db_url, night).values())["expired"] == 6, 30,
-                            "6 expired call-back offers")
+    offered_last = latest(db_url, night, "created_at")
+    clock.write_fake_now(stack.clock_file, offered_last + dt.timedelta(minutes=desk_config().queue.callback_offer_minutes,
+                                                                      seconds=30))
+    await asyncio.to_thread(wait_until, lambda: Counter(statuses(db_url, night).values())["expired"] == 6, 60,
+                            "6 expired call-back offers", lambda: statuses(db_url, night))
     print("   ", dict(Counter(statuses(db_url, night).values())))
 
     print("== Monday 19:30, one supervisor on the desk: 40 customers ask for a person")
@@ -207,28 +210,31 @@ async def evening(stack, db_url: str, concurrency: int) -> List[Guest]:
             await close(guest)
     gone = [g for g in evening_guests if g.role in ("leave", "comeback")]
     await asyncio.to_thread(
-        wait_until, lambda: set(statuses(db_url, gone).values()) == {"abandoned"}, 60, "closed tabs to be abandoned")
+        wait_until, lambda: set(statuses(db_url, gone).values()) == {"abandoned"}, 60, "closed tabs to be abandoned",
+        lambda: statuses(db_url, gone))
     for guest in evening_guests:
         if guest.role == "comeback":
             guest.customer = await connect(rasa, guest, guest.customer.session_id)
             told = await guest.customer.wait_for(lambda m: "排队已取消" in (m.get("text") or ""), 30)
             guest.notes.append("told: " + told["text"][:14] + "…")
 
-    print("== 19:42: those still there ask how long it takes")
-    clock.write_fake_now(stack.clock_file, MONDAY_1930 + dt.timedelta(minutes=12))
+    moment = latest(db_url, evening_guests, "created_at") + dt.timedelta(minutes=10)
+    print(f"== {moment.astimezone(BEIJING):%H:%M}: those still there ask how long it takes")
+    clock.write_fake_now(stack.clock_file, moment)
     desk.heartbeat()
     for guest in evening_guests:
         if guest.role in ("stay", "reload"):
             await guest.customer.say("请问还要等多久？")
     await asyncio.sleep(2)
     silent = [g for g in evening_guests if g.role == "silent"]
-    last_word = last_seen(db_url, silent)
+    last_word = latest(db_url, silent, "customer_seen_at")
     moment = last_word + dt.timedelta(minutes=desk_config().queue.inactivity_minutes, seconds=30)
     print(f"== {moment.astimezone(BEIJING):%H:%M}: the silent ones pass queue.inactivity_minutes")
     clock.write_fake_now(stack.clock_file, moment)
     desk.heartbeat()
     await asyncio.to_thread(
-        wait_until, lambda: set(statuses(db_url, silent).values()) == {"abandoned"}, 60, "silent customers to leave")
+        wait_until, lambda: set(statuses(db_url, silent).values()) == {"abandoned"}, 60, "silent customers to leave",
+        lambda: statuses(db_url, silent))
     desk.heartbeat()
     return night + evening_guests
 
@@ -305,7 +311,7 @@ def screenshots(web_url: str, target: Path) -> None:
         page.fill("input[name=username]", "evening_boss")
         page.fill("input[name=password]", PASSWORD)
         page.click("button[type=submit]")
-        page.wait_for_selector("#queue-waiting")
+        page.wait_for_load_state("networkidle")
         page.screenshot(path=str(target / "desk_queue_evening.png"), full_page=True)
         page.goto(f"{web_url}/desk/followups")
         page.wait_for_selector("#followups")
@@ -353,14 +359,15 @@ def main() -> int:
         async def run() -> bool:
             guests = await evening(stack, db_url, args.concurrency)
             try:
-                return await check(stack, db_url, guests)
+                ok = await check(stack, db_url, guests)
+                if args.screenshots:  # while the customers are still there (closing their tabs ends that)
+                    await asyncio.to_thread(screenshots, stack.web_url, args.screenshots)
+                return ok
             finally:
                 for guest in guests:
                     await close(guest)
 
         ok = asyncio.run(run())
-        if args.screenshots:
-            screenshots(stack.web_url, args.screenshots)
     finally:
         stack.stop()
     return 0 if ok else 1

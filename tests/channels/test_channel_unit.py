@@ -106,3 +106,28 @@ def test_presence_reports_a_chat_gone_only_when_its_last_tab_closes():
     assert presence.gone("sid-1") is None
     assert presence.gone("sid-2") == "chat"
     assert presence.gone("sid-2") is None  # unknown socket: nothing to report
+
+
+def test_presence_reports_of_one_chat_reach_the_service_in_arrival_order():
+    """A reload: the old socket's disconnect is handled before the new socket's connect,
+    even when the disconnect's database work is slower (worker threads)."""
+    from channels.presence import Presence
+
+    presence = Presence()
+    done = []
+
+    async def report(kind: str, delay: float) -> None:
+        async with presence.lock("chat"):
+            await asyncio.sleep(delay)
+            done.append(kind)
+
+    async def scenario():
+        presence.joined("old", "chat")
+        assert presence.gone("old") == "chat"
+        left = asyncio.ensure_future(report("left", 0.2))  # started first, slower
+        await asyncio.sleep(0)
+        presence.joined("new", "chat")
+        await asyncio.gather(left, report("back", 0))
+
+    asyncio.run(scenario())
+    assert done == ["left", "back"]

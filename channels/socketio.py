@@ -247,7 +247,10 @@ class KefuSocketIOInput(SocketIOInput):
         agent = self._agent
         if agent is None or agent.tracker_store is None:
             return False
-        tracker = await agent.tracker_store.retrieve(sender_id)
+        try:
+            tracker = await agent.tracker_store.retrieve(sender_id)
+        except Exception:  # tracker store down (channels/tracker_store.py): the customer is still told
+            return False
         return bool(tracker and tracker.is_paused())
 
     async def _agent_message(self, request: Request) -> HTTPResponse:

@@ -33,12 +33,16 @@ def sql_store_params(database_url: str) -> Dict[str, Any]:
     return params
 
 
+# Rasa's SQL tracker store without its silent in-memory fallback (channels/tracker_store.py).
+TRACKER_STORE_TYPE = "channels.tracker_store.KefuSQLTrackerStore"
+
+
 def tracker_store_config(database_url: str, var_dir: Path) -> Dict[str, Any]:
     if make_url(database_url).get_backend_name() == "sqlite":
-        return {"type": "SQL", "dialect": "sqlite", "db": str(var_dir / "tracker.db")}
+        return {"type": TRACKER_STORE_TYPE, "dialect": "sqlite", "db": str(var_dir / "tracker.db")}
     params = sql_store_params(database_url)
     # In endpoints.yml Rasa reads the SQL host from `url` (EndpointConfig.url -> host).
-    return {"type": "SQL", "url": params.pop("host"), **params}
+    return {"type": TRACKER_STORE_TYPE, "url": params.pop("host"), **params}
 
 
 def lock_store_config(redis_url: Optional[str]) -> Optional[Dict[str, Any]]:

@@ -108,7 +108,7 @@ class Stack:
     def pid(self, name: str) -> int:
         return int(self.info(name)["pid"])
 
-    def stop(self, name: Optional[str] = None, timeout: float = 30) -> None:
+    def stop(self, name: Optional[str] = None) -> None:
         """Stop one process for good (``name``) or the whole stack."""
         if not self.running():
             return
@@ -119,12 +119,19 @@ class Stack:
             self.commands.pop(name, None)
             return
         assert self.supervisord is not None
+        policy = runtime_config().supervision
+        children = [p["pid"] for p in self.rpc().getAllProcessInfo() if p["pid"]]  # each leads its own group
         try:
             self.rpc().shutdown()  # stops every program (SIGTERM, then SIGKILL after stop_seconds)
-            self.supervisord.wait(timeout=timeout)
+            self.supervisord.wait(timeout=sum(policy.policy(n).stop_seconds for n in self.commands) + 30)
         except (OSError, xmlrpc.client.Fault, subprocess.TimeoutExpired):
             os.killpg(self.supervisord.pid, signal.SIGKILL)
             self.supervisord.wait()
+        for pid in children:  # none outlives the stack, even if supervisord had to be killed
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
 
     def restart(self, name: str) -> None:
         """Stop a process and start it again with the same command (e.g. a Rasa restart)."""

@@ -185,6 +185,7 @@ class Outcome:
     degraded_seen: str = ""  # what /healthz/full reported down during the fault
     down_counts: Dict[str, int] = field(default_factory=dict)  # how many health samples saw each part down
     samples: int = 0
+    unrecorded: int = 0  # answered, yet missing from the conversation's record (tracker store)
     transcript: List[dict] = field(default_factory=list)  # each turn, for the faults.json beside the table
 
     def mostly_up(self, part: str) -> bool:
@@ -209,11 +210,11 @@ class Outcome:
 
 def table(outcomes: List[Outcome]) -> str:
     head = ("| fault | process back | recovered in | customer turns | notices (resent) | messages lost "
-            "| tickets promised | tickets lost | tickets duplicated | health reported down |")
-    rows = [head, "|" + "---|" * 10]
+            "| answered but unrecorded | tickets promised | tickets lost | tickets duplicated | health reported down |")
+    rows = [head, "|" + "---|" * 11]
     for o in outcomes:
         rec = f"{o.recovered_s:.0f} s" if o.recovered_s is not None else "NOT RECOVERED"
-        rows.append(f"| {o.fault} | {o.came_back} | {rec} | {o.turns} | {o.notices} ({o.resends}) | {o.lost} "
+        rows.append(f"| {o.fault} | {o.came_back} | {rec} | {o.turns} | {o.notices} ({o.resends}) | {o.lost} | {o.unrecorded} "
                     f"| {len(o.promised)} | {o.tickets_lost} | {o.tickets_duplicated} | {o.degraded_seen or '-'} |")
     return "\n".join(rows)
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from collections import Counter
 from typing import Callable, List, Tuple
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -60,11 +62,22 @@ def tickets_of(stack, conversation_id: str) -> List[str]:
         return list(session.execute(select(Ticket.ticket_no).where(Ticket.conversation_id == conversation_id)).scalars())
 
 
+def unrecorded(stack, customer: Customer) -> int:
+    """Answered messages missing from the conversation's record (the tracker store, via Rasa)."""
+    r = httpx.get(f"{stack.rasa_url}/conversations/{customer.session_id}/tracker",
+                  params={"token": stack.token, "include_events": "ALL"}, timeout=60)
+    r.raise_for_status()
+    persisted = Counter(e.get("text") for e in r.json()["events"] if e["event"] == "user")
+    answered = Counter(t.text for t in customer.turns if t.answered)
+    return sum(max(0, n - persisted[text]) for text, n in answered.items())
+
+
 def record(outcome: Outcome, stack, customer: Customer, promised: List[str], watch: HealthWatch) -> Outcome:
     outcome.recovered_s = watch.wait_healthy(timeout=900)
     outcome.degraded_seen = ", ".join(sorted(watch.down_seen))
     outcome.down_counts, outcome.samples = dict(watch.down_seen), watch.samples
     outcome.add_turns(customer.turns)
+    outcome.unrecorded = unrecorded(stack, customer)
     outcome.promised = promised
     outcome.in_db = tickets_of(stack, customer.session_id)
     outcome.transcript = [{"said": t.text, "attempts": t.attempts, "notices": t.notices, "silent": t.silent,
@@ -77,6 +90,7 @@ def check(outcome: Outcome, customer: Customer) -> None:
     detail = [(t.text, t.attempts, t.notices, t.silent, t.dropped, t.reply_text[:60]) for t in customer.turns]
     assert outcome.recovered_s is not None, f"{outcome.fault}: not healthy again; {detail}"
     assert outcome.lost == 0, f"{outcome.fault}: {outcome.lost} message(s) lost: {detail}"
+    assert outcome.unrecorded == 0, f"{outcome.fault}: {outcome.unrecorded} answered message(s) not in the record"
     assert outcome.tickets_lost == 0, f"{outcome.fault}: promised {outcome.promised}, in DB {outcome.in_db}; {detail}"
     assert outcome.tickets_duplicated == 0, f"{outcome.fault}: tickets {outcome.in_db}"
 

@@ -8,7 +8,7 @@ import yaml
 from desk.auth import authenticate
 from kefu import db
 from kefu.runtime.demo_accounts import DEMO_ACCOUNTS, ensure_demo_accounts
-from kefu.runtime.endpoints import build_endpoints
+from kefu.runtime.endpoints import TRACKER_STORE_TYPE, build_endpoints
 
 
 def test_demo_accounts_are_created_once_with_working_passwords(clean_db, monkeypatch, tmp_path):
@@ -25,7 +25,7 @@ def test_demo_accounts_are_created_once_with_working_passwords(clean_db, monkeyp
 
 def test_endpoints_follow_the_database_and_redis_settings(tmp_path):
     sqlite = build_endpoints("sqlite:////x/kefu.db", tmp_path, "http://127.0.0.1:5055/webhook", None)
-    assert sqlite["tracker_store"] == {"type": "SQL", "dialect": "sqlite", "db": str(tmp_path / "tracker.db")}
+    assert sqlite["tracker_store"] == {"type": TRACKER_STORE_TYPE, "dialect": "sqlite", "db": str(tmp_path / "tracker.db")}
     assert "lock_store" not in sqlite
     pg = build_endpoints("postgresql+psycopg2://postgres@127.0.0.1:5432/test", tmp_path, "http://a/webhook",
                          "redis://127.0.0.1:6379/2")
@@ -60,6 +60,7 @@ def test_generated_endpoints_work_with_rasa_on_postgresql_and_redis(tmp_path):
         endpoints = build_endpoints(url, tmp_path, "http://127.0.0.1:5055/webhook", "redis://127.0.0.1:6379/3")
         domain = Domain.from_yaml("intents: [greet]")
         store = TrackerStore.create(EndpointConfig.from_dict(endpoints["tracker_store"]), domain=domain)
+        assert type(store).__name__ == "KefuSQLTrackerStore"  # not Rasa's in-memory fallback for a bad type
         lock_store = LockStore.create(EndpointConfig.from_dict(endpoints["lock_store"]))
         assert type(lock_store).__name__ == "RedisLockStore"
 

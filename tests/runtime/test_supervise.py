@@ -31,6 +31,7 @@ def stack(tmp_path, monkeypatch):
     policy = SupervisionConfig(programs={
         "sleeper": ProgramPolicy(start_seconds=1, start_retries=2, stop_seconds=5),
         "crasher": ProgramPolicy(start_seconds=1, start_retries=2, stop_seconds=5),
+        "stubborn": ProgramPolicy(start_seconds=1, start_retries=2, stop_seconds=1),
     })
     config = runtime_config().copy(update={"supervision": policy})
     monkeypatch.setattr("kefu.runtime.stack.runtime_config", lambda: config)
@@ -101,3 +102,13 @@ def test_run_reports_each_restart_and_ends_with_supervisord(stack, capsys):
     out = capsys.readouterr().out
     assert f"sleeper: running pid {first} -> " in out and "supervisord.log" in out
     assert "supervisord ended" in out
+
+
+def test_stop_leaves_no_process_behind_even_one_that_ignores_sigterm(stack):
+    stack.start("stubborn", [sys.executable, "-c",
+                             "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"])
+    pid = _wait(lambda: stack.info("stubborn")["statename"] == "RUNNING" and stack.pid("stubborn"))
+    stack.stop()
+    assert not stack.running()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)

@@ -1,0 +1,42 @@
+"""channels/tracker_store.py: a tracker-store outage fails the turn instead of silently
+starting the conversation again from nothing (Rasa's FailSafeTrackerStore). Real PostgreSQL."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from rasa.core.agent import Agent
+from rasa.core.tracker_store import FailSafeTrackerStore, TrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import EndpointConfig
+
+from channels.tracker_store import KefuSQLTrackerStore, StrictTrackerStore
+from kefu.runtime.endpoints import build_endpoints
+from tests.conftest import create_pg_database, drop_pg_database
+
+
+def test_an_unreachable_tracker_store_fails_the_turn_instead_of_forgetting_the_form(tmp_path):
+    url = create_pg_database("kefu_tracker")
+    domain = Domain.from_yaml("intents: [greet]")
+    try:
+        endpoints = build_endpoints(url, tmp_path, "http://127.0.0.1:5055/webhook", None)
+        store = TrackerStore.create(EndpointConfig.from_dict(endpoints["tracker_store"]), domain=domain)
+        assert isinstance(store, KefuSQLTrackerStore)
+        wrapped = Agent._create_tracker_store(store, domain)  # what `rasa run` does with it
+        assert isinstance(wrapped, StrictTrackerStore)
+        tracker = DialogueStateTracker("conv-1", domain.slots)
+        tracker.update(UserUttered("你好", {"name": "greet", "confidence": 1.0}))
+        asyncio.run(wrapped.save(tracker))
+        assert asyncio.run(wrapped.retrieve("conv-1")) is not None
+    finally:
+        drop_pg_database(url)  # the database is gone, as during an outage
+    store.engine.dispose()
+
+    with pytest.raises(Exception):
+        asyncio.run(wrapped.retrieve("conv-1"))
+    with pytest.raises(Exception):
+        asyncio.run(wrapped.save(tracker))
+    # Rasa's own wrapper would have said "no such conversation": a fresh start, the form forgotten
+    assert asyncio.run(FailSafeTrackerStore(store).retrieve("conv-1")) is None

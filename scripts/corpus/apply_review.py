@@ -1,0 +1,42 @@
+"""Step 2 of pre-label -> review -> accept for the corpus: the reviewer's decisions.
+
+    python scripts/corpus/apply_review.py REVIEW_FILE DECISIONS_JSON OUT_REVIEW_FILE
+
+DECISIONS_JSON maps the position of each block in REVIEW_FILE to a code (below); "D"
+deletes the example (not learnt, not tested). The corrected review file keeps the
+model's prediction in the metadata (``predicted``), so the corrections can be counted.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from kefu.training.nluyaml import read_examples, render_review_file
+
+CODES = {
+    "R": "report_repair", "C": "complain", "T": "request_return", "O": "out_of_scope", "Q": "query_order",
+    "H": "thank", "S": "give_suggestion", "U": "urge_ticket", "I": "request_installation",
+    "Fi": "faq/invoice", "Fp": "faq/warranty_proof", "Fw": "faq/warranty_period",
+}
+
+
+def main(review: str, decisions: str, out: str) -> None:
+    examples = read_examples(review)
+    codes = {int(k): v for k, v in json.loads(Path(decisions).read_text("utf-8")).items()}
+    rows = []
+    for i, example in enumerate(examples):
+        code = codes[i]
+        if code == "D":
+            continue
+        meta = dict(example["metadata"])
+        meta["predicted"] = example["intent"]
+        rows.append({"text": example["text"], "intent": CODES[code], "entities": [], "metadata": meta})
+    changed = sum(1 for r in rows if r["intent"] != r["metadata"]["predicted"])
+    Path(out).write_text(render_review_file(rows, "# Reviewed (every intent checked by a trainer).\n"), "utf-8")
+    print(f"{len(examples)} pre-labelled, {len(examples) - len(rows)} deleted, {len(rows)} kept,"
+          f" {changed} intents corrected -> {out}")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:4])

@@ -127,6 +127,11 @@ class ValidateRepairForm(StallWatch, SharedSlotValidation, FormValidationAction)
             return {"product_model": tracker.get_slot("registered_model")}
         if latest_intent(tracker) == "deny" or DONT_KNOW.search(text):
             return {"product_model": UNKNOWN_MODEL}
+        from kefu.dialogue_config import is_courtesy
+
+        if is_courtesy(text):  # "好的" to "型号是多少？" is not a model: acknowledge, ask again
+            dispatcher.utter_message(response="utter_ack_short")
+            return {"product_model": None}
         match = MODEL_PATTERN.search(text.upper())
         if match:
             model = match.group(0).strip("-/")

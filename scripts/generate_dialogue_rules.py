@@ -27,8 +27,9 @@ SWITCH = {"query_ticket": "ticket_lookup_form", "urge_ticket": "ticket_lookup_fo
 def rules():
     out = []
     for intent in ("affirm", "deny"):
+        # the one yes/no question outside forms (cancel a ticket?) has its own rules in rules.yml
         out.append({"rule": f"bare {intent} outside a yes/no question: a short reply",
-                    "condition": [{"active_loop": None}],
+                    "condition": [{"active_loop": None}, {"slot_was_set": [{"pending_cancel": False}]}],
                     "steps": [{"intent": intent}, {"action": "action_courtesy"}]})
     for form in FORMS:
         for intent in COURTESY_IN_FORM:

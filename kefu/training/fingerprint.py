@@ -14,8 +14,8 @@ from kefu import settings
 
 # Training inputs, relative to the repository root. The generated build/ assets
 # (jieba dictionary, spaCy pipeline) are derived from the catalogue and kefu/nlp.
-INPUTS = ("config.yml", "domain.yml", "data", "config/catalogue.yml", "components", "kefu/nlp",
-          "requirements/lock.txt", "requirements/rasa.txt")
+INPUTS = ("config.yml", "domain.yml", "data", "config/catalogue.yml", "config/chat_slang.yml", "components",
+          "kefu/nlp", "requirements/lock.txt", "requirements/rasa.txt")
 SUFFIXES = {".yml", ".yaml", ".py", ".txt", ".json", ".md"}
 
 

@@ -201,3 +201,10 @@ def test_refused_phone_is_explained_not_called_invalid():
     dispatcher = CollectingDispatcher()
     forms.ValidateRepairForm().validate_phone("1381234", dispatcher, tracker_of([action("action_listen"), user("1381234")]), {})
     assert responses(dispatcher.messages) == ["utter_invalid_phone"]
+
+
+def test_courtesy_to_the_model_question_is_not_a_model():
+    tracker = tracker_of([action("action_listen"), user("好的", "affirm")], active_loop="repair_form")
+    dispatcher = CollectingDispatcher()
+    result = forms.ValidateRepairForm().validate_product_model("好的", dispatcher, tracker, {})
+    assert result == {"product_model": None} and responses(dispatcher.messages) == ["utter_ack_short"]

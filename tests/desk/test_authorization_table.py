@@ -91,6 +91,9 @@ ROUTES: Dict[str, RouteCase] = {
                              effect=lambda w: ticket_state(w)[1] == 1),
     "review": RouteCase("GET", lambda w: "/desk/review/"),
     "unlock_account": RouteCase("POST", lambda w: "/desk/agents/li/unlock", data={}),
+    "followups": RouteCase("GET", lambda w: "/desk/followups"),  # agents: their groups' items only
+    "followups_close": RouteCase("POST", lambda w: "/desk/followups/close", data={"scope": "stale"}),
+    "analytics": RouteCase("GET", lambda w: "/desk/analytics/"),
 }
 
 #                      group   other   boss    trainer anon
@@ -110,6 +113,9 @@ TABLE = {
     "ticket_note":      ("ok",   "deny", "ok",   "deny", "deny"),
     "review":           ("deny", "deny", "ok",   "ok",   "deny"),
     "unlock_account":   ("deny", "deny", "ok",   "deny", "deny"),
+    "followups":        ("ok",   "ok",   "ok",   "deny", "deny"),
+    "followups_close":  ("deny", "deny", "ok",   "deny", "deny"),
+    "analytics":        ("deny", "deny", "ok",   "deny", "deny"),
 }
 CASES = [(route, role, TABLE[route][i]) for route in TABLE for i, role in enumerate(ROLES)]
 
@@ -124,7 +130,8 @@ def test_the_table_covers_every_desk_route():
                "/desk/handoffs/{handoff_id:int}", "/desk/handoffs/{handoff_id:int}/transcript",
                "/desk/handoffs/{handoff_id:int}/claim", "/desk/handoffs/{handoff_id:int}/reply",
                "/desk/handoffs/{handoff_id:int}/transfer", "/desk/handoffs/{handoff_id:int}/resolve",
-               "/desk/tickets/{ticket_no}/status", "/desk/tickets/{ticket_no}/notes", "/desk/agents/{username}/unlock"}
+               "/desk/tickets/{ticket_no}/status", "/desk/tickets/{ticket_no}/notes", "/desk/agents/{username}/unlock",
+               "/desk/followups", "/desk/followups/close", "/desk/analytics"}
     assert desk_routes <= covered, desk_routes - covered  # login/logout are open to all by design
     assert set(TABLE) == set(ROUTES)
 

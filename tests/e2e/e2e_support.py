@@ -14,6 +14,11 @@ import socketio
 from kefu import settings
 
 
+def rest_headers(stack) -> Dict[str, str]:
+    """The REST channel's bearer token (channels/rest.py), as the stack's Rasa has it."""
+    return {"Authorization": f"Bearer {stack.env['KEFU_REST_TOKEN']}"}
+
+
 class RestChat:
     """A customer talking to Rasa's REST channel."""
 
@@ -21,9 +26,11 @@ class RestChat:
         self.url = f"{stack.rasa_url}/webhooks/rest/webhook"
         self.sender = "e2e-" + uuid.uuid4().hex[:10]
         self.metadata = metadata or {}
+        self.stack = stack
 
     def say(self, text: str) -> List[Dict[str, Any]]:
-        r = httpx.post(self.url, json={"sender": self.sender, "message": text, "metadata": self.metadata}, timeout=60)
+        r = httpx.post(self.url, json={"sender": self.sender, "message": text, "metadata": self.metadata},
+                       headers=rest_headers(self.stack), timeout=60)
         r.raise_for_status()
         return r.json()
 

@@ -19,6 +19,7 @@ Probes:
   message_flood            one conversation sending past the per-conversation limit
   desk_login_flood         wrong passwords past the per-account limit
   desk_foreign_group_queue (with --agent) an agent opening another group's queue tab
+  history_cross_customer   customer B reads customer A's history (or gets A's token) knowing A's conversation id
   rest_without_token       the REST webhook called without its bearer token
   handoff_restart          typed /restart, /session_start, ... during a handoff (with --agent of 投诉专席:
                            the agent is put online so the complaint is queued and the bot paused)
@@ -140,6 +141,43 @@ async def _socket_exchange(url: str, messages: List[dict], wait: float = 20,
     finally:
         await client.disconnect()
     return inbox, acks
+
+
+async def _history_tokens(url: str, session_id: str, say: Optional[str] = None) -> List[str]:
+    """Join ``session_id`` over socket.io (saying ``say``); the history tokens the channel gave."""
+    import socketio
+
+    client = socketio.AsyncClient(reconnection=False)
+    tokens: List[str] = []
+    confirmed = asyncio.get_running_loop().create_future()
+    client.on("history_token", lambda data: tokens.append(str((data or {}).get("token") or "")))
+    client.on("session_confirm", lambda sid: confirmed.done() or confirmed.set_result(sid))
+    await client.connect(url, transports=["websocket"], socketio_path="/socket.io")
+    try:
+        await client.emit("session_request", {"session_id": session_id})
+        await asyncio.wait_for(confirmed, 10)
+        if say:
+            await client.call("user_uttered", {"session_id": session_id, "message": say}, timeout=60)
+    finally:
+        await client.disconnect()
+    return tokens
+
+
+def probe_history_cross_customer(args) -> Result:
+    """Customer B reads customer A's chat history knowing A's conversation id."""
+    alice, bob = uuid.uuid4().hex, uuid.uuid4().hex
+    alice_tokens = asyncio.run(_history_tokens(args.rasa, alice, say="你好，我的电话是13900000000"))
+    stolen = asyncio.run(_history_tokens(args.rasa, alice))  # bob joins alice's conversation id
+    bob_tokens = asyncio.run(_history_tokens(args.rasa, bob))
+    url = f"{args.web}/widget/api/history"
+    answers = {}
+    for name, token in (("none", None), ("bob", (bob_tokens or [""])[0]), ("alice", (alice_tokens or [""])[0])):
+        headers = {"X-Kefu-History-Token": token} if token else {}
+        answers[name] = httpx.get(url, params={"session_id": alice}, headers=headers, timeout=30).status_code
+    detail = (f"token given to a second joiner: {bool(stolen)}; history with no/bob's/alice's token: "
+              f"{answers['none']}/{answers['bob']}/{answers['alice']}")
+    blocked = not stolen and answers["none"] == 403 and answers["bob"] == 403 and answers["alice"] == 200
+    return blocked, detail
 
 
 def probe_typed_intent_socketio(args) -> Result:
@@ -283,6 +321,7 @@ PROBES: List[Tuple[str, Callable]] = [
     ("desk_login_flood", probe_desk_login_flood),
     ("desk_foreign_group_queue", probe_desk_foreign_group_queue),
     ("handoff_restart", probe_handoff_restart),
+    ("history_cross_customer", probe_history_cross_customer),
 ]
 
 

@@ -160,6 +160,7 @@ class SurveyConfig(_Strict):
 
 class TokensConfig(_Strict):
     customer_ttl_seconds: conint(gt=0)  # type: ignore[valid-type]
+    history_ttl_seconds: conint(gt=0) = 2592000  # type: ignore[valid-type]
 
 
 class ServiceConfig(_Strict):

@@ -39,7 +39,7 @@ def rasa(tmp_path_factory) -> Iterator[Stack]:
 
 
 def test_token_is_not_on_the_command_line(rasa):
-    argv = open(f"/proc/{rasa.processes['rasa'].pid}/cmdline", "rb").read().split(b"\0")
+    argv = open(f"/proc/{rasa.pid('rasa')}/cmdline", "rb").read().split(b"\0")
     assert rasa.token.encode() not in b" ".join(argv) and b"--auth-token" not in argv
 
 

@@ -73,8 +73,8 @@ def probe_rest_without_token(args) -> Result:
 
 
 def _tracker(args, sender: str) -> dict:
-    r = httpx.get(f"{args.rasa}/conversations/{sender}/tracker", params={"include_events": "ALL"},
-                  headers={"Authorization": f"Bearer {args.rasa_token}"}, timeout=30)
+    r = httpx.get(f"{args.rasa}/conversations/{sender}/tracker",
+                  params={"include_events": "ALL", "token": args.rasa_token}, timeout=30)
     r.raise_for_status()
     return r.json()
 

@@ -4,7 +4,8 @@
 
 Each conversation greets, reports a repair and answers the form (real actions, real
 DB writes). Prints p50/p95/max latency per message, messages/s, and the Rasa server's
-resident memory if its PID is found. Bounded: stops after --conversations x --turns.
+resident memory if its PID is found. Sends the REST channel's token (KEFU_REST_TOKEN or
+var/secrets.json, as the run command gives Rasa). Bounded: stops after --conversations x --turns.
 """
 from __future__ import annotations
 
@@ -12,10 +13,14 @@ import argparse
 import asyncio
 import statistics
 import subprocess
+import sys
 import time
 import uuid
+from pathlib import Path
 
 import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # kefu, when run as a script
 
 SCRIPT = ["你好", "我家空调不制冷了想报修", "型号不知道", "北京市海淀区中关村大街27号3单元501", "13812345678", "明天下午"]
 
@@ -44,7 +49,9 @@ async def main() -> None:
     parser.add_argument("--turns", type=int, default=len(SCRIPT))
     args = parser.parse_args()
     latencies: list = []
-    async with httpx.AsyncClient() as client:
+    from kefu import settings  # the REST channel's bearer token (channels/rest.py)
+
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {settings.get_secret('KEFU_REST_TOKEN')}"}) as client:
         await conversation(client, args.url, 1, [])  # warm-up
         single: list = []
         await conversation(client, args.url, args.turns, single)

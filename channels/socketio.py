@@ -120,6 +120,10 @@ class KefuSocketIOInput(SocketIOInput):
                 joined = sio.enter_room(sid, session_id, namespace=self.namespace)
                 if inspect.isawaitable(joined):  # python-socketio >= 5.10 made it a coroutine
                     await joined
+            token = await self._history_token(session_id)
+            if token:  # a new conversation: the widget keeps this to read its history later
+                await sio.emit("history_token", {"session_id": session_id, "token": token}, room=sid,
+                               namespace=self.namespace)
             await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
             self._presence.joined(sid, session_id)
             async with self._presence.lock(session_id):
@@ -212,6 +216,23 @@ class KefuSocketIOInput(SocketIOInput):
             return None
         await sio.emit(self.bot_message_evt, {"text": guard.limited_text}, room=sid, namespace=self.namespace)
         return {"rate_limited": True, "retry_after": verdict.retry_after}
+
+    async def _history_token(self, session_id: Text, keep: int = 50000) -> Optional[str]:
+        """A signed history token for a conversation that starts now (no tracker yet, none
+        issued before by this process); None for an existing conversation: whoever merely
+        knows its id gets no token (issue 11, item 9)."""
+        from kefu.tokens import sign_history_token
+
+        if not isinstance(session_id, str) or not session_id:
+            return None
+        if not hasattr(self, "_issued_history"):
+            self._issued_history: "OrderedDict[str, None]" = OrderedDict()
+        if session_id in self._issued_history or await self._tracker_exists(session_id):
+            return None
+        self._issued_history[session_id] = None
+        if len(self._issued_history) > keep:
+            self._issued_history.popitem(last=False)
+        return sign_history_token(session_id)
 
     async def _tracker_exists(self, sender_id: Text) -> bool:
         agent = self._agent

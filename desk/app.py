@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import os
 from typing import AsyncIterator, Callable, Optional
 
 from starlette.applications import Starlette
@@ -55,6 +56,34 @@ class DeskSecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class DeskSessions:
+    """Starlette's signed-cookie sessions with the cookie's `Secure` flag from config/desk.yml.
+
+    ``secure`` true/false pins the flag; "auto" sets it whenever the request came over HTTPS:
+    the request's own scheme, the proxy's ``X-Forwarded-Proto: https`` (trusting the header is
+    harmless here: it can only make the client's own cookie stricter), or an https
+    ``KEFU_PUBLIC_WEB_URL``. The plain-HTTP local run keeps a cookie it can send back.
+    """
+
+    def __init__(self, app: ASGIApp, *, secure: object = "auto", **options: object) -> None:
+        self.secure = secure
+        self.public_https = (os.environ.get("KEFU_PUBLIC_WEB_URL") or "").lower().startswith("https://")
+        self.plain = SessionMiddleware(app, https_only=False, **options)  # type: ignore[arg-type]
+        self.https = SessionMiddleware(app, https_only=True, **options)  # type: ignore[arg-type]
+
+    def _over_https(self, scope: Scope) -> bool:
+        if self.secure is True or self.public_https or scope.get("scheme") in ("https", "wss"):
+            return True
+        for name, value in scope.get("headers", []):
+            if name == b"x-forwarded-proto":
+                return value.decode("latin-1").split(",")[0].strip().lower() == "https"
+        return False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        secure = self.secure is not False and scope["type"] in ("http", "websocket") and self._over_https(scope)
+        await (self.https if secure else self.plain)(scope, receive, send)
 
 
 def _widget_routes() -> list[BaseRoute]:
@@ -121,13 +150,13 @@ def create_app(
     middleware = [
         Middleware(DeskSecurityHeaders),
         Middleware(
-            SessionMiddleware,
+            DeskSessions,
+            secure=config.web.secure_cookies,
             secret_key=session_secret or settings.get_secret("KEFU_SESSION_SECRET"),
             session_cookie="kefu_desk",
             max_age=config.web.session_max_age_minutes * 60,
             path="/desk",
             same_site="lax",
-            https_only=config.web.secure_cookies,
         ),
     ]
 

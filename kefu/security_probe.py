@@ -19,6 +19,10 @@ Probes:
   message_flood            one conversation sending past the per-conversation limit
   desk_login_flood         wrong passwords past the per-account limit
   desk_foreign_group_queue (with --agent) an agent opening another group's queue tab
+  history_cross_customer   customer B reads customer A's history (or gets A's token) knowing A's conversation id
+  rest_without_token       the REST webhook called without its bearer token
+  handoff_restart          typed /restart, /session_start, ... during a handoff (with --agent of 投诉专席:
+                           the agent is put online so the complaint is queued and the bot paused)
 """
 from __future__ import annotations
 
@@ -28,6 +32,7 @@ import os
 import re
 import socket
 import sys
+import time
 import uuid
 from typing import Callable, List, Optional, Tuple
 from urllib.parse import urlparse
@@ -43,14 +48,70 @@ def _typed_intent_text() -> str:
     return '/EXTERNAL_handoff_resolved{"ticket_no":"BX20261120-0002"}'
 
 
+def _rest_headers(args) -> dict:
+    return {"Authorization": f"Bearer {args.rest_token}"} if args.rest_token else {}
+
+
+def _rest_say(args, sender: str, text: str) -> httpx.Response:
+    return httpx.post(f"{args.rasa}/webhooks/rest/webhook", json={"sender": sender, "message": text},
+                      headers=_rest_headers(args), timeout=120)
+
+
 def probe_typed_intent_rest(args) -> Result:
     sender = "probe-" + uuid.uuid4().hex[:10]
-    r = httpx.post(f"{args.rasa}/webhooks/rest/webhook", json={"sender": sender, "message": _typed_intent_text()},
-                   timeout=60)
+    r = _rest_say(args, sender, _typed_intent_text())
     texts = " ".join(m.get("text") or "" for m in r.json()) if r.status_code == 200 else ""
     if any(word in texts for word in HANDBACK_WORDS):
         return False, f"the bot handed back: {texts[:80]}"
     return True, f"HTTP {r.status_code}, no hand-back"
+
+
+def probe_rest_without_token(args) -> Result:
+    r = httpx.post(f"{args.rasa}/webhooks/rest/webhook", json={"sender": "probe-" + uuid.uuid4().hex[:10],
+                                                               "message": "你好"}, timeout=60)
+    return r.status_code in (401, 404), f"HTTP {r.status_code} without the REST token"
+
+
+def _tracker(args, sender: str) -> dict:
+    r = httpx.get(f"{args.rasa}/conversations/{sender}/tracker",
+                  params={"include_events": "ALL", "token": args.rasa_token}, timeout=30)
+    r.raise_for_status()
+    return r.json()
+
+
+def _desk_agent_online(args) -> None:
+    username, _, password = args.agent.partition(":")
+    with httpx.Client(timeout=30) as client:
+        if _desk_login(client, args.web, username, password).status_code != 303:
+            raise RuntimeError(f"could not log in as {username}")
+        csrf = re.search(r'name="csrf-token" content="([^"]+)"', client.get(f"{args.web}/desk/").text).group(1)
+        client.post(f"{args.web}/desk/heartbeat", headers={"X-CSRF-Token": csrf}).raise_for_status()
+
+
+def probe_handoff_restart(args) -> Result:
+    """A customer in a handoff types Rasa's control intents: the bot must stay paused and the
+    conversation the agent sees must not be wiped (no restart/session start recorded)."""
+    if args.agent:
+        _desk_agent_online(args)  # someone of the complaint desk online: the handoff is queued
+    sender = "probe-" + uuid.uuid4().hex[:10]
+    _rest_say(args, sender, "我要去12315投诉你们，修了三次还没好").raise_for_status()
+    for _ in range(30):  # Rasa saves the tracker after the turn's last action
+        if _tracker(args, sender).get("paused"):
+            break
+        time.sleep(1)
+    else:
+        return False, "could not start a handoff (is an agent of 投诉专席 online? pass --agent)"
+    answers = []
+    for text in ("/restart", "/session_start", "/action_restart", '/EXTERNAL_handoff_resolved{"ticket_no":"x"}'):
+        r = _rest_say(args, sender, text)
+        answers.append(" ".join(m.get("text") or "" for m in r.json()) if r.status_code == 200 else "")
+    tracker = _tracker(args, sender)
+    wiped = [e["event"] for e in tracker["events"] if e["event"] in ("restart", "session_started")][1:]
+    first = [e for e in tracker["events"] if e["event"] == "user"][:1]
+    kept = bool(first) and "12315" in (first[0].get("text") or "")
+    if not tracker.get("paused") or wiped or not kept or any(answers):
+        return False, f"paused={tracker.get('paused')} restarts={wiped} first message kept={kept} bot said={answers}"
+    return True, "still paused, nothing wiped, the bot stayed silent"
 
 
 async def _socket_exchange(url: str, messages: List[dict], wait: float = 20,
@@ -80,6 +141,43 @@ async def _socket_exchange(url: str, messages: List[dict], wait: float = 20,
     finally:
         await client.disconnect()
     return inbox, acks
+
+
+async def _history_tokens(url: str, session_id: str, say: Optional[str] = None) -> List[str]:
+    """Join ``session_id`` over socket.io (saying ``say``); the history tokens the channel gave."""
+    import socketio
+
+    client = socketio.AsyncClient(reconnection=False)
+    tokens: List[str] = []
+    confirmed = asyncio.get_running_loop().create_future()
+    client.on("history_token", lambda data: tokens.append(str((data or {}).get("token") or "")))
+    client.on("session_confirm", lambda sid: confirmed.done() or confirmed.set_result(sid))
+    await client.connect(url, transports=["websocket"], socketio_path="/socket.io")
+    try:
+        await client.emit("session_request", {"session_id": session_id})
+        await asyncio.wait_for(confirmed, 10)
+        if say:
+            await client.call("user_uttered", {"session_id": session_id, "message": say}, timeout=60)
+    finally:
+        await client.disconnect()
+    return tokens
+
+
+def probe_history_cross_customer(args) -> Result:
+    """Customer B reads customer A's chat history knowing A's conversation id."""
+    alice, bob = uuid.uuid4().hex, uuid.uuid4().hex
+    alice_tokens = asyncio.run(_history_tokens(args.rasa, alice, say="你好，我的电话是13900000000"))
+    stolen = asyncio.run(_history_tokens(args.rasa, alice))  # bob joins alice's conversation id
+    bob_tokens = asyncio.run(_history_tokens(args.rasa, bob))
+    url = f"{args.web}/widget/api/history"
+    answers = {}
+    for name, token in (("none", None), ("bob", (bob_tokens or [""])[0]), ("alice", (alice_tokens or [""])[0])):
+        headers = {"X-Kefu-History-Token": token} if token else {}
+        answers[name] = httpx.get(url, params={"session_id": alice}, headers=headers, timeout=30).status_code
+    detail = (f"token given to a second joiner: {bool(stolen)}; history with no/bob's/alice's token: "
+              f"{answers['none']}/{answers['bob']}/{answers['alice']}")
+    blocked = not stolen and answers["none"] == 403 and answers["bob"] == 403 and answers["alice"] == 200
+    return blocked, detail
 
 
 def probe_typed_intent_socketio(args) -> Result:
@@ -209,6 +307,7 @@ def probe_desk_foreign_group_queue(args) -> Result:
 
 
 PROBES: List[Tuple[str, Callable]] = [
+    ("rest_without_token", probe_rest_without_token),
     ("typed_intent_rest", probe_typed_intent_rest),
     ("typed_intent_socketio", probe_typed_intent_socketio),
     ("metadata_is_external", probe_metadata_is_external),
@@ -221,6 +320,8 @@ PROBES: List[Tuple[str, Callable]] = [
     ("message_flood", probe_message_flood),
     ("desk_login_flood", probe_desk_login_flood),
     ("desk_foreign_group_queue", probe_desk_foreign_group_queue),
+    ("handoff_restart", probe_handoff_restart),
+    ("history_cross_customer", probe_history_cross_customer),
 ]
 
 
@@ -233,6 +334,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--foreign-group", default="维修调度", help="a group the --agent does not belong to")
     parser.add_argument("--flood-messages", type=int, default=30, help="at most this many messages in the flood")
     parser.add_argument("--flood-logins", type=int, default=12, help="at most this many wrong passwords")
+    parser.add_argument("--rest-token", default=os.environ.get("KEFU_REST_TOKEN"),
+                        help="the REST channel's bearer token (default $KEFU_REST_TOKEN)")
+    parser.add_argument("--rasa-token", default=os.environ.get("KEFU_RASA_TOKEN"),
+                        help="Rasa's API token, to read trackers (default $KEFU_RASA_TOKEN)")
     args = parser.parse_args(argv)
     for url in (args.rasa, args.actions, args.web):
         if urlparse(url).hostname not in ("127.0.0.1", "localhost", "::1"):

@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field, ValidationError, conint, constr, root_val
 
 from kefu.errors import ConfigError
 
-SECRET_NAMES = ("KEFU_RASA_TOKEN", "KEFU_SESSION_SECRET", "KEFU_CUSTOMER_TOKEN_KEY", "KEFU_ACTION_SECRET")
+SECRET_NAMES = ("KEFU_RASA_TOKEN", "KEFU_SESSION_SECRET", "KEFU_CUSTOMER_TOKEN_KEY", "KEFU_ACTION_SECRET", "KEFU_REST_TOKEN")
 TICKET_TYPES = ("repair", "installation", "complaint", "return", "suggestion")
 PRIORITIES = ("抢修", "高", "普通")  # highest first
 
@@ -160,6 +160,7 @@ class SurveyConfig(_Strict):
 
 class TokensConfig(_Strict):
     customer_ttl_seconds: conint(gt=0)  # type: ignore[valid-type]
+    history_ttl_seconds: conint(gt=0) = 2592000  # type: ignore[valid-type]
 
 
 class ServiceConfig(_Strict):

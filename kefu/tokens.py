@@ -66,3 +66,34 @@ def verify_customer_token(
     if not issued_at - _CLOCK_SKEW <= now < expires_at:
         return None
     return claims
+
+
+# --- Per-conversation history tokens (issue 11, item 9) ---------------------------------
+# The socket.io channel gives one to the widget when a conversation starts; the history API
+# (widget/app.py) answers only for the conversation the token names.
+_HISTORY_SALT = "kefu.history-token.v1"
+
+
+def _history_serializer(key: Optional[str]) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(key or get_secret("KEFU_CUSTOMER_TOKEN_KEY"), salt=_HISTORY_SALT,
+                                  signer=_ClockSigner, signer_kwargs={"digest_method": hashlib.sha256})
+
+
+def sign_history_token(conversation_id: str, *, key: Optional[str] = None) -> str:
+    return _history_serializer(key).dumps({"conv": str(conversation_id)})
+
+
+def verify_history_token(token: Optional[str], conversation_id: str, *, key: Optional[str] = None,
+                         now: Optional[dt.datetime] = None) -> bool:
+    """True only for an untampered, unexpired token issued for this conversation."""
+    if not token or not isinstance(token, str) or not conversation_id:
+        return False
+    try:
+        payload, issued_at = _history_serializer(key).loads(token, return_timestamp=True)
+    except (BadSignature, TypeError, ValueError):
+        return False
+    if not isinstance(payload, dict) or payload.get("conv") != str(conversation_id):
+        return False
+    now = now or clock.now()
+    ttl = dt.timedelta(seconds=int(service_config().tokens.history_ttl_seconds))
+    return issued_at - _CLOCK_SKEW <= now < issued_at + ttl

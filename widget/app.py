@@ -4,7 +4,8 @@ Routes are relative to the mount point (the desk mounts this app at /widget):
   GET /demo                 demo page of the fictional brand 暖风家电
   GET /static/kefu-widget.js  the built bundle (widget/dist/)
   GET /assets/...           demo page assets
-  GET /api/history?session_id=<uuid>  user/bot messages from Rasa's tracker
+  GET /api/history?session_id=<uuid>  user/bot messages from Rasa's tracker (header
+      X-Kefu-History-Token: the conversation's signed token, else 403)
 
 Run alone (served under /widget, / redirects to the demo):
   python -m widget.app --port 8010
@@ -28,6 +29,7 @@ from starlette.templating import Jinja2Templates
 
 from kefu.security.config import security_config
 from kefu.security.ratelimit import RateLimiter
+from kefu.tokens import verify_history_token
 from widget.history import messages_from_tracker
 from widget.rasa_api import RasaUnavailable, fetch_tracker
 
@@ -35,6 +37,7 @@ HERE = Path(__file__).resolve().parent
 DIST_DIR = HERE / "dist"
 PUBLIC_DIR = HERE / "public"
 DEFAULT_PUBLIC_RASA_URL = "http://127.0.0.1:5005"
+HISTORY_TOKEN_HEADER = "X-Kefu-History-Token"
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 
@@ -55,6 +58,10 @@ async def history(request: Request) -> Response:
     session_id = request.query_params.get("session_id", "")
     if not _valid_session_id(session_id):
         return JSONResponse({"error": "invalid_session_id"}, status_code=400)
+    # The conversation's signed history token (given to the widget when the conversation
+    # started, kefu/tokens.py), not the conversation id alone, opens its history.
+    if not verify_history_token(request.headers.get(HISTORY_TOKEN_HEADER), session_id):
+        return JSONResponse({"error": "forbidden"}, status_code=403)
     try:
         tracker = await fetch_tracker(session_id)
     except RasaUnavailable:
@@ -85,7 +92,8 @@ def create_app() -> Starlette:
             Mount("/assets", app=StaticFiles(directory=str(PUBLIC_DIR)), name="assets"),
         ],
         # Host sites on other origins embed the widget and read the history.
-        middleware=[Middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET"])],
+        middleware=[Middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET"],
+                               allow_headers=[HISTORY_TOKEN_HEADER])],
     )
     app.state.limiter = RateLimiter()  # memory, or Redis with KEFU_REDIS_URL
     return app

@@ -6,7 +6,7 @@ import datetime as dt
 from functools import lru_cache
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Dict, List, Optional
+from typing import Dict, List, Literal, Optional, Union
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field, conint, constr, root_validator, validator
@@ -50,7 +50,9 @@ class WebConfig(_Strict):
     queue_refresh_seconds: conint(gt=0)  # type: ignore[valid-type]
     transcript_poll_ms: conint(ge=200)  # type: ignore[valid-type]
     rasa_timeout_seconds: float = Field(5.0, gt=0)
-    secure_cookies: bool = False
+    # Session cookie `Secure` flag: true, false, or "auto" (Secure whenever the request came
+    # over HTTPS: the request's scheme, a proxy's X-Forwarded-Proto, or an https KEFU_PUBLIC_WEB_URL).
+    secure_cookies: Union[Literal["auto"], bool] = "auto"
     handoff_wait_alert_minutes: conint(gt=0) = 10  # type: ignore[valid-type]  # supervisor view
 
 

@@ -214,6 +214,7 @@ def start_stack(
     # Secrets travel in the children's environment (readable by their user only), never in argv.
     full_env["KEFU_RASA_TOKEN"] = token
     full_env.setdefault("KEFU_ACTION_SECRET", settings.get_secret("KEFU_ACTION_SECRET"))
+    full_env.setdefault("KEFU_REST_TOKEN", settings.get_secret("KEFU_REST_TOKEN"))  # REST channel callers
     stack = Stack(ports=ports, env=full_env, log_dir=log_dir or var / "logs", token=token)
     stack.start("actions", action_server_args(ports.actions))  # keep-alive + shared secret: actions/server.py
     stack.start("rasa", rasa_args(ports, endpoints, model))

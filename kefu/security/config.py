@@ -54,7 +54,12 @@ class Messages(_Strict):
     lookup_limited: constr(min_length=1)  # type: ignore[valid-type]
 
 
+class RestChannelConfig(_Strict):
+    enabled: bool = True  # authenticated with KEFU_REST_TOKEN whenever on (channels/rest.py)
+
+
 class SecurityConfig(_Strict):
+    rest_channel: RestChannelConfig = RestChannelConfig()
     bind: BindConfig = BindConfig()
     site_origins: List[str] = []
     client_metadata_keys: List[str]

@@ -12,7 +12,7 @@ import uuid
 import httpx
 from sqlalchemy import func, select
 
-from e2e_support import Customer, RestChat
+from e2e_support import Customer, RestChat, rest_headers
 from kefu import db, settings
 from kefu.models import Survey
 from kefu.security.config import security_config
@@ -118,13 +118,90 @@ def test_over_long_message_keeps_a_bounded_original_text(stack):
     assert len(users[0]["metadata"]["original_text"]) == limit
 
 
+def rest_url(stack) -> str:
+    return f"{stack.rasa_url}/webhooks/rest/webhook"
+
+
+def test_rest_channel_refuses_callers_without_the_token(stack):
+    body = {"sender": "rest-" + uuid.uuid4().hex[:8], "message": "你好"}
+    assert httpx.post(rest_url(stack), json=body, timeout=60).status_code == 401
+    wrong = {"Authorization": "Bearer not-the-token"}
+    assert httpx.post(rest_url(stack), json=body, headers=wrong, timeout=60).status_code == 401
+    assert httpx.post(rest_url(stack), json=body, headers=rest_headers(stack), timeout=60).status_code == 200
+
+
+def test_rest_channel_answers_empty_input_without_the_model(stack):
+    sender = "rest-" + uuid.uuid4().hex[:8]
+    r = httpx.post(rest_url(stack), json={"sender": sender, "message": " \u200b "}, headers=rest_headers(stack),
+                   timeout=60)
+    assert r.status_code == 200 and "空消息" in RestChat.texts(r.json())
+    tracker = httpx.get(f"{stack.rasa_url}/conversations/{sender}/tracker", params={"token": stack.token},
+                        timeout=30).json()
+    assert not [e for e in tracker.get("events") or [] if e["event"] == "user"]  # nothing reached the NLU
+
+
+def test_rest_channel_keeps_only_allowed_metadata_and_bounds_long_text(stack):
+    limit = security_config().max_original_text_chars
+    sender = "rest-" + uuid.uuid4().hex[:8]
+    r = httpx.post(rest_url(stack), headers=rest_headers(stack), timeout=120, json={
+        "sender": sender, "message": "空调不制冷" * (limit // 2),
+        "metadata": {"is_external": True, "client_ip": "10.9.9.9", "page_url": "https://shop.example/a"}})
+    assert r.status_code == 200
+    users = []
+    for _ in range(60):  # Rasa saves the tracker after the turn's last action
+        tracker = httpx.get(f"{stack.rasa_url}/conversations/{sender}/tracker", params={"token": stack.token},
+                            timeout=30).json()
+        users = [e for e in tracker["events"] if e["event"] == "user"]
+        if users:
+            break
+        time.sleep(1)
+    metadata = users[0]["metadata"]
+    assert "is_external" not in metadata and metadata.get("client_ip") != "10.9.9.9"
+    assert metadata["page_url"] == "https://shop.example/a"
+    assert len(metadata["original_text"]) == limit and len(users[0]["text"]) <= 500
+
+
+def test_rest_channel_flood_is_limited_with_a_chinese_notice(stack):
+    limit = int(security_config().rate_limits.message_per_conversation.split()[0])
+    sender = "rest-" + uuid.uuid4().hex[:8]
+
+    async def flood():
+        async with httpx.AsyncClient(timeout=300, headers=rest_headers(stack)) as client:
+            return await asyncio.gather(*[client.post(rest_url(stack), json={"sender": sender, "message": f"你好{i}"})
+                                          for i in range(limit + 3)])
+
+    answers = asyncio.run(flood())
+    limited = [a for a in answers if a.status_code == 429]
+    assert len(limited) == 3
+    assert all(int(a.headers["Retry-After"]) >= 1 for a in limited)
+    assert security_config().messages.rate_limited in RestChat.texts(limited[0].json())
+
+
+def test_typed_restart_during_a_handoff_neither_unpauses_nor_wipes(stack):
+    """Item 3 over the real stack: the handoff_restart probe (a complaint queued with an agent
+    online, then /restart, /session_start, /action_restart and a typed EXTERNAL intent)."""
+    import argparse
+
+    from desk.auth import create_agent
+    from kefu.security_probe import probe_handoff_restart
+
+    username = "restart" + uuid.uuid4().hex[:6]
+    with db.session_scope(stack.db_url) as session:
+        create_agent(session, username=username, display_name="投诉专员", password="probe password", role="agent",
+                     groups=["投诉专席"])
+    args = argparse.Namespace(rasa=stack.rasa_url, web=stack.web_url, agent=f"{username}:probe password",
+                              rest_token=stack.env["KEFU_REST_TOKEN"], rasa_token=stack.token)
+    blocked, detail = probe_handoff_restart(args)
+    assert blocked, detail
+
+
 def test_scripted_attack_run_prints_every_probe_blocked(stack):
     from desk.auth import create_agent
 
     username = "probe" + uuid.uuid4().hex[:6]
     with db.session_scope(stack.db_url) as session:
         create_agent(session, username=username, display_name="探针", password="probe password", role="agent",
-                     groups=["综合"])
+                     groups=["综合", "投诉专席"])  # 投诉专席: the handoff_restart probe queues a complaint
     result = subprocess.run(
         [sys.executable, "-m", "kefu.security_probe", "--rasa", stack.rasa_url,
          "--actions", f"http://127.0.0.1:{stack.ports.actions}", "--web", stack.web_url,
@@ -132,6 +209,7 @@ def test_scripted_attack_run_prints_every_probe_blocked(stack):
         capture_output=True, text=True, timeout=600, cwd=settings.repo_root(), env=stack.env)
     print(result.stdout)
     lines = [line for line in result.stdout.splitlines() if ": " in line]
-    assert len(lines) >= 12, result.stdout + result.stderr
+    assert len(lines) >= 14, result.stdout + result.stderr
+    assert any(line.startswith("handoff_restart: ") for line in lines), result.stdout
     assert all(": blocked" in line for line in lines), result.stdout
     assert result.returncode == 0

@@ -34,6 +34,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 TOKEN = "widget-test-token"
+# One history-token key for this process, the fake Rasa and the widget app (kefu/tokens.py).
+os.environ.setdefault("KEFU_CUSTOMER_TOKEN_KEY", "widget-test-history-key")
 
 
 def free_port() -> int:

@@ -1,7 +1,8 @@
 """A small fake of Rasa's socket.io channel and tracker API, for widget tests.
 
 Speaks the protocol of Rasa 3.6's socketio channel with session persistence:
-`session_request {session_id}` -> `session_confirm <id>` and room join;
+`session_request {session_id}` -> `history_token {session_id, token}` (a new conversation only),
+`session_confirm <id>` and room join;
 `user_uttered {message, session_id, customData}` -> scripted `bot_uttered`
 payloads, then the handler returns (python-socketio acks it, as with Rasa).
 
@@ -30,6 +31,10 @@ from pathlib import Path
 from typing import Any
 
 import socketio
+import sys
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from kefu.tokens import sign_history_token  # noqa: E402
 from aiohttp import web
 
 GREETING_REPLIES = [
@@ -85,6 +90,7 @@ class FakeRasa:
         self.reply_delay = reply_delay
         self.base_url = base_url
         self.events: dict[str, list[dict[str, Any]]] = {}
+        self.issued: set[str] = set()  # conversations given a history token
         self.dropped: set[str] = set()
         self.received: list[dict[str, Any]] = []
         self._load()
@@ -139,6 +145,10 @@ class FakeRasa:
     async def on_session_request(self, sid: str, data: dict | None) -> None:
         session_id = (data or {}).get("session_id") or sid
         self.sio.enter_room(sid, session_id)
+        if session_id not in self.events and session_id not in self.issued:  # as channels/socketio.py
+            self.issued.add(session_id)
+            await self.sio.emit("history_token", {"session_id": session_id, "token": sign_history_token(session_id)},
+                                room=sid)
         await self.sio.emit("session_confirm", session_id, room=sid)
 
     async def on_user_uttered(self, sid: str, data: dict) -> None:

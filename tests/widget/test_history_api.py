@@ -5,12 +5,20 @@ import urllib.error
 import urllib.request
 
 import pytest
+from playwright.sync_api import expect
 from starlette.testclient import TestClient
 
+from kefu.tokens import sign_history_token
 from widget.app import standalone_app
 from widget.history import messages_from_tracker, survey_answer_text
 
 SESSION = "3f0c6b6e-2f6a-4a51-9b0e-2f3d2c1b0a99"
+OTHER = "9a1d2c3b-4e5f-4a6b-8c7d-0e1f2a3b4c5d"
+
+
+def held(session_id: str = SESSION) -> dict:
+    """The header a widget sends: its conversation's signed history token."""
+    return {"X-Kefu-History-Token": sign_history_token(session_id)}
 
 
 def test_tracker_events_become_chat_messages():
@@ -68,7 +76,7 @@ def test_invalid_session_id_is_rejected(client):
 
 
 def test_unknown_session_has_empty_history(client):
-    response = client.get("/widget/api/history", params={"session_id": SESSION})
+    response = client.get("/widget/api/history", params={"session_id": SESSION}, headers=held())
     assert response.status_code == 200
     assert response.json() == {"session_id": SESSION, "messages": []}
     assert response.headers["cache-control"] == "no-store"
@@ -76,10 +84,10 @@ def test_unknown_session_has_empty_history(client):
 
 def test_wrong_token_or_rasa_down_is_a_502_without_details(client, monkeypatch):
     monkeypatch.setenv("KEFU_RASA_TOKEN", "wrong-token")
-    response = client.get("/widget/api/history", params={"session_id": SESSION})
+    response = client.get("/widget/api/history", params={"session_id": SESSION}, headers=held())
     assert response.status_code == 502 and "token" not in response.text
     monkeypatch.setenv("KEFU_RASA_URL", "http://127.0.0.1:9")  # nothing listens there
-    response = client.get("/widget/api/history", params={"session_id": SESSION})
+    response = client.get("/widget/api/history", params={"session_id": SESSION}, headers=held())
     assert response.status_code == 502
     assert response.json() == {"error": "rasa_unavailable", "messages": []}
 
@@ -88,7 +96,7 @@ def test_history_after_a_conversation_never_contains_the_token(chat, widget_serv
     chat.send("你好")
     chat.expect_bot("我是暖风家电智能助手")
     url = f"{widget_server}/api/history?session_id={chat.session_id()}"
-    with urllib.request.urlopen(url) as response:
+    with urllib.request.urlopen(urllib.request.Request(url, headers=held(chat.session_id()))) as response:
         raw = response.read().decode()
         assert response.headers["Access-Control-Allow-Origin"] is None  # only sent for CORS requests
     body = json.loads(raw)
@@ -99,6 +107,50 @@ def test_history_after_a_conversation_never_contains_the_token(chat, widget_serv
 
 def test_history_allows_cross_origin_reads(widget_server):
     request = urllib.request.Request(f"{widget_server}/api/history?session_id={SESSION}",
-                                     headers={"Origin": "https://shop.example.com"})
+                                     headers={"Origin": "https://shop.example.com", **held()})
     with urllib.request.urlopen(request) as response:
         assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_history_needs_the_conversations_own_token(client):
+    """Issue 11, item 9: the conversation id alone no longer opens its history."""
+    url = "/widget/api/history"
+    assert client.get(url, params={"session_id": SESSION}).status_code == 403
+    assert client.get(url, params={"session_id": SESSION}, headers=held(OTHER)).status_code == 403  # another's
+    forged = held()["X-Kefu-History-Token"][:-2] + "xx"
+    assert client.get(url, params={"session_id": SESSION}, headers={"X-Kefu-History-Token": forged}).status_code == 403
+    assert client.get(url, params={"session_id": SESSION}, headers=held()).status_code == 200
+
+
+def test_history_token_expires(client, pinned_clock):
+    from kefu.settings import service_config
+
+    token = held()
+    pinned_clock.advance(seconds=service_config().tokens.history_ttl_seconds + 1)
+    assert client.get("/widget/api/history", params={"session_id": SESSION}, headers=token).status_code == 403
+
+
+def test_cross_origin_preflight_allows_the_token_header(widget_server):
+    request = urllib.request.Request(f"{widget_server}/api/history?session_id={SESSION}", method="OPTIONS", headers={
+        "Origin": "https://shop.example.com", "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "x-kefu-history-token"})
+    with urllib.request.urlopen(request) as response:
+        assert response.status == 200
+        assert "x-kefu-history-token" in response.headers["Access-Control-Allow-Headers"].lower()
+
+
+def test_widget_keeps_the_token_from_the_channel_and_a_stranger_gets_no_history(chat, widget_server, fake_rasa):
+    chat.send("你好")
+    chat.expect_bot("我是暖风家电智能助手")
+    session_id = chat.session_id()
+    url = f"{widget_server}/api/history?session_id={session_id}"
+    try:
+        urllib.request.urlopen(url)
+        raise AssertionError("history without the token")
+    except urllib.error.HTTPError as error:
+        assert error.code == 403
+    chat.reload()
+    assert chat.session_id() == session_id
+    # the widget read its history with the token it holds
+    expect(chat.page.locator(".kf-divider")).to_have_text("以上为历史消息")
+    expect(chat.user_bubbles()).to_have_text(["你好"])

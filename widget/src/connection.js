@@ -62,6 +62,11 @@ export class Connection {
       this.setStatus('online');
       this.flush();
     });
+    socket.on('history_token', (data) => {
+      if (data && data.session_id === this.sessionId && typeof data.token === 'string' && this.on.historyToken) {
+        this.on.historyToken(data.token);
+      }
+    });
     socket.on('bot_uttered', (payload) => this.on.bot(payload || {}));
     socket.on('disconnect', (reason) => {
       this.ready = false;

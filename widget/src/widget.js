@@ -32,6 +32,7 @@ export function createWidget(config) {
     sessionId = null;
     store.set('outbox', []);
   }
+  if (!isUuid(sessionId)) store.set('history_token', null); // a token belongs to one conversation
   store.set('identity', identity);
   if (!isUuid(sessionId)) {
     sessionId = uuid();
@@ -98,6 +99,10 @@ export function createWidget(config) {
       session(id) {
         sessionId = id;
         store.set('session_id', id);
+        store.set('history_token', null);
+      },
+      historyToken(token) {
+        store.set('history_token', token); // read the conversation's history after a reload
       },
     },
   });
@@ -143,7 +148,7 @@ export function createWidget(config) {
   }
 
   async function boot() {
-    const messages = await fetchHistory(config.historyUrl, sessionId);
+    const messages = await fetchHistory(config.historyUrl, sessionId, store.get('history_token'));
     if (config.greeting) transcript.addBot({ text: config.greeting }, { time: messages.length ? messages[0].timestamp : Date.now() });
     renderHistory(messages);
     for (const item of outbox.all()) transcript.addUser({ id: item.id, text: item.display, time: item.created_at, pending: true });

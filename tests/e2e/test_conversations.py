@@ -92,7 +92,8 @@ def test_a_form_stuck_on_one_question_offers_a_person_once(stack, chat):
             assert "回电" in text, text
     with db.session_scope(stack.db_url) as session:
         handoff = session.execute(select(Handoff).where(Handoff.conversation_id == chat.sender)).scalar_one()
-        assert (handoff.rule_id, handoff.group_name, handoff.status) == ("form_stalled", "综合", "queued")
+        # nobody could take it: offered a call-back, never waiting in the live queue (issue 16)
+        assert (handoff.rule_id, handoff.group_name, handoff.status) == ("form_stalled", "综合", "offered")
     chat.say("13812345678")
     text = chat.texts(chat.say("明天上午"))
     assert TICKET_NO.search(text), text

@@ -178,7 +178,10 @@ def load_events_bulk(store, sender_ids: Sequence[str], chunk: int = 500) -> Dict
                     .filter(event.sender_id.in_(list(sender_ids[i:i + chunk])))
                     .order_by(event.id).all())
             for sender_id, data in rows:
-                parsed = Event.from_parameters(json.loads(data))
+                try:
+                    parsed = Event.from_parameters(json.loads(data))
+                except (AttributeError, KeyError, TypeError, ValueError):  # a row Rasa cannot read: skip it
+                    parsed = None
                 if parsed is not None:
                     found.setdefault(sender_id, []).append(parsed)
     return found

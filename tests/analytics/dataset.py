@@ -52,6 +52,9 @@ def _tracker_rows():
 
     def add(sender, moment, type_name, intent=None, action=None, **data):
         ts = moment.timestamp()
+        if type_name == "user":  # as Rasa stores it (the trainer's review page parses these rows too)
+            data.setdefault("parse_data", {"text": data.get("text"), "intent": {"name": intent, "confidence": 0.9},
+                                           "entities": []})
         rows.append({"sender_id": sender, "type_name": type_name, "timestamp": ts, "intent_name": intent,
                      "action_name": action, "data": json.dumps({"event": type_name, "timestamp": ts, **data},
                                                                ensure_ascii=False)})

@@ -1,6 +1,8 @@
 """Customer text starting with "/" is text for the NLU on every channel (kefu.dialogue_config.customer_text)."""
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from channels.rest import KefuRestInput
@@ -33,13 +35,21 @@ def test_ordinary_text_is_unchanged():
 
 
 def test_rest_channel_escapes_typed_slash_text():
-    # the real route is exercised over HTTP in tests/e2e/test_dialogue_quality.py
+    # the real route (with its bearer token) is exercised over HTTP in tests/e2e/test_dialogue_quality.py
     class Request:
         def __init__(self, body):
-            self.json = body
+            self.json, self.headers, self.remote_addr, self.ip = body, {}, "127.0.0.1", "127.0.0.1"
 
-    channel = KefuRestInput()
-    assert channel._extract_message(Request({"sender": "s1", "message": "/restart"})) == FULLWIDTH_SLASH + "restart"
-    clicked = Request({"sender": "s1", "message": "/report_repair", "metadata": {"display_text": "报修"}})
-    assert channel._extract_message(clicked) == "/report_repair"
-    assert channel._extract_message(Request({"sender": "s1", "message": "你好"})) == "你好"
+    def received(body) -> str:
+        seen = []
+
+        async def on_new_message(message):
+            seen.append(message.text)
+
+        asyncio.run(KefuRestInput()._receive(Request(body), on_new_message))
+        return seen[0]
+
+    assert received({"sender": "slash-1", "message": "/restart"}) == FULLWIDTH_SLASH + "restart"
+    clicked = {"sender": "slash-2", "message": "/report_repair", "metadata": {"display_text": "报修"}}
+    assert received(clicked) == "/report_repair"
+    assert received({"sender": "slash-3", "message": "你好"}) == "你好"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import os
-import time
 from dataclasses import dataclass
 from typing import Dict, Optional
 
@@ -18,6 +17,7 @@ from limits import RateLimitItem, parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from kefu import clock
 from kefu.security.config import LIMIT_NAMES, SecurityConfig, security_config
 
 
@@ -56,8 +56,9 @@ class RateLimiter:
 
     def retry_after(self, name: str, key: str) -> int:
         reset, _remaining = self.strategy.get_window_stats(self.items[name], *self._ids(name, key))
-        # `limits` keeps its own (wall) clock for windows; the product clock is not involved.
-        return max(1, math.ceil(reset - time.time()))
+        # `limits` keeps its windows on the wall clock, so the wait is measured on it too
+        # (kefu.clock.wall_now: the one sanctioned wall-clock read outside the clock).
+        return max(1, math.ceil(reset - clock.wall_now().timestamp()))
 
     def clear(self, name: str, key: str) -> None:
         self.strategy.clear(self.items[name], *self._ids(name, key))

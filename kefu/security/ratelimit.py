@@ -8,6 +8,7 @@ KEFU_RATELIMIT_PREFIX (default ``kefu``) keeps test runs apart on a shared Redis
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from limits.strategies import MovingWindowRateLimiter
 
 from kefu import clock
 from kefu.security.config import LIMIT_NAMES, SecurityConfig, security_config
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -44,15 +47,26 @@ class RateLimiter:
         return (self.prefix, name, str(key))
 
     def hit(self, name: str, key: str) -> Verdict:
-        """Count one event; not allowed once the window is full (the event is not counted then)."""
+        """Count one event; not allowed once the window is full (the event is not counted then).
+
+        If the storage (Redis) is down, the event is allowed: a customer is never left
+        without an answer because the limiter cannot count (fail open, logged)."""
         item = self.items[name]
-        if self.strategy.hit(item, *self._ids(name, key)):
+        try:
+            if self.strategy.hit(item, *self._ids(name, key)):
+                return Verdict(True)
+            return Verdict(False, self.retry_after(name, key))
+        except Exception as error:  # redis-py and limits raise their own connection errors
+            logger.warning("rate limit %s not checked (storage unavailable: %s)", name, error)
             return Verdict(True)
-        return Verdict(False, self.retry_after(name, key))
 
     def allowed(self, name: str, key: str) -> bool:
-        """Would one more event pass? (counts nothing)"""
-        return self.strategy.test(self.items[name], *self._ids(name, key))
+        """Would one more event pass? (counts nothing; True while the storage is down)"""
+        try:
+            return self.strategy.test(self.items[name], *self._ids(name, key))
+        except Exception as error:
+            logger.warning("rate limit %s not checked (storage unavailable: %s)", name, error)
+            return True
 
     def retry_after(self, name: str, key: str) -> int:
         reset, _remaining = self.strategy.get_window_stats(self.items[name], *self._ids(name, key))

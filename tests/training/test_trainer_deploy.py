@@ -54,7 +54,8 @@ def rasa_server(tmp_path, good_model):
     """A real `rasa run --enable-api` on a private port, serving the tiny good model."""
     token = "deploy-" + uuid.uuid4().hex
     port = _free_port()
-    stack = Stack(ports=Ports(rasa=port), env=base_env({"RASA_TELEMETRY_ENABLED": "false"}), log_dir=tmp_path / "logs")
+    stack = Stack(ports=Ports(rasa=port), env=base_env({"RASA_TELEMETRY_ENABLED": "false", "KEFU_ACTION_SECRET": "deploy-" + uuid.uuid4().hex}),
+                  log_dir=tmp_path / "logs")  # endpoints.yml names the action secret
     stack.start("rasa", [sys.executable, "-m", "rasa", "run", "--enable-api", "--auth-token", token,
                          "--port", str(port), "--model", str(good_model)])
     try:

@@ -9,6 +9,10 @@ Same wire protocol and name as Rasa's channel (the widget speaks it unchanged), 
 - a turn that could not be processed (action server unreachable after the retries of
   `channels/action_calls.py`) is rewound and the customer asked to send it again; a
   processed turn without any reply gets the "recorded" notice (texts: config/reliability.yml);
+- a message the widget delivers again after its socket dropped (same `client_message_id`)
+  is not handled twice, and its reply is sent again if the socket was gone when it was sent;
+- engine.io heartbeats and model inference off the event loop (config/reliability.yml),
+  so that busy servers do not drop their customers' sockets (issue 17);
 - `POST /webhooks/socketio/agent`: the agent desk's way to reach a customer's widget.
   The message is emitted to the conversation's room and stored in the tracker as a
   bot event whose metadata names the agent (handoff protocol, ARCHITECTURE.md).
@@ -20,23 +24,24 @@ import inspect
 import logging
 import uuid
 from collections import OrderedDict
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Text
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
-from rasa.shared.core.events import BotUttered
+from rasa.shared.core.events import BotUttered, UserUttered, UserUtteranceReverted
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from channels import action_calls, compat, guards, presence
+from channels import action_calls, compat, guards, inference, presence
 from kefu.dialogue_config import customer_text
 from kefu.runtime.reliability import reliability_config
 
 logger = logging.getLogger(__name__)
 compat.apply()
 action_calls.install()  # retries and failed-turn rewind for custom-action calls (issue 17)
+inference.install()  # NLU and policies off the event loop: sockets stay served under load (issue 17)
 
 EMPTY_MESSAGE_REPLY = "您好像发送了一条空消息，请输入您想咨询的问题。"
 AGENT_NOTICES = {"joined": "客服 {name} 已接入，正在为您服务", "left": "客服 {name} 已离开，智能助手继续为您服务"}
@@ -63,6 +68,27 @@ def _rasa_token() -> str:
     return settings.get_secret("KEFU_RASA_TOKEN")
 
 
+def replies_to(events: Iterable[Any], client_message_id: Text) -> Optional[List[Dict[str, Any]]]:
+    """The bot's replies to the customer message with this ``client_message_id``, as Rasa's
+    output channels take them (``send_response``); None when that message is not in the
+    events or its turn was rewound (it was not processed)."""
+    replies: Optional[List[Dict[str, Any]]] = None
+    for event in events:
+        if isinstance(event, UserUttered):
+            if replies is not None:
+                break  # the next customer message: the turn is over
+            metadata = event.metadata or {}
+            if str(metadata.get("client_message_id") or "") == client_message_id:
+                replies = []
+        elif replies is None:
+            continue
+        elif isinstance(event, UserUtteranceReverted):
+            return None
+        elif isinstance(event, BotUttered):
+            replies.append({"text": event.text, **{k: v for k, v in (event.data or {}).items() if v}})
+    return replies
+
+
 class KefuSocketIOInput(SocketIOInput):
     @classmethod
     def name(cls) -> Text:
@@ -83,7 +109,9 @@ class KefuSocketIOInput(SocketIOInput):
         return KefuSocketIOOutput(self.sio, self.bot_message_evt)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])  # CORS is Sanic's (--cors)
+        heartbeat = reliability_config().socketio  # engine.io ping interval/timeout (issue 17)
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[],  # CORS is Sanic's (--cors)
+                          ping_interval=heartbeat.ping_interval_s, ping_timeout=heartbeat.ping_timeout_s)
         bp = compat.CleanCloseSocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
 
@@ -155,8 +183,10 @@ class KefuSocketIOInput(SocketIOInput):
         metadata_in = data.get(self.metadata_key)
         client_id = metadata_in.get("client_message_id") if isinstance(metadata_in, dict) else None
         if client_id and not self._first_delivery(sender_id, str(client_id)):
-            logger.info("dropped repeated message %s of %s", client_id, sender_id)
-            return  # the widget re-sent a message whose acknowledgement was lost
+            # The widget re-sent a message whose acknowledgement was lost (its socket dropped).
+            if await self._answer_repeat(sio, room, sender_id, str(client_id)):
+                return
+            logger.info("message %s of %s was not processed before: handling it now", client_id, sender_id)
         raw = data.get("message")
         raw = raw if isinstance(raw, str) else ""
         text, truncated = clean_user_text(raw, max_len=self.max_message_chars)
@@ -174,13 +204,53 @@ class KefuSocketIOInput(SocketIOInput):
         text = customer_text(text, metadata)  # typed "/restart" is text, not a command
         output = KefuSocketIOOutput(sio, self.bot_message_evt)
         message = UserMessage(text, output, sender_id, input_channel=self.name(), metadata=metadata)
-        with action_calls.track_turn() as turn:
-            try:
-                await on_new_message(message)
-            except Exception:  # nothing was saved: the message was not processed
-                logger.exception("message handling failed for %s", sender_id)
-                turn.failed_actions.append("message handling")
-        await self._after_turn(sio, room, sender_id, turn, output)
+        key = (sender_id, str(client_id)) if client_id else None
+        if key:
+            self._in_flight.add(key)
+        try:
+            with action_calls.track_turn() as turn:
+                try:
+                    await on_new_message(message)
+                except Exception:  # nothing was saved: the message was not processed
+                    logger.exception("message handling failed for %s", sender_id)
+                    turn.failed_actions.append("message handling")
+            await self._after_turn(sio, room, sender_id, turn, output)
+        finally:
+            if key:
+                self._in_flight.discard(key)
+
+    @property
+    def _in_flight(self) -> set:
+        if not hasattr(self, "_in_flight_set"):
+            self._in_flight_set: set = set()
+        return self._in_flight_set
+
+    async def _answer_repeat(self, sio: AsyncServer, room: Text, sender_id: Text, client_id: Text) -> bool:
+        """A message delivered again (same client_message_id) after the widget's socket dropped.
+
+        Still being handled: its reply goes to the conversation's room, which the reconnected
+        socket has joined — nothing to do. Handled: the reply may have been sent while the
+        socket was gone, so it is sent again from the tracker. Returns False when the message
+        was never processed (not in the tracker, or its turn was rewound): handle it then.
+        """
+        if (sender_id, client_id) in self._in_flight:
+            logger.info("repeated message %s of %s is being handled: its reply goes to the room", client_id, sender_id)
+            return True
+        agent = self._agent
+        if agent is None or agent.tracker_store is None:
+            return True  # cannot tell: at most once, as before
+        try:
+            tracker = await agent.tracker_store.retrieve(sender_id)
+        except Exception:  # tracker store down: at most once, as before
+            return True
+        replies = replies_to(tracker.events if tracker else [], client_id)
+        if replies is None:
+            return False
+        output = KefuSocketIOOutput(sio, self.bot_message_evt)
+        for reply in replies:
+            await output.send_response(room, reply)
+        logger.info("repeated message %s of %s: its %d replies sent again", client_id, sender_id, len(replies))
+        return True
 
     async def _after_turn(self, sio: AsyncServer, room: Text, sender_id: Text,
                           turn: "action_calls.TurnOutcome", output: KefuSocketIOOutput) -> None:

@@ -56,9 +56,26 @@ class ActionCallsConfig(_Strict):
         return elapsed_s + self.delay(attempts_made) <= self.budget_s
 
 
+class SocketIOConfig(_Strict):
+    ping_interval_s: confloat(ge=1, le=600)  # type: ignore[valid-type]
+    ping_timeout_s: confloat(ge=1, le=600)  # type: ignore[valid-type]
+
+    @property
+    def silent_client_gone_after_s(self) -> float:
+        """The longest a silent (half-open) client stays connected for the server."""
+        return self.ping_interval_s + self.ping_timeout_s
+
+
+class InferenceConfig(_Strict):
+    off_event_loop: bool
+    threads: conint(ge=1, le=8) = 1  # type: ignore[valid-type]
+
+
 class ReliabilityConfig(_Strict):
     action_server: ActionServerConfig
     action_calls: ActionCallsConfig
+    socketio: SocketIOConfig
+    inference: InferenceConfig
     turn_failed_reply: constr(min_length=1)  # type: ignore[valid-type]
     silent_reply: constr(min_length=1)  # type: ignore[valid-type]
 

@@ -102,6 +102,8 @@ class Result:
     errors: List[str] = field(default_factory=list)
     resends: int = 0
     finished_form: bool = False
+    socket_drops: int = 0  # the socket.io connection dropped after its session was confirmed
+    redeliveries: int = 0  # a message delivered again after a reconnect (its reply had not come)
 
 
 class Progress:
@@ -115,29 +117,83 @@ class Progress:
             self.reached.set()
 
 
+class WidgetSocket:
+    """A customer's socket.io connection as the widget keeps it (widget/src/connection.js):
+    reconnects with backoff after a drop, asks for its session again, and delivers a message
+    whose reply has not come yet again with the same client_message_id (the channel handles
+    it once and sends its reply again if the reply went out while the socket was gone)."""
+
+    def __init__(self, url: str, session_id: str, timeout: float) -> None:
+        self.url, self.session_id, self.timeout = url, session_id, timeout
+        self.client = socketio.AsyncClient(reconnection=True, reconnection_delay=1, reconnection_delay_max=8)
+        self.inbox: asyncio.Queue = asyncio.Queue()
+        self.confirmed = asyncio.Event()  # set while the session is confirmed on the current socket
+        self.generation = 0  # sessions confirmed so far (a new one after each reconnect)
+        self.drops = 0
+        self.client.on("bot_uttered", self.inbox.put_nowait)
+        self.client.on("connect", self._on_connect)
+        self.client.on("disconnect", self._on_disconnect)
+        self.client.on("session_confirm", self._on_confirm)
+
+    async def _on_connect(self) -> None:
+        await self.client.emit("session_request", {"session_id": self.session_id})
+
+    def _on_disconnect(self) -> None:
+        if self.confirmed.is_set():
+            self.drops += 1
+        self.confirmed.clear()
+
+    def _on_confirm(self, _sid: Any) -> None:
+        self.generation += 1
+        self.confirmed.set()
+
+    async def open(self) -> None:
+        await self.client.connect(self.url, transports=["websocket"], socketio_path="/socket.io",
+                                  wait_timeout=self.timeout)
+        await asyncio.wait_for(self.confirmed.wait(), self.timeout)
+
+    async def send(self, text: str, message_id: str) -> int:
+        """Deliver the message on a confirmed session; returns that session's generation."""
+        while True:
+            await asyncio.wait_for(self.confirmed.wait(), self.timeout)
+            generation = self.generation
+            try:
+                await self.client.emit("user_uttered", {"message": text, "session_id": self.session_id,
+                                                        "customData": {"client_message_id": message_id}})
+                return generation
+            except socketio.exceptions.SocketIOError:  # dropped meanwhile: wait for the reconnect
+                await asyncio.sleep(0.2)
+
+    async def close(self) -> None:
+        self.confirmed.clear()  # leaving on purpose is not a drop
+        try:
+            await self.client.disconnect()
+        except Exception:
+            pass
+
+
 async def customer(n: int, url: str, think: float, turn_timeout: float, progress: Progress) -> Result:
     turns, expected = script(n)
     result = Result(uuid.uuid4().hex, expected)
-    client = socketio.AsyncClient(reconnection=False)
-    inbox: asyncio.Queue = asyncio.Queue()
-    client.on("bot_uttered", inbox.put_nowait)
-    confirmed = asyncio.get_running_loop().create_future()
-    client.on("session_confirm", lambda sid: confirmed.done() or confirmed.set_result(sid))
+    widget = WidgetSocket(url, result.session_id, turn_timeout)
+    inbox = widget.inbox
     try:
-        await client.connect(url, transports=["websocket"], socketio_path="/socket.io", wait_timeout=turn_timeout)
-        await client.emit("session_request", {"session_id": result.session_id})
-        await asyncio.wait_for(confirmed, turn_timeout)
+        await widget.open()
         for index, turn in enumerate(turns):
             for attempt in range(3):
                 started = time.perf_counter()
-                await client.emit("user_uttered", {"message": turn.text, "session_id": result.session_id})
+                message_id = uuid.uuid4().hex
+                generation = await widget.send(turn.text, message_id)
                 messages: List[dict] = []
                 text = ""
-                while True:  # the turn's messages, until its proper reply (or a wrong one) is there
+                while time.perf_counter() - started < turn_timeout:  # the turn's messages, until its proper reply
                     try:
-                        message = await asyncio.wait_for(inbox.get(), turn_timeout)
+                        message = await asyncio.wait_for(inbox.get(), 1.0)
                     except asyncio.TimeoutError:
-                        break
+                        if not messages and widget.generation != generation and widget.confirmed.is_set():
+                            generation = await widget.send(turn.text, message_id)  # reconnected: deliver again
+                            result.redeliveries += 1
+                        continue
                     if not messages and attempt == 0:
                         result.first_reply_s.append(time.perf_counter() - started)
                     messages.append(message)
@@ -168,10 +224,8 @@ async def customer(n: int, url: str, think: float, turn_timeout: float, progress
     except Exception as error:  # connection problems are errors of the run, not crashes of the script
         result.errors.append(f"{type(error).__name__}: {error}")
     finally:
-        try:
-            await client.disconnect()
-        except Exception:
-            pass
+        result.socket_drops = widget.drops
+        await widget.close()
     return result
 
 
@@ -271,6 +325,8 @@ def summarize(run: Dict[str, Any], db_problems: List[str], log_counts: Dict[str,
         "first_reply_p95_ms": round(q[18] * 1000),
         "first_reply_max_ms": round(max(firsts) * 1000) if firsts else None,
         "resend_requests": sum(r.resends for r in results),
+        "socket_drops": sum(r.socket_drops for r in results),
+        "redeliveries_after_reconnect": sum(r.redeliveries for r in results),
         "turn_errors": len(errors),
         "lost_answers": len(lost),
         "finished_forms": sum(r.finished_form for r in results),

@@ -11,6 +11,9 @@ import asyncio
 import json
 import socket
 import time
+import uuid
+
+import httpx
 
 from benchmarks.widget_load import check_database, count_log, run_load, summarize
 from e2e_support import Customer
@@ -52,6 +55,31 @@ def test_websocket_disconnects_leave_no_handler_exception(stack):
     asyncio.run(scenario())
     time.sleep(1)
     assert count_log(rasa_log(stack), offset)["handler_exceptions"] == 0
+
+
+def test_a_customer_whose_socket_dropped_gets_the_reply_when_delivering_again(stack):
+    """The widget delivers a message again (same client_message_id) when its socket dropped
+    before the acknowledgement: handled once, and the reply missed meanwhile is sent again."""
+    session = uuid.uuid4().hex
+    message = {"message": "你好", "session_id": session, "customData": {"client_message_id": "m-1"}}
+
+    async def scenario():
+        async with Customer(stack.rasa_url, "websocket", session_id=session) as first:
+            await first.client.emit("user_uttered", message)
+        # gone before any reply; the reply is sent to nobody
+        await asyncio.sleep(10)
+        async with Customer(stack.rasa_url, "websocket", session_id=session) as again:
+            await again.client.emit("user_uttered", message)
+            reply = await again.next(timeout=60)
+            await asyncio.sleep(3)  # a second handling would answer again
+            assert again.inbox.empty(), await again.next()
+        return reply
+
+    reply = asyncio.run(scenario())
+    assert reply.get("text")
+    events = httpx.get(f"{stack.rasa_url}/conversations/{session}/tracker", params={"token": stack.env["KEFU_RASA_TOKEN"]},
+                       timeout=30).json()["events"]
+    assert [e["text"] for e in events if e["event"] == "user"] == ["你好"]  # handled once
 
 
 def test_widget_customers_lose_nothing_when_the_action_server_restarts(stack):

@@ -9,9 +9,13 @@
 
 import { io } from 'socket.io-client';
 
-// A connected socket that never acks (a server without ack support, or a
-// very slow action) must not block the outbox forever.
-const ACK_GRACE_MS = 30000;
+// A connected socket that never acks (a server without ack support) must not
+// block the outbox forever. Kefu's channel acks once Rasa has handled the
+// message, which takes 30-60 s for a busy server (many customers at once, an
+// action server restarting): within this grace the item stays in the outbox, so
+// a socket that drops before the ack delivers it again after reconnecting (the
+// channel handles it once and sends its reply again if the reply was missed).
+const ACK_GRACE_MS = 180000;
 
 function withLock(name, fn) {
   const locks = globalThis.navigator && navigator.locks;

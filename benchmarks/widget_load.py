@@ -56,7 +56,10 @@ LOG_PATTERNS = {
     "failed_action_call_attempts": "Failed to run custom action",  # logged by Rasa for each failed attempt
     "action_call_retries": "), retry ",  # channels/action_calls.py (issue 17)
     "turns_rewound": "conversation rewound",
-    "handler_exceptions": "Invalid response type None",
+    "handler_exceptions": "Exception occurred while handling",  # Sanic, for any request handler's exception
+    "invalid_response_none": "Invalid response type None",
+    "tracebacks": "Traceback (most recent call last)",
+    "asyncio_errors": "ERROR    asyncio",  # e.g. "Task was destroyed but it is pending!"
     "actions_events_lost": "actions events are lost",
 }
 # The channel's reply when the bot said nothing although the turn failed (before issue 17):
@@ -350,7 +353,13 @@ def start_own_stack(var: Path, ready_timeout: float):
     db.migrate(db_url)
     clock_file = var / "fake-now.json"
     clock.write_fake_now(clock_file, PINNED_NOW)
+    # All customers come from 127.0.0.1 (one NAT): the e2e configuration's raised per-address
+    # limits (tests/e2e/e2e_support.py), or the project's would refuse most new conversations.
+    sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+    from e2e_support import e2e_config
+
     env = {
+        "KEFU_CONFIG_DIR": str(e2e_config(var / "config")),
         "KEFU_ALLOW_FAKE_CLOCK": "1", "KEFU_FAKE_NOW_FILE": str(clock_file), "KEFU_VAR_DIR": str(var),
         "KEFU_DATABASE_URL": db_url, "KEFU_RASA_TOKEN": "load-" + uuid.uuid4().hex, "RASA_TELEMETRY_ENABLED": "false",
     }

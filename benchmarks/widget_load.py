@@ -426,7 +426,7 @@ def main() -> None:
             for fault in variants:
                 offset = log.stat().st_size if log and log.exists() else 0
                 run = asyncio.run(run_load(url, args.customers, args.think, args.turn_timeout, stack, fault, args.ramp))
-                time.sleep(2)  # let the last log lines reach the file
+                time.sleep(15)  # the last log lines, incl. those of the customers' disconnects, reach the file
                 problems = check_database(db_url, run["results"]) if db_url else ["no --db"]
                 report(summarize(run, problems, count_log(log, offset)), args)
         finally:

@@ -34,7 +34,61 @@ def apply() -> bool:
     if getattr(impl.asyncio, "wait", None) is _wait:
         return True
     impl.asyncio = _compat_asyncio()
+    _keep_frame_tasks(impl.WebsocketImplProtocol)
     return True
+
+
+# --- frame tasks of closed WebSockets ------------------------------------------------
+# Sanic 21.12 hands every received chunk to a task it keeps no reference to
+# (``asyncio.create_task(self.async_data_received(...))``). When a socket closes while such
+# a task still waits to pass a frame on (nobody reads any more), the garbage collector
+# destroys it and asyncio logs "Task was destroyed but it is pending!" — 39 times when 200
+# customers left at once (issue 17). The protocol now keeps its tasks and, a grace period
+# after the connection is lost (the handler may still read buffered frames), cancels the
+# ones still waiting.
+
+FRAME_TASK_GRACE_S = 10.0
+
+
+def _track(protocol: Any, task: "asyncio.Task") -> None:
+    tasks = protocol.__dict__.setdefault("_kefu_frame_tasks", set())
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+
+
+def _cancel_pending(protocol: Any) -> None:
+    for task in list(protocol.__dict__.get("_kefu_frame_tasks", ())):
+        task.cancel()
+
+
+def _keep_frame_tasks(cls: Any) -> None:
+    if getattr(cls, "_kefu_keeps_frame_tasks", False):
+        return
+    original_lost = cls.connection_lost
+
+    def data_received(self: Any, data: bytes) -> None:
+        self.connection.receive_data(data)
+        data_to_send = self.connection.data_to_send()
+        events_to_process = self.connection.events_received()
+        if len(data_to_send) > 0 or len(events_to_process) > 0:
+            _track(self, asyncio.create_task(self.async_data_received(data_to_send, events_to_process)))
+
+    def eof_received(self: Any) -> bool:
+        self.connection.receive_eof()
+        data_to_send = self.connection.data_to_send()
+        events_to_process = self.connection.events_received()
+        _track(self, asyncio.create_task(self.async_eof_received(data_to_send, events_to_process)))
+        return False
+
+    def connection_lost(self: Any, exc: Any) -> None:
+        original_lost(self, exc)
+        if self.__dict__.get("_kefu_frame_tasks"):
+            asyncio.get_running_loop().call_later(FRAME_TASK_GRACE_S, _cancel_pending, self)
+
+    cls.data_received = data_received
+    cls.eof_received = eof_received
+    cls.connection_lost = connection_lost
+    cls._kefu_keeps_frame_tasks = True
 
 
 # --- clean WebSocket close ------------------------------------------------------------

@@ -233,3 +233,55 @@ def test_a_message_whose_turn_was_rewound_is_handled_when_delivered_again():
     sio = _RecordingSio()
     _deliver(channel, sio, "m1", on_new_message)
     assert handled == ["13912345678"]
+
+
+# --- frame tasks of closed WebSockets -------------------------------------------------------
+
+def test_frame_tasks_of_a_lost_websocket_are_kept_then_cancelled(monkeypatch):
+    """Sanic kept no reference to them: the garbage collector destroyed the pending ones and
+    asyncio logged "Task was destroyed but it is pending!" once per closed socket."""
+    import gc
+
+    from sanic.server.websockets import impl
+
+    from channels import compat
+
+    compat.apply()
+    monkeypatch.setattr(compat, "FRAME_TASK_GRACE_S", 0.05)
+
+    class _Connection:
+        state = impl.OPEN
+
+        def receive_data(self, data):
+            self.data = data
+
+        def data_to_send(self):
+            return []
+
+        def events_received(self):
+            return ["a frame nobody will read"]
+
+        def fail(self, code):
+            self.failed = code
+
+    async def scenario():
+        protocol = impl.WebsocketImplProtocol.__new__(impl.WebsocketImplProtocol)
+        protocol.connection = _Connection()
+        protocol.connection_lost_waiter = None
+        protocol.abort_pings = lambda: None
+        forever = asyncio.get_running_loop().create_future()
+
+        async def async_data_received(data_to_send, events):
+            await forever  # the assembler waits for a reader that is gone
+
+        protocol.async_data_received = async_data_received
+        protocol.data_received(b"frame")
+        await asyncio.sleep(0)
+        (task,) = protocol._kefu_frame_tasks
+        gc.collect()
+        assert not task.done()  # kept, not destroyed
+        protocol.connection_lost(None)
+        await asyncio.sleep(0.2)
+        assert task.cancelled() and not protocol._kefu_frame_tasks
+
+    asyncio.run(scenario())

@@ -65,9 +65,10 @@ def main() -> None:
                                                               "postgresql://postgres@127.0.0.1:5432/test"))
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--db-prefix", default="kefu_bench", help="name prefix of the scratch database")
     args = parser.parse_args()
 
-    name = f"kefu_bench_{uuid.uuid4().hex[:10]}"
+    name = f"{args.db_prefix}_{uuid.uuid4().hex[:10]}"
     connection = admin(args.admin_url)
     with connection.cursor() as cursor:
         cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

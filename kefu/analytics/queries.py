@@ -5,12 +5,21 @@ Sources
   ones stored on each ticket when it was created from config/service.yml.
 - tracker store: Rasa's SQL tracker table ``events`` (var/tracker.db next to a SQLite
   service DB, the same database on PostgreSQL -- see kefu/runtime/endpoints.py). Read
-  with a Core table of the same shape; Rasa is not imported.
+  with a Core table of the same shape; Rasa is not imported. Complete local days are read
+  from their per-day rollups in the service DB (kefu/analytics/rollup.py, built once a
+  day is over); only the rest of the period (today) from the raw events. Periods of up to
+  two days (hourly buckets) read the raw events only.
+
+Speed (a year: ~100k conversations, ~1M tracker events): every panel is aggregated in
+SQL, no per-row work in Python; see benchmarks/analytics_dashboard.py and the README.
 
 Definitions (also shown on the page)
 - conversation: a sender with at least one customer message in the period.
 - containment: conversations without any handoff to a person / conversations.
 - fallback rate: customer messages classified ``nlu_fallback`` / customer messages.
+- intent confidence: the NLU's top intent confidence of each customer message, by 0.1.
+- not understood: the texts of ``nlu_fallback`` messages (personal data masked as on the
+  review page), most frequent first; each links to the review page filtered by that text.
 - queue wait: claimed_at - created_at of claimed handoffs; p50/p90 by nearest rank.
 - abandonment: handoffs cancelled (customer left) before an agent claimed them.
 - handling time: resolved_at - claimed_at of handoffs resolved by an agent.

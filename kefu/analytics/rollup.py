@@ -96,26 +96,36 @@ def day_facts(connection: Connection, start: float, end: float,
                                                     e.c.action_name.isnot(None))
         .group_by(e.c.action_name)).all()))
     # An exit is attributed to the conversation's latest form start and latest requested_slot
-    # before it (correlated look-ups on Rasa's sender_id index).
-    before = e.alias("before")
-    latest_form = (select(before.c.action_name)
-                   .where(before.c.sender_id == e.c.sender_id, before.c.id < e.c.id,
-                          before.c.type_name == "active_loop", before.c.action_name.isnot(None))
-                   .order_by(before.c.id.desc()).limit(1).scalar_subquery())
-    latest_question = (select(before.c.data)
-                       .where(before.c.sender_id == e.c.sender_id, before.c.id < e.c.id,
-                              before.c.type_name == "slot", before.c.action_name == "requested_slot")
-                       .order_by(before.c.id.desc()).limit(1).scalar_subquery())
-    for form, data in connection.execute(
-            select(latest_form, latest_question).where(in_range, e.c.type_name == "action",
-                                                       e.c.action_name == DEACTIVATE)):
-        if not form:
-            continue
-        try:
-            question = (json.loads(data) or {}).get("value") if data else None
-        except (TypeError, ValueError, AttributeError):
-            question = None
-        facts.abandoned[(form, question or NOT_ASKED)] += 1
+    # before it: the exits of the range first (few), then those conversations' events by
+    # sender_id alone (Rasa's index; filtered here), so the plan does not depend on fresh
+    # table statistics (a freshly bulk-loaded tracker has none).
+    exits = connection.execute(select(e.c.sender_id, e.c.id).where(in_range, e.c.type_name == "action",
+                                                                   e.c.action_name == DEACTIVATE)).all()
+    senders = sorted({sender for sender, _ in exits})
+    history: Dict[str, List[Tuple[int, str, Optional[str], Optional[str]]]] = defaultdict(list)
+    for i in range(0, len(senders), 500):
+        for sender, event_id, type_name, action, data in connection.execute(
+                select(e.c.sender_id, e.c.id, e.c.type_name, e.c.action_name, e.c.data)
+                .where(e.c.sender_id.in_(senders[i:i + 500]))):
+            if (type_name == "active_loop" and action) or (type_name == "slot" and action == "requested_slot"):
+                history[sender].append((event_id, type_name, action, data))
+    for sender, exit_id in exits:
+        form = question = None
+        for event_id, type_name, action, data in sorted(history[sender], reverse=True):
+            if event_id >= exit_id:
+                continue
+            if type_name == "active_loop" and form is None:
+                form = action
+            elif type_name == "slot" and question is None:
+                try:
+                    question = (json.loads(data) or {}).get("value") if data else None
+                except (TypeError, ValueError, AttributeError):
+                    question = None
+                question = question or ""
+            if form is not None and question is not None:
+                break
+        if form:
+            facts.abandoned[(form, question or NOT_ASKED)] += 1
     return facts
 
 

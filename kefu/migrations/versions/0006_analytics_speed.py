@@ -1,4 +1,4 @@
-"""analytics speed: per-day tracker rollups, covering indices for the dashboard's scans
+"""analytics speed: per-day rollups of Rasa's tracker for the dashboard
 
 Revision ID: 0006_analytics_speed
 Revises: 0005_analytics_indexes
@@ -8,7 +8,8 @@ With a year of history (~100k conversations, ~1M tracker events) the bot panels 
 most of the dashboard's time scanning Rasa's ``events``. kefu/analytics/rollup.py now
 folds every complete local day into the small tables below (kefu/models/analytics.py)
 once, and the dashboard reads them plus the raw events of the day(s) not rolled up yet.
-The two indices let the handoff and SLA panels read their columns from the index alone.
+Existing deployments: the first dashboard render after upgrading rolls up the days it
+shows (a year: ~10-20 s once); ``./kefu.sh seed --history`` builds them for what it seeds.
 """
 from alembic import op
 import sqlalchemy as sa

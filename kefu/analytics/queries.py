@@ -298,16 +298,20 @@ def bot_panels(connection: Optional[Connection], query: Query, review_url: str =
             cd, idays, tdays, fdays = (ConversationDay.__table__, IntentDay.__table__, FallbackTextDay.__table__,
                                        FormDay.__table__)
             days = and_(cd.c.day >= first, cd.c.day <= last)
-            n, m, f = session.execute(select(func.count(distinct(cd.c.sender_id)), func.coalesce(func.sum(cd.c.messages), 0),
-                                             func.coalesce(func.sum(cd.c.fallbacks), 0)).where(days)).one()
-            conversations, messages, fallbacks = n, messages + m, fallbacks + f
-            for day, count in session.execute(select(cd.c.day, func.count()).where(days).group_by(cd.c.day)):
-                by_bucket[_local_day_number(day)] += count
             handed = select(Handoff.conversation_id).where(_in_period(Handoff.created_at, query))
             if query.group:
                 handed = handed.where(Handoff.group_name == query.group)
-            escalated = session.execute(select(func.count(distinct(cd.c.sender_id)))
-                                        .where(days, cd.c.sender_id.in_(handed))).scalar_one()
+            # one row per conversation: its first day in the range (see ConversationDay.previous_day)
+            first_row = or_(cd.c.previous_day.is_(None), cd.c.previous_day < first)
+            n, m, f, escalated = session.execute(select(
+                func.coalesce(func.sum(case((first_row, 1), else_=0)), 0),
+                func.coalesce(func.sum(cd.c.messages), 0), func.coalesce(func.sum(cd.c.fallbacks), 0),
+                func.coalesce(func.sum(case((and_(first_row, cd.c.sender_id.in_(handed)), 1), else_=0)), 0),
+            ).where(days)).one()
+            conversations, messages, fallbacks = int(n), messages + int(m), fallbacks + int(f)
+            escalated = int(escalated)
+            for day, count in session.execute(select(cd.c.day, func.count()).where(days).group_by(cd.c.day)):
+                by_bucket[_local_day_number(day)] += count
             ids = sorted(live_senders)
             for i in range(0, len(ids), 5000):  # conversations that went on into the live part
                 seen.update(session.execute(select(distinct(cd.c.sender_id))

@@ -20,7 +20,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Hashable, Iterable, List, Optional, Tuple
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -140,9 +140,9 @@ def first_incomplete_day(tz, now: Optional[dt.datetime] = None) -> dt.date:
     return ((now or clock.now()) - GRACE).astimezone(tz).date()
 
 
-def _rows(day: dt.date, facts: Facts) -> Dict[type, List[dict]]:
+def _rows(day: dt.date, facts: Facts, previous: Dict[str, dt.date]) -> Dict[type, List[dict]]:
     return {
-        ConversationDay: [{"day": day, "sender_id": s, "messages": m, "fallbacks": f}
+        ConversationDay: [{"day": day, "sender_id": s, "messages": m, "fallbacks": f, "previous_day": previous.get(s)}
                           for (_, s), (m, f) in facts.senders.items()],
         IntentDay: [{"day": day, "intent_name": i, "confidence_bucket": b, "messages": n}
                     for (i, b), n in facts.intents.items()],
@@ -152,6 +152,16 @@ def _rows(day: dt.date, facts: Facts) -> Dict[type, List[dict]]:
         + [{"day": day, "form": f, "question": q, "kind": "abandoned", "count": n}
            for (f, q), n in facts.abandoned.items()],
     }
+
+
+def _latest_before(session, senders: List[str], day: dt.date) -> Dict[str, dt.date]:
+    cd = ConversationDay.__table__
+    found: Dict[str, dt.date] = {}
+    for i in range(0, len(senders), 1000):
+        found.update(session.execute(select(cd.c.sender_id, func.max(cd.c.day))
+                                     .where(cd.c.sender_id.in_(senders[i:i + 1000]), cd.c.day < day)
+                                     .group_by(cd.c.sender_id)).all())
+    return found
 
 
 def ensure_days(url: str, tracker: Connection, days: Iterable[dt.date], tz) -> int:
@@ -166,18 +176,36 @@ def ensure_days(url: str, tracker: Connection, days: Iterable[dt.date], tz) -> i
     built = 0
     for i in range(0, len(missing), 31):  # a month per transaction
         batch = missing[i:i + 31]
-        rows: Dict[type, List[dict]] = defaultdict(list)
-        for day in batch:
-            for model, items in _rows(day, day_facts(tracker, *day_bounds(day, tz))).items():
-                rows[model].extend(items)
         try:
             with db.session_scope(url) as session:
                 connection = session.connection()
+                later = session.execute(select(func.max(RollupDay.day))).scalar()
+                latest: Dict[str, dt.date] = {}  # this batch's days, oldest first
+                rows: Dict[type, List[dict]] = defaultdict(list)
+                senders_of: Dict[dt.date, List[str]] = {}
+                for day in batch:
+                    facts = day_facts(tracker, *day_bounds(day, tz))
+                    senders = sorted(facts.sender_ids())
+                    senders_of[day] = senders
+                    previous = _latest_before(session, senders, day)
+                    for sender in senders:
+                        if sender in latest:
+                            previous[sender] = max(latest[sender], previous.get(sender, latest[sender]))
+                        latest[sender] = day
+                    for model, items in _rows(day, facts, previous).items():
+                        rows[model].extend(items)
                 connection.execute(RollupDay.__table__.insert(),
                                    [{"day": d, "built_at": clock.now()} for d in batch])
                 for model, items in rows.items():
                     for j in range(0, len(items), CHUNK):
                         connection.execute(model.__table__.insert(), items[j:j + CHUNK])
+                if later is not None and later > batch[0]:  # days rolled up before: re-point their previous_day
+                    cd = ConversationDay.__table__
+                    for day in batch:
+                        for k in range(0, len(senders_of[day]), 1000):
+                            connection.execute(cd.update().where(
+                                cd.c.sender_id.in_(senders_of[day][k:k + 1000]), cd.c.day > day,
+                                or_(cd.c.previous_day.is_(None), cd.c.previous_day < day)).values(previous_day=day))
             built += len(batch)
         except IntegrityError:  # another process rolled up (some of) these days meanwhile
             continue
@@ -186,6 +214,11 @@ def ensure_days(url: str, tracker: Connection, days: Iterable[dt.date], tz) -> i
 
 def forget_days(url: str, first: dt.date, last: dt.date) -> None:
     """Drop the rollups of [first, last] (they are rebuilt on the next render), e.g. after a re-import."""
+    cd = ConversationDay.__table__
     with db.session_scope(url) as session:
         for model in (ConversationDay, IntentDay, FallbackTextDay, FormDay, RollupDay):
             session.execute(model.__table__.delete().where(model.day >= first, model.day <= last))
+        earlier = cd.alias("earlier")  # later rows that pointed into the range: their latest remaining day
+        session.execute(cd.update().where(cd.c.previous_day >= first, cd.c.previous_day <= last).values(
+            previous_day=select(func.max(earlier.c.day)).where(earlier.c.sender_id == cd.c.sender_id,
+                                                               earlier.c.day < cd.c.day).scalar_subquery()))

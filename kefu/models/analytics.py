@@ -24,7 +24,12 @@ class RollupDay(Base):
 
 
 class ConversationDay(Base):
-    """One conversation's customer messages on one day (conversations = distinct sender_id)."""
+    """One conversation's customer messages on one day.
+
+    ``previous_day``: the latest earlier day on which the same conversation has a row (NULL:
+    none). The conversations of days [first, last] are then counted without DISTINCT: the
+    rows in range whose previous_day is NULL or before ``first`` (one per conversation).
+    """
 
     __tablename__ = "analytics_conversation_days"
     __table_args__ = (Index("ix_analytics_conversation_days_sender_id", "sender_id"),)
@@ -33,6 +38,7 @@ class ConversationDay(Base):
     sender_id = Column(String(255), primary_key=True)
     messages = Column(Integer, nullable=False)
     fallbacks = Column(Integer, nullable=False)
+    previous_day = Column(Date, nullable=True)
 
 
 class IntentDay(Base):

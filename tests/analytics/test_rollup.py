@@ -44,6 +44,9 @@ def seeded(clean_db, pinned_clock):
             # 12-06 23:58 -> today 00:02: a rolled-up day and the live part, one conversation
             _user("night2", at(12, 6, 23, 58), "nlu_fallback", "那个补贴到底怎么算的", 0.42),
             _user("night2", at(12, 7, 0, 2), "nlu_fallback", "那个补贴到底怎么算的", 0.05),
+            # back two days later
+            _user("again3", at(12, 2, 10), "faq", "保修多久", 0.91),
+            _user("again3", at(12, 5, 11), "faq", "安装收费吗", 0.93),
         ])
     engine.dispose()
     return clean_db, tracker
@@ -137,3 +140,25 @@ def test_reseeding_rebuilds_the_rolled_up_days(clean_db, pinned_clock):
     figures = history.seed_history(5, clean_db, tracker, per_day=20)
     assert figures["rollup_days"] == 5  # 12-02 .. 12-06; today stays live
     assert dict(bot(clean_db, tracker)[0][1])["会话数"] == figures["conversations"]
+
+
+def test_days_rolled_up_out_of_order_or_again_count_alike(seeded, monkeypatch):
+    """A later range first (12-04..12-06), then the week: the earlier days re-point the later
+    rows' previous_day; dropping and rebuilding days in the middle keeps the figures too."""
+    url, tracker = seeded
+    later = bot(url, tracker, "custom", start=dt.date(2026, 12, 4), end=dt.date(2026, 12, 6))
+    week = bot(url, tracker, "7d")
+    month = bot(url, tracker, "30d")
+    with db.session_scope(url) as session:
+        again = session.get(ConversationDay, (dt.date(2026, 12, 5), "again3"))
+        assert again.previous_day == dt.date(2026, 12, 2)
+    rollup.forget_days(url, dt.date(2026, 12, 2), dt.date(2026, 12, 3))
+    with db.session_scope(url) as session:
+        assert session.get(ConversationDay, (dt.date(2026, 12, 5), "again3")).previous_day is None
+    assert bot(url, tracker, "7d") == week  # rebuilt on this render
+    with db.session_scope(url) as session:
+        assert session.get(ConversationDay, (dt.date(2026, 12, 5), "again3")).previous_day == dt.date(2026, 12, 2)
+    raw_only(monkeypatch)
+    assert later == bot(url, tracker, "custom", start=dt.date(2026, 12, 4), end=dt.date(2026, 12, 6))
+    assert week == bot(url, tracker, "7d")
+    assert month == bot(url, tracker, "30d")

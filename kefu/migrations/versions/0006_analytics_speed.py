@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column('sender_id', sa.String(length=255), nullable=False),
         sa.Column('messages', sa.Integer(), nullable=False),
         sa.Column('fallbacks', sa.Integer(), nullable=False),
+        sa.Column('previous_day', sa.Date(), nullable=True),
         sa.PrimaryKeyConstraint('day', 'sender_id', name=op.f('pk_analytics_conversation_days')),
     )
     op.create_index('ix_analytics_conversation_days_sender_id', 'analytics_conversation_days', ['sender_id'])

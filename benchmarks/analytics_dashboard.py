@@ -76,7 +76,7 @@ def warm(url: str, tracker: str, period: str, repeat: int) -> float:
     return min(render(url, tracker, period) for _ in range(repeat))
 
 
-def measure(backend: str, url: str, tracker: str, days: int, repeat: int) -> None:
+def measure(backend: str, url: str, tracker: str, days: int, repeat: int, baseline_periods) -> None:
     started = time.perf_counter()
     db.migrate(url)
     figures = history.seed_history(days, url, tracker, rollups=False)
@@ -92,14 +92,17 @@ def measure(backend: str, url: str, tracker: str, days: int, repeat: int) -> Non
     print(f"[{backend}] rolled up {built} days in {rolled:.1f} s (./kefu.sh seed --history does this too)")
     results = {p: (cold(url, tracker, p), warm(url, tracker, p, repeat)) for p in PERIODS}
     baseline = {}
-    for p in PERIODS:
+    for p in baseline_periods:
         rollup.forget_days(url, dt.date(1970, 1, 1), dt.date(2100, 1, 1))
         db.dispose_engines()
         baseline[p] = render(url, tracker, p)
-    print(f"[{backend}] as of {end.isoformat(timespec='minutes')}; warm = best of {repeat} after a warm-up")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"[{backend}] as of {end.isoformat(timespec='minutes')}; warm = best of {repeat} after a warm-up; "
+          f"load average {load} on {os.cpu_count()} CPUs")
     print(f"[{backend}] {'period':<8}{'cold':>9}{'warm':>9}{'baseline (no rollups yet)':>28}")
     for p in PERIODS:
-        print(f"[{backend}] {p:<8}{results[p][0]:>7.3f} s{results[p][1]:>7.3f} s{baseline[p]:>26.3f} s")
+        base = f"{baseline[p]:>26.3f} s" if p in baseline else f"{'(not measured)':>28}"
+        print(f"[{backend}] {p:<8}{results[p][0]:>7.3f} s{results[p][1]:>7.3f} s{base}")
     worst = max(max(v) for v in results.values())
     print(f"[{backend}] target < 1 s per dashboard render: {'OK' if worst < 1.0 else 'SLOWER THAN TARGET'}")
 
@@ -111,9 +114,12 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--backends", default="postgresql,sqlite")
+    parser.add_argument("--baseline", default="30d,365d",
+                        help="periods to time without rollups (SQLite rolls a year up in minutes)")
     parser.add_argument("--db-prefix", default="kefu_bench", help="name prefix of the scratch PostgreSQL database")
     args = parser.parse_args()
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    baseline = [p for p in args.baseline.split(",") if p in PERIODS]
 
     if "postgresql" in backends:
         name = f"{args.db_prefix}_{uuid.uuid4().hex[:10]}"
@@ -122,7 +128,7 @@ def main() -> None:
             cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         url = str(make_url(args.admin_url).set(drivername="postgresql+psycopg2", database=name))
         try:
-            measure("postgresql", url, url, args.days, args.repeat)
+            measure("postgresql", url, url, args.days, args.repeat, baseline)
         finally:
             db.dispose_engines()
             with connection.cursor() as cursor:
@@ -130,7 +136,8 @@ def main() -> None:
             connection.close()
     if "sqlite" in backends:
         with tempfile.TemporaryDirectory(prefix="kefu-bench-") as tmp:
-            measure("sqlite", f"sqlite:///{tmp}/kefu.db", f"sqlite:///{tmp}/tracker.db", args.days, args.repeat)
+            measure("sqlite", f"sqlite:///{tmp}/kefu.db", f"sqlite:///{tmp}/tracker.db", args.days, args.repeat,
+                    baseline)
             db.dispose_engines()
 
 

@@ -435,29 +435,36 @@ def handed_over(session, query: Query, conversation_ids: Iterable[str]) -> set:
     return found
 
 
-def _wait_ranks(session, query: Query, key) -> Dict[Any, Tuple[Optional[float], Optional[float]]]:
-    """Queue wait p50/p90 (nearest rank) per ``key`` (None: over all), ranked in SQL.
+def _wait_ranks(session, query: Query) -> Dict[str, Dict[Any, Tuple[Optional[float], Optional[float]]]]:
+    """Queue wait p50/p90 (nearest rank) over all, per group and per agent: one scan, ranked in SQL.
 
     Nearest rank r = ceil(q * n): (n + 1) / 2 for p50 and (9 n + 9) / 10 for p90 in
     integer arithmetic (the same on SQLite and PostgreSQL).
     """
     connection = session.connection()
     wait = _epoch(connection, Handoff.claimed_at) - _epoch(connection, Handoff.created_at)
-    partition = {"partition_by": key} if key is not None else {}
-    ranked = (select((key if key is not None else literal(0)).label("k"), wait.label("w"),
-                     func.row_number().over(order_by=wait, **partition).label("rn"),
-                     func.count().over(**partition).label("n"))
-              .select_from(Handoff).outerjoin(Agent, Agent.id == Handoff.claimed_by_id)
+    keys = {"total": None, "group": Handoff.group_name, "agent": Agent.display_name}
+    columns = [Handoff.group_name.label("group"), Agent.display_name.label("agent"), wait.label("w")]
+    for kind, key in keys.items():
+        partition = {"partition_by": key} if key is not None else {}
+        columns += [func.row_number().over(order_by=wait, **partition).label(f"r_{kind}"),
+                    func.count().over(**partition).label(f"n_{kind}")]
+    ranked = (select(*columns).select_from(Handoff).outerjoin(Agent, Agent.id == Handoff.claimed_by_id)
               .where(*_handoff_where(query), Handoff.claimed_at.isnot(None)).subquery())
-    p50, p90 = (ranked.c.n + 1) / 2, (9 * ranked.c.n + 9) / 10
-    figures: Dict[Any, List[Optional[float]]] = defaultdict(lambda: [None, None])
-    for k, w, rn, p50_rank, p90_rank in session.execute(
-            select(ranked.c.k, ranked.c.w, ranked.c.rn, p50, p90).where(or_(ranked.c.rn == p50, ranked.c.rn == p90))):
-        if rn == p50_rank:
-            figures[k][0] = w
-        if rn == p90_rank:
-            figures[k][1] = w
-    return {k: (v[0], v[1]) for k, v in figures.items()}
+    wanted = []
+    for kind in keys:
+        r, n = ranked.c[f"r_{kind}"], ranked.c[f"n_{kind}"]
+        wanted += [r == (n + 1) / 2, r == (9 * n + 9) / 10]
+    figures: Dict[str, Dict[Any, List[Optional[float]]]] = {k: defaultdict(lambda: [None, None]) for k in keys}
+    for row in session.execute(select(ranked).where(or_(*wanted))).mappings():
+        for kind in keys:
+            n, r = row[f"n_{kind}"], row[f"r_{kind}"]
+            key = 0 if kind == "total" else row[kind]
+            if r == (n + 1) // 2:
+                figures[kind][key][0] = row["w"]
+            if r == (9 * n + 9) // 10:
+                figures[kind][key][1] = row["w"]
+    return {kind: {k: (v[0], v[1]) for k, v in values.items()} for kind, values in figures.items()}
 
 
 def handoff_panels(session, query: Query, conversations: int) -> List[Panel]:
@@ -480,8 +487,7 @@ def handoff_panels(session, query: Query, conversations: int) -> List[Panel]:
                func.sum(case((Handoff.status == "callback", 1), else_=0)))
         .select_from(Handoff).outerjoin(Agent, Agent.id == Handoff.claimed_by_id).where(*where)
         .group_by(Handoff.group_name, Agent.display_name)).all()
-    waits = {"total": _wait_ranks(session, query, None), "group": _wait_ranks(session, query, Handoff.group_name),
-             "agent": _wait_ranks(session, query, Agent.display_name)}
+    waits = _wait_ranks(session, query)
 
     def figures(kind: str, key: Any) -> List[Any]:
         chosen = [c for c in cells if kind == "total" or (c[0] if kind == "group" else c[1]) == key]

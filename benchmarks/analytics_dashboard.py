@@ -3,6 +3,7 @@
     python benchmarks/analytics_dashboard.py [--admin-url postgresql://postgres@127.0.0.1:5432/test]
                                              [--days 365] [--repeat 3] [--backends postgresql,sqlite]
                                              [--db-prefix kefu_bench]
+    python benchmarks/analytics_dashboard.py --existing postgresql+psycopg2://.../kefu   (cold/warm only)
 
 Per backend: a scratch database (PostgreSQL: a uniquely named database on the server,
 dropped at the end; SQLite: kefu.db and tracker.db in a temporary directory), migrated,
@@ -76,6 +77,14 @@ def warm(url: str, tracker: str, period: str, repeat: int) -> float:
     return min(render(url, tracker, period) for _ in range(repeat))
 
 
+def measure_existing(url: str, tracker: str, repeat: int) -> None:
+    """Cold and warm renders on a database seeded before (e.g. ``./kefu.sh seed --history 365``)."""
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"[{make_url(url).get_backend_name()}] existing database; load average {load} on {os.cpu_count()} CPUs")
+    for p in PERIODS:
+        print(f"[existing] {p:<8}cold {cold(url, tracker, p):.3f} s  warm {warm(url, tracker, p, repeat):.3f} s")
+
+
 def measure(backend: str, url: str, tracker: str, days: int, repeat: int, baseline_periods) -> None:
     started = time.perf_counter()
     db.migrate(url)
@@ -117,7 +126,11 @@ def main() -> None:
     parser.add_argument("--baseline", default="30d,365d",
                         help="periods to time without rollups (SQLite rolls a year up in minutes)")
     parser.add_argument("--db-prefix", default="kefu_bench", help="name prefix of the scratch PostgreSQL database")
+    parser.add_argument("--existing", metavar="URL", help="time an already seeded database instead (no seeding)")
     args = parser.parse_args()
+    if args.existing:
+        measure_existing(args.existing, queries.tracker_url(args.existing), args.repeat)
+        return
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     baseline = [p for p in args.baseline.split(",") if p in PERIODS]
 

@@ -15,6 +15,9 @@ ANALYZE. Then kefu.analytics.dashboard -- every panel of /desk/analytics -- for 
 - cold: the first render in a fresh Python process (new connections, no plan or
   statement cache; the database's own page cache is as the seeding left it);
 - warm: best of --repeat renders in this process after one warm-up;
+- CPU/warm: CPU seconds of a warm render, this process plus the PostgreSQL backends
+  (read from /proc: the server must be on this host) -- what the render costs whatever
+  else the machine is doing (wall times on a busy shared machine are several times higher);
 - baseline (same run, same data): the first render when no day has been rolled up yet
   (what reading the raw tracker costs: that render rolls up every day of the period
   itself, once; a running desk then only rolls up the day that just ended).
@@ -77,12 +80,40 @@ def warm(url: str, tracker: str, period: str, repeat: int) -> float:
     return min(render(url, tracker, period) for _ in range(repeat))
 
 
+def _server_cpu(url: str) -> float:
+    """CPU seconds used so far by the PostgreSQL backends serving ``url``'s database (same host, /proc)."""
+    if make_url(url).get_backend_name() != "postgresql":
+        return 0.0
+    with db.get_engine(url).connect() as conn:
+        pids = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")).scalars().all()
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def cpu(url: str, tracker: str, period: str, repeat: int) -> float:
+    """CPU seconds of one warm render, this process plus the database server (the load-independent cost)."""
+    render(url, tracker, period)
+    best = float("inf")
+    for _ in range(repeat):
+        server, mine = _server_cpu(url), time.process_time()
+        render(url, tracker, period)
+        best = min(best, time.process_time() - mine + _server_cpu(url) - server)
+    return best
+
+
 def measure_existing(url: str, tracker: str, repeat: int) -> None:
     """Cold and warm renders on a database seeded before (e.g. ``./kefu.sh seed --history 365``)."""
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"[{make_url(url).get_backend_name()}] existing database; load average {load} on {os.cpu_count()} CPUs")
     for p in PERIODS:
-        print(f"[existing] {p:<8}cold {cold(url, tracker, p):.3f} s  warm {warm(url, tracker, p, repeat):.3f} s")
+        print(f"[existing] {p:<8}cold {cold(url, tracker, p):.3f} s  warm {warm(url, tracker, p, repeat):.3f} s"
+              f"  CPU per warm render {cpu(url, tracker, p, repeat):.3f} s")
 
 
 def measure(backend: str, url: str, tracker: str, days: int, repeat: int, baseline_periods) -> None:
@@ -100,6 +131,7 @@ def measure(backend: str, url: str, tracker: str, days: int, repeat: int, baseli
     print(f"[{backend}] seeded {days} days in {seeded:.1f} s: {figures}")
     print(f"[{backend}] rolled up {built} days in {rolled:.1f} s (./kefu.sh seed --history does this too)")
     results = {p: (cold(url, tracker, p), warm(url, tracker, p, repeat)) for p in PERIODS}
+    cpus = {p: cpu(url, tracker, p, repeat) for p in PERIODS}
     baseline = {}
     for p in baseline_periods:
         rollup.forget_days(url, dt.date(1970, 1, 1), dt.date(2100, 1, 1))
@@ -108,10 +140,10 @@ def measure(backend: str, url: str, tracker: str, days: int, repeat: int, baseli
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"[{backend}] as of {end.isoformat(timespec='minutes')}; warm = best of {repeat} after a warm-up; "
           f"load average {load} on {os.cpu_count()} CPUs")
-    print(f"[{backend}] {'period':<8}{'cold':>9}{'warm':>9}{'baseline (no rollups yet)':>28}")
+    print(f"[{backend}] {'period':<8}{'cold':>9}{'warm':>9}{'CPU/warm':>10}{'baseline (no rollups yet)':>28}")
     for p in PERIODS:
         base = f"{baseline[p]:>26.3f} s" if p in baseline else f"{'(not measured)':>28}"
-        print(f"[{backend}] {p:<8}{results[p][0]:>7.3f} s{results[p][1]:>7.3f} s{base}")
+        print(f"[{backend}] {p:<8}{results[p][0]:>7.3f} s{results[p][1]:>7.3f} s{cpus[p]:>8.3f} s{base}")
     worst = max(max(v) for v in results.values())
     print(f"[{backend}] target < 1 s per dashboard render: {'OK' if worst < 1.0 else 'SLOWER THAN TARGET'}")
 

@@ -76,12 +76,15 @@ class ReviewSource:
         labels = self.labels()
         return [{"name": name, "label": labels.get(name, "")} for name in accepting.acceptable_intents(self.project)]
 
-    def rows(self, days: int, flags: List[str], threshold: float, include_all: bool) -> Dict[str, Any]:
+    def rows(self, days: int, flags: List[str], threshold: float, include_all: bool, text: str = "") -> Dict[str, Any]:
         since = self.clock() - dt.timedelta(days=days)
         filters = conv.Filters(since=since, flags=frozenset(flags), confidence_threshold=threshold,
                                scan_limit=SCAN_LIMIT)
         conversations = conv.load_conversations(self.store(), filters, mask=True)
         messages = conv.review_messages(conversations, only_flagged=not include_all)
+        wanted = normalise(text)
+        if wanted:  # ?q=: messages containing this text (the analytics page's "not understood" links)
+            messages = [m for m in messages if wanted in m.norm]
         decided = accepting.decided_texts(self.project)
         context = accepting.data_context(self.project)
         rows = []
@@ -111,7 +114,7 @@ def _filters(request: Request) -> Dict[str, Any]:
         threshold = 0.6
     flags = [f for f in q.getlist("flag") if f in conv.FLAGS]
     return {"days": max(1, min(days, 90)), "flags": flags, "threshold": min(max(threshold, 0.0), 1.0),
-            "include_all": q.get("all") == "1"}
+            "include_all": q.get("all") == "1", "text": (q.get("q") or "").strip()[:200]}
 
 
 def routes(project: Optional[Project] = None, tracker_store_url: Optional[str] = None, clock=None) -> List[Route]:

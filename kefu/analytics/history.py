@@ -20,6 +20,7 @@ from typing import Any, Dict, List, Optional
 from sqlalchemy import func, select, text
 
 from kefu import clock, db, settings
+from kefu.analytics import rollup
 from kefu.analytics.queries import ensure_tracker_indexes, tracker_events, tracker_metadata, tracker_url
 from kefu.models.desk import Agent, AgentGroup, Handoff, HandoffEvent
 from kefu.models.service import Customer, Survey, Ticket, TicketEvent
@@ -83,7 +84,8 @@ def _fix_sequences(connection, tables: List[str]) -> None:
 
 
 def seed_history(days: int, url: Optional[str] = None, tracker: Optional[str] = None,
-                 end: Optional[dt.datetime] = None, per_day: int = PER_DAY) -> Dict[str, int]:
+                 end: Optional[dt.datetime] = None, per_day: int = PER_DAY, rollups: bool = True) -> Dict[str, int]:
+    """Seed ``days`` of history ending at ``end``; then (``rollups``) roll up its complete days."""
     url = url or settings.database_url()
     tracker = tracker or tracker_url(url)
     end = end or clock.now()
@@ -306,4 +308,19 @@ def seed_history(days: int, url: Optional[str] = None, tracker: Optional[str] = 
         ensure_tracker_indexes(tracker_connection)
     counts.update(tracker_events=written, tickets=len(tickets), ticket_events=len(ticket_events),
                   handoffs=len(handoffs), surveys=len(surveys))
+    if rollups:
+        counts["rollup_days"] = roll_up(url, tracker, start, end)
     return counts
+
+
+def roll_up(url: str, tracker: str, start: dt.datetime, end: dt.datetime) -> int:
+    """(Re)build the per-day tracker rollups of the complete local days in [start, end)."""
+    tz = settings.service_config().tz
+    first = start.astimezone(tz).date()
+    last = min(end.astimezone(tz).date(), rollup.first_incomplete_day(tz)) - dt.timedelta(days=1)
+    if last < first:
+        return 0
+    rollup.forget_days(url, first, last)  # days rolled up before these events were added
+    with db.get_engine(tracker).connect() as connection:
+        return rollup.ensure_days(url, connection, [first + dt.timedelta(days=i)
+                                                    for i in range((last - first).days + 1)], tz)

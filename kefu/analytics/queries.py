@@ -5,12 +5,21 @@ Sources
   ones stored on each ticket when it was created from config/service.yml.
 - tracker store: Rasa's SQL tracker table ``events`` (var/tracker.db next to a SQLite
   service DB, the same database on PostgreSQL -- see kefu/runtime/endpoints.py). Read
-  with a Core table of the same shape; Rasa is not imported.
+  with a Core table of the same shape; Rasa is not imported. Complete local days are read
+  from their per-day rollups in the service DB (kefu/analytics/rollup.py, built once a
+  day is over); only the rest of the period (today) from the raw events. Periods of up to
+  two days (hourly buckets) read the raw events only.
+
+Speed (a year: ~100k conversations, ~1M tracker events): every panel is aggregated in
+SQL, no per-row work in Python; see benchmarks/analytics_dashboard.py and the README.
 
 Definitions (also shown on the page)
 - conversation: a sender with at least one customer message in the period.
 - containment: conversations without any handoff to a person / conversations.
 - fallback rate: customer messages classified ``nlu_fallback`` / customer messages.
+- intent confidence: the NLU's top intent confidence of each customer message, by 0.1.
+- not understood: the texts of ``nlu_fallback`` messages (personal data masked as on the
+  review page), most frequent first; each links to the review page filtered by that text.
 - queue wait: claimed_at - created_at of claimed handoffs; p50/p90 by nearest rank.
 - abandonment: handoffs cancelled (customer left) before an agent claimed them.
 - handling time: resolved_at - claimed_at of handoffs resolved by an agent.
@@ -33,6 +42,7 @@ import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from sqlalchemy import (
@@ -58,6 +68,8 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.types import BigInteger
 
 from kefu import clock, db, settings
+from kefu.analytics import rollup
+from kefu.models.analytics import ConversationDay, FallbackTextDay, FormDay, IntentDay
 from kefu.models.desk import Agent, Handoff
 from kefu.models.service import (
     CANCELLED,
@@ -72,10 +84,7 @@ from kefu.models.service import (
 from kefu.settings import PRIORITIES, TICKET_TYPES
 
 PERIODS = {"today": "今天", "7d": "近 7 天", "30d": "近 30 天", "custom": "自定义"}
-FALLBACK_INTENT = "nlu_fallback"
-DEACTIVATE = "action_deactivate_loop"
 TOP_N = 10
-NOT_UNDERSTOOD_SCAN = 2000  # most recent fallback messages read for the "not understood" list
 REPEAT_COMPLAINT_DAYS = 30
 AGE_BUCKETS = ((1, "< 1 天"), (3, "1–3 天"), (7, "3–7 天"), (None, "> 7 天"))
 
@@ -183,13 +192,6 @@ def pct(part: float, whole: float) -> Optional[float]:
     return round(100.0 * part / whole, 1) if whole else None
 
 
-def nearest_rank(values: Sequence[float], q: float) -> Optional[float]:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
-
-
 def minutes(seconds: Optional[float]) -> Optional[float]:
     return None if seconds is None else round(seconds / 60.0, 1)
 
@@ -245,46 +247,105 @@ def _in_period(column, query: Query):
 # --- bot (tracker store) ---------------------------------------------------------------------
 
 
-def bot_panels(connection: Optional[Connection], query: Query, handoff_conversations: Iterable[str],
-               review_url: str = "/desk/review/", same_database: bool = False) -> List[Panel]:
+def _local_day_number(day: dt.date) -> int:
+    """The day-bucket number _bucket_labels gives a local day (days since 1970-01-01)."""
+    return (day - dt.date(1970, 1, 1)).days
+
+
+def _split(query: Query) -> Tuple[Optional[Tuple[dt.date, dt.date]], Optional[Tuple[float, float]]]:
+    """The period as (rolled-up local days [first, last], live epoch range [start, end)).
+
+    Day buckets: the complete days come from the rollups, the rest (today) from the raw
+    events. Hour buckets (periods of up to two days) read the raw events only.
+    """
+    tz = query.start.tzinfo
+    if query.bucket == "hour":
+        return None, (query.start.timestamp(), query.end.timestamp())
+    first = query.start.astimezone(tz).date()
+    last = (query.end.astimezone(tz) - dt.timedelta(days=1)).date()
+    cut = rollup.first_incomplete_day(tz, clock.now())
+    rolled = (first, min(last, cut - dt.timedelta(days=1)))
+    live_start = max(query.start, dt.datetime.combine(cut, dt.time(0), tzinfo=tz))
+    live = (live_start.timestamp(), query.end.timestamp()) if live_start < query.end else None
+    return (rolled if rolled[0] <= rolled[1] else None), live
+
+
+def bot_panels(connection: Optional[Connection], query: Query, review_url: str = "/desk/review/",
+               database_url: Optional[str] = None) -> List[Panel]:
+    """The bot section: per-day rollups (service DB) for complete days + raw events for the rest."""
     if connection is None or not inspect(connection).has_table("events"):
         empty = "对话记录库中还没有数据"
         return [Panel("bot_summary", "机器人概况", ["指标", "数值"],
                       [["会话数", 0], ["客户消息数", 0], ["自助解决率 %", None], ["兜底率 %", None]], note=empty)]
-    e = tracker_events
-    start, end = query.start.timestamp(), query.end.timestamp()
-    user = and_(e.c.type_name == "user", e.c.timestamp >= start, e.c.timestamp < end)
-    # One scan of the period's customer messages: (bucket, conversation) pairs with their
-    # message and fallback counts; per bucket, plus the distinct total as bucket -1.
-    bucket = ((cast(e.c.timestamp, BigInteger) + _tz_offset(query)) / _bucket_size(query)).label("b")
-    pairs = (select(bucket, e.c.sender_id, func.count().label("m"),
-                    func.sum(case((e.c.intent_name == FALLBACK_INTENT, 1), else_=0)).label("f"))
-             .where(user).group_by(bucket, e.c.sender_id).cte("pairs"))
-    per_bucket = select(pairs.c.b, func.count().label("n"), func.sum(pairs.c.m).label("m"),
-                        func.sum(pairs.c.f).label("f")).group_by(pairs.c.b)
-    total = select(cast(literal(-1), BigInteger).label("b"), func.count(distinct(pairs.c.sender_id)).label("n"),
-                   literal(0).label("m"), literal(0).label("f"))
-    by_bucket, conversations, messages, fallbacks = {}, 0, 0, 0
-    for b, n, m, f in connection.execute(total.union_all(per_bucket)).all():
-        if int(b) == -1:
-            conversations = n
-        else:
-            by_bucket[int(b)] = n
-            messages += int(m or 0)
-            fallbacks += int(f or 0)
-    escalated = 0
-    ids = sorted(handoff_conversations)
-    if same_database:  # PostgreSQL: one semi-join against the handoffs table
-        handed = (select(Handoff.conversation_id)
-                  .where(Handoff.created_at >= query.start, Handoff.created_at < query.end))
-        if query.group:
-            handed = handed.where(Handoff.group_name == query.group)
-        chunk = select(e.c.sender_id).where(user, e.c.sender_id.in_(handed)).group_by(e.c.sender_id)
-        escalated = connection.execute(select(func.count()).select_from(chunk.subquery())).scalar_one()
-        ids = []
-    for i in range(0, len(ids), 5000):  # disjoint chunks: the distinct counts add up
-        chunk = select(e.c.sender_id).where(user, e.c.sender_id.in_(ids[i:i + 5000])).group_by(e.c.sender_id)
-        escalated += connection.execute(select(func.count()).select_from(chunk.subquery())).scalar_one()
+    database_url = database_url or settings.database_url()
+    tz = query.start.tzinfo
+    rolled, live = _split(query)
+    size, offset = _bucket_size(query), _tz_offset(query)
+    facts = rollup.day_facts(connection, *live, bucket=lambda ts: (int(ts) + offset) // size) if live else rollup.Facts()
+    live_senders = facts.sender_ids()
+    by_bucket: Counter = Counter(b for b, _ in facts.senders)
+    messages = sum(m for m, _ in facts.senders.values())
+    fallbacks = sum(f for _, f in facts.senders.values())
+    intents: Counter = Counter(facts.intents)
+    texts: Counter = Counter(facts.texts)
+    started: Counter = Counter(facts.started)
+    abandoned: Counter = Counter(facts.abandoned)
+    conversations, escalated, seen = 0, 0, set()
+    if rolled:
+        rollup.ensure_days(database_url, connection, _days(*rolled), tz)
+        first, last = rolled
+        with db.session_scope(database_url) as session:
+            cd, idays, tdays, fdays = (ConversationDay.__table__, IntentDay.__table__, FallbackTextDay.__table__,
+                                       FormDay.__table__)
+            days = and_(cd.c.day >= first, cd.c.day <= last)
+            handed = select(Handoff.conversation_id).where(_in_period(Handoff.created_at, query))
+            if query.group:
+                handed = handed.where(Handoff.group_name == query.group)
+            # one row per conversation: its first day in the range (see ConversationDay.previous_day)
+            first_row = or_(cd.c.previous_day.is_(None), cd.c.previous_day < first)
+            n, m, f, escalated = session.execute(select(
+                func.coalesce(func.sum(case((first_row, 1), else_=0)), 0),
+                func.coalesce(func.sum(cd.c.messages), 0), func.coalesce(func.sum(cd.c.fallbacks), 0),
+                func.coalesce(func.sum(case((and_(first_row, cd.c.sender_id.in_(handed)), 1), else_=0)), 0),
+            ).where(days)).one()
+            conversations, messages, fallbacks = int(n), messages + int(m), fallbacks + int(f)
+            escalated = int(escalated)
+            for day, count in session.execute(select(cd.c.day, func.count()).where(days).group_by(cd.c.day)):
+                by_bucket[_local_day_number(day)] += count
+            ids = sorted(live_senders)
+            for i in range(0, len(ids), 5000):  # conversations that went on into the live part
+                seen.update(session.execute(select(distinct(cd.c.sender_id))
+                                            .where(days, cd.c.sender_id.in_(ids[i:i + 5000]))).scalars())
+            for name, b, count in session.execute(
+                    select(idays.c.intent_name, idays.c.confidence_bucket, func.sum(idays.c.messages))
+                    .where(idays.c.day >= first, idays.c.day <= last)
+                    .group_by(idays.c.intent_name, idays.c.confidence_bucket)):
+                intents[(name, b)] += int(count)
+            # the top texts: the rollups' own top N plus the rollup counts of the live texts
+            tdays_in = and_(tdays.c.day >= first, tdays.c.day <= last)
+            total = func.sum(tdays.c.messages)
+            top = session.execute(select(tdays.c.text, total).where(tdays_in).group_by(tdays.c.text)
+                                  .order_by(total.desc(), tdays.c.text).limit(TOP_N)).all()
+            live_texts = sorted(texts)
+            extra = []
+            for i in range(0, len(live_texts), 1000):
+                extra += session.execute(select(tdays.c.text, total).where(tdays_in, tdays.c.text.in_(live_texts[i:i + 1000]))
+                                         .group_by(tdays.c.text)).all()
+            for text_, count in {**dict(top), **dict(extra)}.items():
+                texts[text_] += int(count)
+            for form, question, kind, count in session.execute(
+                    select(fdays.c.form, fdays.c.question, fdays.c.kind, func.sum(fdays.c.count))
+                    .where(fdays.c.day >= first, fdays.c.day <= last)
+                    .group_by(fdays.c.form, fdays.c.question, fdays.c.kind)):
+                if kind == "started":
+                    started[form] += int(count)
+                else:
+                    abandoned[(form, question)] += int(count)
+    fresh = live_senders - seen  # live conversations not already counted in the rolled-up days
+    conversations += len(fresh)
+    if fresh:
+        with db.session_scope(database_url) as session:
+            escalated += len(handed_over(session, query, fresh))
     contained = conversations - escalated
     summary = Panel("bot_summary", "机器人概况", ["指标", "数值"], [
         ["会话数", conversations],
@@ -294,83 +355,61 @@ def bot_panels(connection: Optional[Connection], query: Query, handoff_conversat
         ["兜底率 %", pct(fallbacks, messages)],
     ], note="自助解决：会话中没有转人工；兜底：客户消息被识别为 nlu_fallback")
 
-    intents = connection.execute(
-        select(e.c.intent_name, func.count().label("n")).where(user)
-        .group_by(e.c.intent_name).order_by(func.count().desc(), e.c.intent_name).limit(TOP_N)
-    ).all()
+    by_intent: Counter = Counter()
+    by_confidence: Counter = Counter()
+    for (name, b), n in intents.items():
+        by_intent[name] += n
+        by_confidence[b] += n
+    ranked = sorted(by_intent.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_N]
     top_intents = Panel("top_intents", "热门意图", ["意图", "消息数", "占比 %"],
-                        [[name or "（无）", n, pct(n, messages)] for name, n in intents],
+                        [[name or "（无）", n, pct(n, messages)] for name, n in ranked],
                         chart={"type": "bar", "x": 0, "series": [1], "horizontal": True})
+    scored = sum(n for b, n in by_confidence.items() if b >= 0)
+    confidence_rows = [[f"{b / 10:.1f}–{(b + 1) / 10:.1f}", by_confidence.get(b, 0), pct(by_confidence.get(b, 0), scored)]
+                       for b in range(10)]
+    if by_confidence.get(-1):
+        confidence_rows.append(["未记录", by_confidence[-1], None])
+    confidence = Panel("intent_confidence", "意图置信度分布", ["置信度", "消息数", "占比 %"], confidence_rows,
+                       chart={"type": "bar", "x": 0, "series": [1]},
+                       note="客户消息被识别为某意图的置信度（NLU 给出的最高分），按 0.1 分段")
 
-    rows = connection.execute(
-        select(e.c.data).where(user, e.c.intent_name == FALLBACK_INTENT)
-        .order_by(e.c.timestamp.desc()).limit(NOT_UNDERSTOOD_SCAN)
-    ).scalars().all()
-    texts: Counter = Counter()
-    for data in rows:
-        try:
-            message = (json.loads(data) or {}).get("text")
-        except (TypeError, ValueError):
-            continue
-        if message:
-            texts[message.strip()] += 1
     days = min(max(query.days, 1), 30)
-    link = f"{review_url}?days={days}&flag=fallback&all=1"
-    top_texts = texts.most_common(TOP_N)
+    top_texts = sorted(texts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_N]
     not_understood = Panel("not_understood", "未理解的客户消息", ["客户消息", "次数"],
-                           [[t, n] for t, n in top_texts], links={i: link for i in range(len(top_texts))},
-                           note="点击消息进入对话审核页标注")
+                           [[t, n] for t, n in top_texts],
+                           links={i: f"{review_url}?days={days}&flag=fallback&all=1&q={quote(t)}"
+                                  for i, (t, _) in enumerate(top_texts)},
+                           note="点击消息进入对话审核页，查看含这句话的兜底消息并标注")
 
     volume = Panel("conversation_series", "会话量（按" + ("小时" if query.bucket == "hour" else "天") + "）",
                    ["时间", "会话数"], [[label, by_bucket.get(b, 0)] for b, label in _bucket_labels(query)],
                    chart={"type": "line", "x": 0, "series": [1]})
-    return [summary, volume, top_intents, not_understood, form_panel(connection, query)]
+    return [summary, volume, top_intents, confidence, not_understood, form_panel(started, abandoned)]
 
 
-def form_panel(connection: Connection, query: Query) -> Panel:
+def _days(first: dt.date, last: dt.date) -> List[dt.date]:
+    return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def form_panel(started: Counter, abandoned: Counter) -> Panel:
     """Forms started and abandoned, and the question customers dropped out at.
 
     Started: ``active_loop`` events naming the form. Abandoned: ``action_deactivate_loop``
     (the customer left the form), attributed to the conversation's latest form start and
-    latest ``requested_slot`` before it (correlated look-ups on Rasa's sender_id index).
+    latest ``requested_slot`` before it (kefu.analytics.rollup.day_facts).
     Completed = started - abandoned.
     """
-    e = tracker_events
-    start, end = query.start.timestamp(), query.end.timestamp()
-    in_period = and_(e.c.timestamp >= start, e.c.timestamp < end)
-    started = dict(connection.execute(
-        select(e.c.action_name, func.count()).where(in_period, e.c.type_name == "active_loop",
-                                                    e.c.action_name.isnot(None))
-        .group_by(e.c.action_name)
-    ).all())
-    before = tracker_events.alias("before")
-    latest_form = (select(before.c.action_name)
-                   .where(before.c.sender_id == e.c.sender_id, before.c.id < e.c.id,
-                          before.c.type_name == "active_loop", before.c.action_name.isnot(None))
-                   .order_by(before.c.id.desc()).limit(1).scalar_subquery())
-    latest_question = (select(before.c.data)
-                       .where(before.c.sender_id == e.c.sender_id, before.c.id < e.c.id,
-                              before.c.type_name == "slot", before.c.action_name == "requested_slot")
-                       .order_by(before.c.id.desc()).limit(1).scalar_subquery())
-    exits = connection.execute(
-        select(latest_form, latest_question).where(in_period, e.c.type_name == "action", e.c.action_name == DEACTIVATE)
-    ).all()
+    started = Counter(started)
     dropped: Dict[str, Counter] = defaultdict(Counter)
-    for form, data in exits:
-        if not form:
-            continue
-        try:
-            question = (json.loads(data) or {}).get("value") if data else None
-        except (TypeError, ValueError):
-            question = None
-        dropped[form][question or "（未开始提问）"] += 1
+    for (form, question), n in abandoned.items():
+        dropped[form][question or "（未开始提问）"] += n
         started.setdefault(form, 0)
     table = []
     for form in sorted(started, key=lambda f: (-started[f], f)):
-        abandoned = sum(dropped[form].values())
-        completed = max(started[form] - abandoned, 0)
-        top = ", ".join(f"{q} ({n})" for q, n in dropped[form].most_common(3))
-        table.append([form, started[form], completed, abandoned, pct(completed, started[form]), top])
+        lost = sum(dropped[form].values())
+        completed = max(started[form] - lost, 0)
+        top = ", ".join(f"{q} ({n})" for q, n in sorted(dropped[form].items(), key=lambda kv: (-kv[1], kv[0]))[:3])
+        table.append([form, started[form], completed, lost, pct(completed, started[form]), top])
     return Panel("forms", "表单完成与放弃", ["表单", "开始", "完成", "放弃", "完成率 %", "放弃时的问题（次数）"],
                  table, chart={"type": "stack", "x": 0, "series": [2, 3]},
                  note="放弃：客户中途退出表单（action_deactivate_loop）；完成 = 开始 − 放弃")
@@ -379,62 +418,106 @@ def form_panel(connection: Connection, query: Query) -> Panel:
 # --- handoffs ---------------------------------------------------------------------------------
 
 
-def handoff_rows(session, query: Query) -> List[Any]:
+def _handoff_where(query: Query) -> list:
     where = [_in_period(Handoff.created_at, query)]
     if query.group:
         where.append(Handoff.group_name == query.group)
+    return where
+
+
+def handed_over(session, query: Query, conversation_ids: Iterable[str]) -> set:
+    """Those of ``conversation_ids`` with a handoff created in the period (group filter applied)."""
+    ids, found = sorted(set(conversation_ids)), set()
+    for i in range(0, len(ids), 5000):
+        found.update(session.execute(select(distinct(Handoff.conversation_id))
+                                     .where(*_handoff_where(query), Handoff.conversation_id.in_(ids[i:i + 5000])))
+                     .scalars())
+    return found
+
+
+def _wait_ranks(session, query: Query) -> Dict[str, Dict[Any, Tuple[Optional[float], Optional[float]]]]:
+    """Queue wait p50/p90 (nearest rank) over all, per group and per agent: one scan, ranked in SQL.
+
+    Nearest rank r = ceil(q * n): (n + 1) / 2 for p50 and (9 n + 9) / 10 for p90 in
+    integer arithmetic (the same on SQLite and PostgreSQL).
+    """
     connection = session.connection()
-    created = _epoch(connection, Handoff.created_at)
-    return session.execute(
-        select(Handoff.conversation_id, Handoff.rule_id, Handoff.group_name, Handoff.status,
-               created.label("created"), (_epoch(connection, Handoff.claimed_at) - created).label("wait"),
-               (_epoch(connection, Handoff.resolved_at) - _epoch(connection, Handoff.claimed_at)).label("handling"),
-               Agent.display_name)
-        .outerjoin(Agent, Agent.id == Handoff.claimed_by_id).where(*where)
-    ).all()
+    wait = _epoch(connection, Handoff.claimed_at) - _epoch(connection, Handoff.created_at)
+    keys = {"total": None, "group": Handoff.group_name, "agent": Agent.display_name}
+    columns = [Handoff.group_name.label("group"), Agent.display_name.label("agent"), wait.label("w")]
+    for kind, key in keys.items():
+        partition = {"partition_by": key} if key is not None else {}
+        columns += [func.row_number().over(order_by=wait, **partition).label(f"r_{kind}"),
+                    func.count().over(**partition).label(f"n_{kind}")]
+    ranked = (select(*columns).select_from(Handoff).outerjoin(Agent, Agent.id == Handoff.claimed_by_id)
+              .where(*_handoff_where(query), Handoff.claimed_at.isnot(None)).subquery())
+    wanted = []
+    for kind in keys:
+        r, n = ranked.c[f"r_{kind}"], ranked.c[f"n_{kind}"]
+        wanted += [r == (n + 1) / 2, r == (9 * n + 9) / 10]
+    figures: Dict[str, Dict[Any, List[Optional[float]]]] = {k: defaultdict(lambda: [None, None]) for k in keys}
+    for row in session.execute(select(ranked).where(or_(*wanted))).mappings():
+        for kind in keys:
+            n, r = row[f"n_{kind}"], row[f"r_{kind}"]
+            key = 0 if kind == "total" else row[kind]
+            if r == (n + 1) // 2:
+                figures[kind][key][0] = row["w"]
+            if r == (9 * n + 9) // 10:
+                figures[kind][key][1] = row["w"]
+    return {kind: {k: (v[0], v[1]) for k, v in values.items()} for kind, values in figures.items()}
 
 
-def handoff_panels(session, query: Query, rows: Sequence[Any], conversations: int) -> List[Panel]:
-    by_rule: Counter = Counter(r.rule_id for r in rows)
-    total = len(rows)
+def handoff_panels(session, query: Query, conversations: int) -> List[Panel]:
+    where = _handoff_where(query)
+    connection = session.connection()
+    by_rule = session.execute(select(Handoff.rule_id, func.count()).where(*where).group_by(Handoff.rule_id)).all()
+    total = sum(n for _, n in by_rule)
     rule_panel = Panel("handoff_rules", "转人工原因", ["规则", "转人工数", "占比 %", "占会话 %"],
                        [[rule, n, pct(n, total), pct(n, conversations)] for rule, n in
-                        sorted(by_rule.items(), key=lambda kv: (-kv[1], kv[0]))],
+                        sorted(by_rule, key=lambda kv: (-kv[1], kv[0]))],
                        chart={"type": "pie", "x": 0, "series": [1]})
 
-    def figures(items: Sequence[Any]) -> List[Any]:
-        waits = [r.wait for r in items if r.wait is not None]
-        handling = [r.handling for r in items if r.handling is not None and r.status == "resolved"]
-        abandoned = sum(1 for r in items if r.status == "cancelled" and r.wait is None)
-        callbacks = sum(1 for r in items if r.status == "callback")
-        return [len(items), minutes(nearest_rank(waits, 0.5)), minutes(nearest_rank(waits, 0.9)), abandoned,
-                pct(abandoned, len(items)), minutes(sum(handling) / len(handling)) if handling else None, callbacks]
+    # counts per (group, agent) cell; groups, agents and the total add the cells up
+    handled = and_(Handoff.status == "resolved", Handoff.claimed_at.isnot(None), Handoff.resolved_at.isnot(None))
+    handling = _epoch(connection, Handoff.resolved_at) - _epoch(connection, Handoff.claimed_at)
+    cells = session.execute(
+        select(Handoff.group_name, Agent.display_name, func.count(),
+               func.sum(case((and_(Handoff.status == "cancelled", Handoff.claimed_at.is_(None)), 1), else_=0)),
+               func.sum(case((handled, handling), else_=0)), func.sum(case((handled, 1), else_=0)),
+               func.sum(case((Handoff.status == "callback", 1), else_=0)))
+        .select_from(Handoff).outerjoin(Agent, Agent.id == Handoff.claimed_by_id).where(*where)
+        .group_by(Handoff.group_name, Agent.display_name)).all()
+    waits = _wait_ranks(session, query)
+
+    def figures(kind: str, key: Any) -> List[Any]:
+        chosen = [c for c in cells if kind == "total" or (c[0] if kind == "group" else c[1]) == key]
+        n, abandoned, handling_sum, handled_n, callbacks = (sum(int(c[i] or 0) for c in chosen) for i in range(2, 7))
+        p50, p90 = waits[kind].get(0 if kind == "total" else key, (None, None))
+        return [n, minutes(p50), minutes(p90), abandoned, pct(abandoned, n),
+                minutes(handling_sum / handled_n) if handled_n else None, callbacks]
 
     columns = ["转人工数", "排队 p50 分钟", "排队 p90 分钟", "等待中放弃", "放弃率 %", "平均处理分钟", "转回拨"]
-    groups = defaultdict(list)
-    agents = defaultdict(list)
-    for r in rows:
-        groups[r.group_name].append(r)
-        if r.display_name:
-            agents[r.display_name].append(r)
+    groups = sorted({c[0] for c in cells})
+    agents = sorted({c[1] for c in cells if c[1]})
     group_panel = Panel("handoff_groups", "转人工：按分组", ["分组", *columns],
-                        [["合计", *figures(rows)]] + [[g, *figures(groups[g])] for g in sorted(groups)],
+                        [["合计", *figures("total", None)]] + [[g, *figures("group", g)] for g in groups],
                         chart={"type": "bar", "x": 0, "series": [2, 3]})
     agent_panel = Panel("handoff_agents", "转人工：按坐席", ["坐席", *columns],
-                        [[a, *figures(agents[a])] for a in sorted(agents)],
+                        [[a, *figures("agent", a)] for a in agents],
                         chart={"type": "bar", "x": 0, "series": [1]})
 
-    where = [Ticket.idempotency_key.like("callback:%"), _in_period(Ticket.created_at, query)]
+    callback_where = [Ticket.idempotency_key.like("callback:%"), _in_period(Ticket.created_at, query)]
     if query.group:
-        where.append(Ticket.group_name == query.group)
+        callback_where.append(Ticket.group_name == query.group)
     booked, done = session.execute(select(
         func.count(), func.coalesce(func.sum(case((Ticket.resolved_at.isnot(None), 1), else_=0)), 0),
-    ).where(*where)).one()
+    ).where(*callback_where)).one()
     callback_panel = Panel("callbacks", "回拨预约", ["指标", "数值"],
                            [["预约回拨", booked], ["已完成", done], ["完成率 %", pct(done, booked)]])
 
     size, offset = _bucket_size(query), _tz_offset(query)
-    counts = Counter((int(r.created) + offset) // size for r in rows)
+    bucket = ((_epoch(connection, Handoff.created_at) + offset) / size).label("b")
+    counts = {int(b): n for b, n in session.execute(select(bucket, func.count()).where(*where).group_by(text("b")))}
     series = Panel("handoff_series", "转人工量（按" + ("小时" if query.bucket == "hour" else "天") + "）",
                    ["时间", "转人工数"], [[label, counts.get(b, 0)] for b, label in _bucket_labels(query)],
                    chart={"type": "line", "x": 0, "series": [1]})
@@ -465,24 +548,29 @@ def ticket_panels(session, query: Query) -> List[Panel]:
 
     now = query.as_of()
 
-    def compliance(done, due, extra: Sequence[Any] = ()) -> List[int]:
-        on_time = func.coalesce(func.sum(case((and_(done.isnot(None), done <= due), 1), else_=0)), 0)
-        late = func.coalesce(func.sum(case((and_(done.isnot(None), done > due), 1), else_=0)), 0)
-        overdue = func.coalesce(func.sum(case((and_(done.is_(None), due < now), 1), else_=0)), 0)
-        pending = func.coalesce(func.sum(case((and_(done.is_(None), due >= now), 1), else_=0)), 0)
-        return list(session.execute(select(on_time, late, overdue, pending)
-                                    .where(*where, Ticket.status != CANCELLED, *extra)).one())
+    def compliance(done, due, only=None) -> list:
+        def count(condition):
+            return func.coalesce(func.sum(case((and_(condition, only) if only is not None else condition, 1),
+                                               else_=0)), 0)
+        return [count(and_(done.isnot(None), done <= due)), count(and_(done.isnot(None), done > due)),
+                count(and_(done.is_(None), due < now)), count(and_(done.is_(None), due >= now))]
 
-    def row(label: str, figures: List[int]) -> List[Any]:
+    def row(label: str, figures: Sequence[int]) -> List[Any]:
         on_time, late, overdue, pending = figures
         return [label, on_time, late, overdue, pending, pct(on_time, on_time + late + overdue)]
 
-    emergency = [Ticket.priority == "抢修"]
+    emergency = Ticket.priority == "抢修"
+    figures = session.execute(select(  # the four rows in one scan
+        *compliance(Ticket.first_responded_at, Ticket.first_response_due),
+        *compliance(Ticket.resolved_at, Ticket.resolution_due),
+        *compliance(Ticket.first_responded_at, Ticket.first_response_due, emergency),
+        *compliance(Ticket.resolved_at, Ticket.resolution_due, emergency),
+    ).where(*where, Ticket.status != CANCELLED)).one()
     sla = Panel("sla", "SLA 达成（config/service.yml 时限）", ["时限", "按时", "超时完成", "未完成已超时", "未到期", "达成率 %"], [
-        row("首次响应", compliance(Ticket.first_responded_at, Ticket.first_response_due)),
-        row("处理完成", compliance(Ticket.resolved_at, Ticket.resolution_due)),
-        row("抢修 到场响应", compliance(Ticket.first_responded_at, Ticket.first_response_due, emergency)),
-        row("抢修 处理完成", compliance(Ticket.resolved_at, Ticket.resolution_due, emergency)),
+        row("首次响应", figures[0:4]),
+        row("处理完成", figures[4:8]),
+        row("抢修 到场响应", figures[8:12]),
+        row("抢修 处理完成", figures[12:16]),
     ], chart={"type": "stack", "x": 0, "series": [1, 2, 3, 4]},
         note="达成率 = 按时 / (按时 + 超时完成 + 未完成已超时)；已取消的工单不计")
 
@@ -607,14 +695,14 @@ def dashboard(query: Query, database_url: Optional[str] = None, tracker: Optiona
     """Every panel of the analytics page, by section."""
     database_url = database_url or settings.database_url()
     tracker = tracker or tracker_url(database_url)
+    # first, outside any service transaction: the bot panels may write the rollups of days
+    # that just ended (on SQLite an open transaction of this process would hold the write lock)
+    bot = _bot(tracker, query, review_url, database_url)
+    conversations = bot[0].rows[0][1]
     with db.session_scope(database_url) as session:
-        handoffs = handoff_rows(session, query)
-        handoff_conversations = {r.conversation_id for r in handoffs}
-        bot = _bot(tracker, query, handoff_conversations, review_url, same_database=tracker == database_url)
-        conversations = bot[0].rows[0][1]
         return {
             "bot": bot,
-            "handoffs": handoff_panels(session, query, handoffs, conversations),
+            "handoffs": handoff_panels(session, query, conversations),
             "tickets": ticket_panels(session, query),
             "satisfaction": satisfaction_panels(session, query),
         }
@@ -634,14 +722,13 @@ def _tracker_engine(url: str):
     return _tracker_engines[url]
 
 
-def _bot(tracker: str, query: Query, handoff_conversations: Iterable[str], review_url: str,
-         same_database: bool = False) -> List[Panel]:
+def _bot(tracker: str, query: Query, review_url: str, database_url: str) -> List[Panel]:
     parsed = make_url(tracker)
     if parsed.get_backend_name() == "sqlite" and parsed.database and not Path(parsed.database).exists():
-        return bot_panels(None, query, handoff_conversations, review_url)  # Rasa has not written yet
+        return bot_panels(None, query, review_url, database_url)  # Rasa has not written yet
     engine = _tracker_engine(tracker)
     with engine.connect() as connection:
-        return bot_panels(connection, query, handoff_conversations, review_url, same_database)
+        return bot_panels(connection, query, review_url, database_url)
 
 
 def find_panel(panels: Dict[str, List[Panel]], panel_id: str) -> Optional[Panel]:

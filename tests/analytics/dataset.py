@@ -9,6 +9,8 @@ Tracker (conversations with a customer message in the period: c1, c2, c3 -> 3; c
   c3 12-05 10:00  complain, [complaint_form: complaint_detail] stop_form, action_deactivate_loop
   c4 11-20 10:00  faq (outside)
   -> 8 customer messages, 2 fallbacks (25.0 %), 1 conversation handed over, containment 2/3 = 66.7 %
+  Confidence: fallbacks 0.35, every other message 0.9 -> "0.3–0.4" 2 (25.0 %), "0.9–1.0" 6 (75.0 %)
+  Days 12-01..12-06 are read from the per-day rollups, 12-07 (today) from the raw events.
 Handoffs (in period h1, h2, h3; h4 older)
   h1 c2 fallback_twice  综合    12-06 15:01, claimed +120 s, resolved +600 s  (赵主管)
   h2 c5 human_request   综合    12-07 09:30, cancelled unclaimed after 180 s
@@ -53,7 +55,8 @@ def _tracker_rows():
     def add(sender, moment, type_name, intent=None, action=None, **data):
         ts = moment.timestamp()
         if type_name == "user":  # as Rasa stores it (the trainer's review page parses these rows too)
-            data.setdefault("parse_data", {"text": data.get("text"), "intent": {"name": intent, "confidence": 0.9},
+            confidence = 0.35 if intent == "nlu_fallback" else 0.9
+            data.setdefault("parse_data", {"text": data.get("text"), "intent": {"name": intent, "confidence": confidence},
                                            "entities": []})
         rows.append({"sender_id": sender, "type_name": type_name, "timestamp": ts, "intent_name": intent,
                      "action_name": action, "data": json.dumps({"event": type_name, "timestamp": ts, **data},

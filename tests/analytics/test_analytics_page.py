@@ -44,7 +44,8 @@ def test_supervisor_sees_the_figures(client_as):
     html = page.text
     assert "数据分析" in html and 'id="panel-sla"' in html and 'id="panel-forms"' in html
     assert "vendor/echarts.min.js" in html and "cdn" not in html.lower()
-    assert '<a href="/desk/review/?days=7&amp;flag=fallback&amp;all=1"' in html  # not-understood -> trainer review
+    assert ('<a href="/desk/review/?days=7&amp;flag=fallback&amp;all=1&amp;q=%E7%A7%AF%E5%88%86%E8%83%BD%E6%8D%A2'
+            '%E4%BB%80%E4%B9%88"') in html  # not-understood -> trainer review
     assert "<td>抢修 到场响应</td><td class=num>0</td><td class=num>1</td><td class=num>0</td><td class=num>0</td><td class=num>0.0</td>" in html
     assert "2026-12-01 至 2026-12-07，按天统计" in html
 

@@ -37,3 +37,38 @@ def test_history_is_seeded_in_bulk_and_read_back(clean_db, pinned_clock):
         session.add(Customer(phone="13300000000", name="新客户"))
         session.flush()
         assert session.execute(select(func.count()).select_from(Ticket)).scalar_one() == figures["tickets"]
+
+
+def test_handoff_waits_ranked_in_sql_match_nearest_rank(clean_db, pinned_clock):
+    """p50/p90 queue waits per group and agent (window functions) against a count made here."""
+    import math
+    from collections import defaultdict
+
+    from kefu.models.desk import Agent, Handoff
+
+    tracker = queries.tracker_url(clean_db)
+    engine = create_engine(tracker, future=True)
+    with engine.begin() as connection:
+        queries.tracker_metadata.create_all(connection)
+        connection.execute(delete(queries.tracker_events))
+    engine.dispose()
+    history.seed_history(20, clean_db, tracker, per_day=40, rollups=False)
+    query = queries.period_for("30d")
+    waits = defaultdict(list)
+    with db.session_scope(clean_db) as session:
+        for handoff, agent in session.execute(select(Handoff, Agent.display_name)
+                                              .outerjoin(Agent, Agent.id == Handoff.claimed_by_id)).all():
+            if handoff.claimed_at is not None and query.start <= handoff.created_at < query.end:
+                wait = (handoff.claimed_at - handoff.created_at).total_seconds()
+                for key in ("合计", handoff.group_name, agent):
+                    waits[key].append(wait)
+
+    def rank(values, q):
+        ordered = sorted(values)
+        return round(ordered[math.ceil(q * len(ordered)) - 1] / 60.0, 1)
+
+    panels = queries.dashboard(query, clean_db, tracker)
+    rows = queries.find_panel(panels, "handoff_groups").rows + queries.find_panel(panels, "handoff_agents").rows
+    assert len(rows) > 5
+    for row in rows:
+        assert row[2:4] == [rank(waits[row[0]], 0.5), rank(waits[row[0]], 0.9)], row

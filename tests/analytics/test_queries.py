@@ -36,7 +36,11 @@ def test_bot_figures(small_data):
     assert rows(p, "top_intents") == [["inform", 2, 25.0], ["nlu_fallback", 2, 25.0], ["complain", 1, 12.5],
                                       ["greet", 1, 12.5], ["report_repair", 1, 12.5], ["stop_form", 1, 12.5]]
     assert rows(p, "not_understood") == [["积分能换什么", 2]]
-    assert queries.find_panel(p, "not_understood").links[0] == "/desk/review/?days=7&flag=fallback&all=1"
+    assert queries.find_panel(p, "not_understood").links[0] == (
+        "/desk/review/?days=7&flag=fallback&all=1&q=%E7%A7%AF%E5%88%86%E8%83%BD%E6%8D%A2%E4%BB%80%E4%B9%88")
+    confidence = rows(p, "intent_confidence")
+    assert len(confidence) == 10 and confidence[3] == ["0.3–0.4", 2, 25.0] and confidence[9] == ["0.9–1.0", 6, 75.0]
+    assert sum(r[1] for r in confidence) == 8
     assert rows(p, "forms") == [["complaint_form", 1, 0, 1, 0.0, "complaint_detail (1)"],
                                 ["repair_form", 1, 1, 0, 100.0, ""]]
     series = rows(p, "conversation_series")

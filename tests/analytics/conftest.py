@@ -23,6 +23,21 @@ def cheap_hashing(monkeypatch):
 
 
 @pytest.fixture
+def empty_tracker(clean_db) -> str:
+    """The tracker URL of ``clean_db`` with its events table present and empty (the SQLite
+    tracker file is shared by the test session)."""
+    from sqlalchemy import create_engine, delete
+
+    tracker = queries.tracker_url(clean_db)
+    engine = create_engine(tracker, future=True)
+    with engine.begin() as connection:
+        queries.tracker_metadata.create_all(connection)
+        connection.execute(delete(queries.tracker_events))
+    engine.dispose()
+    return tracker
+
+
+@pytest.fixture
 def small_data(clean_db, pinned_clock, cheap_hashing):
     """(service DB URL, tracker URL) holding dataset.py's figures; the clock at Monday 10:00."""
     tracker = queries.tracker_url(clean_db)

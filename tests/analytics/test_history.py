@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, delete, func, select
+from sqlalchemy import create_engine, func, select
 
 from kefu import db
 from kefu.analytics import history, queries
 from kefu.models import Customer, Ticket
 
 
-def test_history_is_seeded_in_bulk_and_read_back(clean_db, pinned_clock):
-    tracker = queries.tracker_url(clean_db)
+def test_history_is_seeded_in_bulk_and_read_back(clean_db, empty_tracker, pinned_clock):
+    tracker = empty_tracker
     engine = create_engine(tracker, future=True)
-    with engine.begin() as connection:  # the SQLite tracker file is shared by the test session
-        queries.tracker_metadata.create_all(connection)
-        connection.execute(delete(queries.tracker_events))
     figures = history.seed_history(3, clean_db, tracker, per_day=40)
     assert figures["conversations"] > 60 and figures["tickets"] > 0 and figures["handoffs"] > 0
     with engine.connect() as connection:
@@ -39,19 +36,14 @@ def test_history_is_seeded_in_bulk_and_read_back(clean_db, pinned_clock):
         assert session.execute(select(func.count()).select_from(Ticket)).scalar_one() == figures["tickets"]
 
 
-def test_handoff_waits_ranked_in_sql_match_nearest_rank(clean_db, pinned_clock):
+def test_handoff_waits_ranked_in_sql_match_nearest_rank(clean_db, empty_tracker, pinned_clock):
     """p50/p90 queue waits per group and agent (window functions) against a count made here."""
     import math
     from collections import defaultdict
 
     from kefu.models.desk import Agent, Handoff
 
-    tracker = queries.tracker_url(clean_db)
-    engine = create_engine(tracker, future=True)
-    with engine.begin() as connection:
-        queries.tracker_metadata.create_all(connection)
-        connection.execute(delete(queries.tracker_events))
-    engine.dispose()
+    tracker = empty_tracker
     history.seed_history(20, clean_db, tracker, per_day=40, rollups=False)
     query = queries.period_for("30d")
     waits = defaultdict(list)

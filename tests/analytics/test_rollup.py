@@ -9,7 +9,7 @@ import datetime as dt
 import json
 
 import pytest
-from sqlalchemy import create_engine, delete, func, select
+from sqlalchemy import create_engine, func, select
 
 from dataset import at
 from kefu import db
@@ -28,13 +28,10 @@ def _user(sender, moment, intent, text, confidence):
 
 
 @pytest.fixture
-def seeded(clean_db, pinned_clock):
+def seeded(clean_db, empty_tracker, pinned_clock):
     """Ten days of generated history, plus conversations that go on past midnight."""
-    tracker = queries.tracker_url(clean_db)
+    tracker = empty_tracker
     engine = create_engine(tracker, future=True)
-    with engine.begin() as connection:
-        queries.tracker_metadata.create_all(connection)
-        connection.execute(delete(queries.tracker_events))
     history.seed_history(10, clean_db, tracker, per_day=30, rollups=False)
     with engine.begin() as connection:
         connection.execute(queries.tracker_events.insert(), [
@@ -128,13 +125,8 @@ def test_confidence_distribution(seeded):
     assert round(sum(r[2] for r in panel[:10]), 0) == 100
 
 
-def test_reseeding_rebuilds_the_rolled_up_days(clean_db, pinned_clock):
-    tracker = queries.tracker_url(clean_db)
-    engine = create_engine(tracker, future=True)
-    with engine.begin() as connection:
-        queries.tracker_metadata.create_all(connection)
-        connection.execute(delete(queries.tracker_events))
-    engine.dispose()
+def test_reseeding_rebuilds_the_rolled_up_days(clean_db, empty_tracker, pinned_clock):
+    tracker = empty_tracker
     empty = dict(bot(clean_db, tracker)[0][1])  # rolls up the empty days
     assert empty["会话数"] == 0
     figures = history.seed_history(5, clean_db, tracker, per_day=20)

@@ -12,6 +12,10 @@ Issue 11, item 4: the webhook is never open to anyone.
   text kept in ``original_text`` within its bound), empty input answered without the model,
   only allow-listed metadata keys, and typed "/…" text is plain text
   (kefu.dialogue_config.customer_text).
+
+A caller that did not get an answer may send the same message again with the same
+``metadata.client_message_id`` (a timeout, an instance that died behind the load balancer):
+the message is handled once and the repeat gets the replies already given (channels/fanout.py).
 """
 from __future__ import annotations
 
@@ -26,8 +30,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels import guards
+from channels import fanout, guards
 from kefu.dialogue_config import customer_text
+from kefu.runtime.reliability import reliability_config
 from kefu.security.config import security_config
 
 logger = logging.getLogger(__name__)
@@ -63,6 +68,29 @@ class KefuRestInput(RestInput):
         channel.max_message_chars = int((credentials or {}).get("max_message_chars", 500))
         return channel
 
+    _agent = None  # Rasa's Agent, remembered when the server starts
+
+    @property
+    def _ledger(self) -> fanout.DeliveryLedger:
+        if not hasattr(self, "_delivery_ledger"):
+            self._delivery_ledger = fanout.DeliveryLedger()
+        return self._delivery_ledger
+
+    async def _repeated(self, sender: str, client_id: str) -> Optional[list]:
+        """The answer to a message delivered before, or None to handle it (never processed)."""
+        try:
+            replies = await fanout.previous_replies(self._agent, sender, client_id)
+        except fanout.Unknown:  # cannot tell: at most once, with an honest answer
+            return [{"recipient_id": sender, "text": reliability_config().silent_reply}]
+        if replies is None:
+            logger.info("message %s of %s was not processed before: handling it now", client_id, sender)
+            return None
+        logger.info("repeated message %s of %s: its %d replies sent again", client_id, sender, len(replies))
+        collector = CollectingOutputChannel()  # the same format as the first answer
+        for reply in replies:
+            await collector.send_response(sender, dict(reply))
+        return collector.messages
+
     def _guard(self) -> guards.MessageGuard:
         if not hasattr(self, "_message_guard"):
             self._message_guard = guards.MessageGuard()
@@ -72,6 +100,10 @@ class KefuRestInput(RestInput):
         bp = Blueprint("kefu_rest_webhook", __name__)
         enabled = rest_channel_enabled()
         token = rest_token() if enabled else ""
+
+        @bp.listener("after_server_start")
+        async def remember_agent(app: Any, _loop: Any) -> None:
+            self._agent = app.ctx.agent  # to answer a repeated message from the tracker
 
         @bp.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -119,6 +151,11 @@ class KefuRestInput(RestInput):
         if truncated:
             metadata["original_text"] = guards.original_text(raw)
         text = customer_text(text, metadata)  # typed "/restart" is text, not a command
+        client_id = str(metadata.get("client_message_id") or "")
+        if client_id and not await self._ledger.first_delivery(sender, client_id):
+            repeated = await self._repeated(sender, client_id)
+            if repeated is not None:
+                return response.json(repeated)
         collector = CollectingOutputChannel()
         try:
             await on_new_message(UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata))

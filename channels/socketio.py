@@ -10,7 +10,10 @@ Same wire protocol and name as Rasa's channel (the widget speaks it unchanged), 
   `channels/action_calls.py`) is rewound and the customer asked to send it again; a
   processed turn without any reply gets the "recorded" notice (texts: config/reliability.yml);
 - a message the widget delivers again after its socket dropped (same `client_message_id`)
-  is not handled twice, and its reply is sent again if the socket was gone when it was sent;
+  is not handled twice, and its reply is sent again if the socket was gone when it was sent
+  — also when it arrives at another instance (channels/fanout.py);
+- several instances behind nginx share socket.io rooms through Redis (KEFU_REDIS_URL):
+  an agent's message posted to any instance reaches the customer's socket;
 - engine.io heartbeats and model inference off the event loop (config/reliability.yml),
   so that busy servers do not drop their customers' sockets (issue 17);
 - `POST /webhooks/socketio/agent`: the agent desk's way to reach a customer's widget.
@@ -34,7 +37,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from channels import action_calls, compat, guards, inference, presence
+from channels import action_calls, compat, fanout, guards, inference, presence
+from channels.fanout import replies_to  # noqa: F401  (re-exported: one home, channels/fanout.py)
 from kefu.dialogue_config import customer_text
 from kefu.runtime.reliability import reliability_config
 
@@ -68,27 +72,6 @@ def _rasa_token() -> str:
     return settings.get_secret("KEFU_RASA_TOKEN")
 
 
-def replies_to(events: Iterable[Any], client_message_id: Text) -> Optional[List[Dict[str, Any]]]:
-    """The bot's replies to the customer message with this ``client_message_id``, as Rasa's
-    output channels take them (``send_response``); None when that message is not in the
-    events or its turn was rewound (it was not processed)."""
-    replies: Optional[List[Dict[str, Any]]] = None
-    for event in events:
-        if isinstance(event, UserUttered):
-            if replies is not None:
-                break  # the next customer message: the turn is over
-            metadata = event.metadata or {}
-            if str(metadata.get("client_message_id") or "") == client_message_id:
-                replies = []
-        elif replies is None:
-            continue
-        elif isinstance(event, UserUtteranceReverted):
-            return None
-        elif isinstance(event, BotUttered):
-            replies.append({"text": event.text, **{k: v for k, v in (event.data or {}).items() if v}})
-    return replies
-
-
 class KefuSocketIOInput(SocketIOInput):
     @classmethod
     def name(cls) -> Text:
@@ -111,7 +94,8 @@ class KefuSocketIOInput(SocketIOInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         heartbeat = reliability_config().socketio  # engine.io ping interval/timeout (issue 17)
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[],  # CORS is Sanic's (--cors)
-                          ping_interval=heartbeat.ping_interval_s, ping_timeout=heartbeat.ping_timeout_s)
+                          ping_interval=heartbeat.ping_interval_s, ping_timeout=heartbeat.ping_timeout_s,
+                          client_manager=fanout.client_manager())  # Redis-backed when scaled out
         bp = compat.CleanCloseSocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
 
@@ -182,7 +166,7 @@ class KefuSocketIOInput(SocketIOInput):
         room = sender_id if self.session_persistence else sid
         metadata_in = data.get(self.metadata_key)
         client_id = metadata_in.get("client_message_id") if isinstance(metadata_in, dict) else None
-        if client_id and not self._first_delivery(sender_id, str(client_id)):
+        if client_id and not await self._ledger.first_delivery(sender_id, str(client_id)):
             # The widget re-sent a message whose acknowledgement was lost (its socket dropped).
             if await self._answer_repeat(sio, room, sender_id, str(client_id)):
                 return
@@ -236,14 +220,10 @@ class KefuSocketIOInput(SocketIOInput):
         if (sender_id, client_id) in self._in_flight:
             logger.info("repeated message %s of %s is being handled: its reply goes to the room", client_id, sender_id)
             return True
-        agent = self._agent
-        if agent is None or agent.tracker_store is None:
-            return True  # cannot tell: at most once, as before
         try:
-            tracker = await agent.tracker_store.retrieve(sender_id)
-        except Exception:  # tracker store down: at most once, as before
+            replies = await fanout.previous_replies(self._agent, sender_id, client_id)
+        except fanout.Unknown:  # cannot tell: at most once, as before
             return True
-        replies = replies_to(tracker.events if tracker else [], client_id)
         if replies is None:
             return False
         output = KefuSocketIOOutput(sio, self.bot_message_evt)
@@ -320,19 +300,13 @@ class KefuSocketIOInput(SocketIOInput):
         if not hasattr(self, "_presence_map"):
             self._presence_map = presence.Presence()
         return self._presence_map
-    _seen_messages: "OrderedDict[tuple, None]"
 
-    def _first_delivery(self, sender_id: Text, client_message_id: Text, keep: int = 10000) -> bool:
-        """At-most-once handling of widget retries (per Rasa process; bounded memory)."""
-        if not hasattr(self, "_seen_messages"):
-            self._seen_messages = OrderedDict()
-        key = (sender_id, client_message_id)
-        if key in self._seen_messages:
-            return False
-        self._seen_messages[key] = None
-        if len(self._seen_messages) > keep:
-            self._seen_messages.popitem(last=False)
-        return True
+    @property
+    def _ledger(self) -> fanout.DeliveryLedger:
+        """Which client message ids were delivered before (Redis when scaled out)."""
+        if not hasattr(self, "_delivery_ledger"):
+            self._delivery_ledger = fanout.DeliveryLedger()
+        return self._delivery_ledger
 
     async def _is_paused(self, sender_id: Text) -> bool:
         agent = self._agent

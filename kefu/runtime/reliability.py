@@ -71,11 +71,19 @@ class InferenceConfig(_Strict):
     threads: conint(ge=1, le=8) = 1  # type: ignore[valid-type]
 
 
+class ScaleOutConfig(_Strict):
+    socketio_channel: constr(min_length=1)  # type: ignore[valid-type]
+    ledger_prefix: constr(min_length=1)  # type: ignore[valid-type]
+    ledger_ttl_s: conint(ge=60, le=30 * 86400)  # type: ignore[valid-type]
+    redis_timeout_s: confloat(gt=0, le=30)  # type: ignore[valid-type]
+
+
 class ReliabilityConfig(_Strict):
     action_server: ActionServerConfig
     action_calls: ActionCallsConfig
     socketio: SocketIOConfig
     inference: InferenceConfig
+    scale_out: ScaleOutConfig
     turn_failed_reply: constr(min_length=1)  # type: ignore[valid-type]
     silent_reply: constr(min_length=1)  # type: ignore[valid-type]
 

@@ -4,22 +4,25 @@ from __future__ import annotations
 import asyncio
 
 from channels import compat
+from channels.fanout import DeliveryLedger
 from channels.socketio import KefuSocketIOInput
 
 
-def test_repeated_widget_messages_are_handled_once():
+def test_repeated_widget_messages_are_handled_once(monkeypatch):
+    monkeypatch.delenv("KEFU_REDIS_URL", raising=False)
     channel = KefuSocketIOInput.from_credentials({"session_persistence": True})
-    assert channel._first_delivery("s1", "m1")
-    assert not channel._first_delivery("s1", "m1")
-    assert channel._first_delivery("s2", "m1")  # ids are per conversation
+    first = channel._ledger.first_delivery
+    assert asyncio.run(first("s1", "m1"))
+    assert not asyncio.run(first("s1", "m1"))
+    assert asyncio.run(first("s2", "m1"))  # ids are per conversation
 
 
 def test_repeat_memory_is_bounded():
-    channel = KefuSocketIOInput.from_credentials({})
+    ledger = DeliveryLedger(url="", keep=10)
     for i in range(50):
-        channel._first_delivery("s", str(i), keep=10)
-    assert len(channel._seen_messages) == 10
-    assert channel._first_delivery("s", "0", keep=10)  # forgotten, accepted again
+        asyncio.run(ledger.first_delivery("s", str(i)))
+    assert len(ledger._seen) == 10
+    assert asyncio.run(ledger.first_delivery("s", "0"))  # forgotten, accepted again
 
 
 def test_sanic_websocket_wait_accepts_coroutines_on_python_311():
@@ -59,8 +62,6 @@ class _RecordingSio:
 
 
 def _say(on_new_message):
-    from channels.socketio import KefuSocketIOInput
-
     channel = KefuSocketIOInput.from_credentials({"session_persistence": True})
     sio = _RecordingSio()
     asyncio.run(channel._handle_user_message(sio, "sid-1", {"message": "13812345678", "session_id": "s-1"}, on_new_message))

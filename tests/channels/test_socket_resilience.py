@@ -15,6 +15,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from channels import inference
 from channels.socketio import KefuSocketIOInput, replies_to
+from rasa.core.lock_store import InMemoryLockStore
 from kefu.runtime.reliability import load_reliability_config, reliability_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -170,7 +171,7 @@ class _Store:
 
 def _channel_with(events):
     channel = KefuSocketIOInput.from_credentials({"session_persistence": True, "metadata_key": "customData"})
-    channel._agent = SimpleNamespace(tracker_store=_Store(events))
+    channel._agent = SimpleNamespace(tracker_store=_Store(events), lock_store=InMemoryLockStore())
     return channel
 
 
@@ -187,7 +188,7 @@ def test_a_message_delivered_again_after_its_turn_gets_its_replies_again_not_a_s
     async def on_new_message(message):
         handled.append(message)
 
-    channel._first_delivery("s-1", "m1")  # the first delivery, handled before the socket dropped
+    asyncio.run(channel._ledger.first_delivery("s-1", "m1"))  # the first delivery, handled before the socket dropped
     sio = _RecordingSio()
     _deliver(channel, sio, "m1", on_new_message)
     assert handled == []
@@ -229,7 +230,7 @@ def test_a_message_whose_turn_was_rewound_is_handled_when_delivered_again():
         handled.append(message.text)
         await message.output_channel.send_text_message("s-1", "请问您方便的上门时间？")
 
-    channel._first_delivery("s-1", "m1")
+    asyncio.run(channel._ledger.first_delivery("s-1", "m1"))
     sio = _RecordingSio()
     _deliver(channel, sio, "m1", on_new_message)
     assert handled == ["13912345678"]

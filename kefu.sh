@@ -6,7 +6,7 @@ cd "$(dirname "$0")"
 VENV=${KEFU_VENV:-$(pwd)/.venv}
 cmd=${1:-help}
 case "$cmd" in
-  run)  scripts/install.sh ;;
+  run)  if [[ " $* " == *" --scale"* ]]; then scripts/install.sh --scale; else scripts/install.sh; fi ;;
   test) scripts/install.sh --test ;;
   help|-h|--help) ;;
   *)    [[ -x "$VENV/bin/python" ]] || scripts/install.sh ;;

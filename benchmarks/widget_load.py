@@ -133,6 +133,7 @@ class WidgetSocket:
         self.confirmed = asyncio.Event()  # set while the session is confirmed on the current socket
         self.generation = 0  # sessions confirmed so far (a new one after each reconnect)
         self.drops = 0
+        self.acked: set = set()  # message ids whose handling the server acknowledged (turn over)
         self.client.on("bot_uttered", self.inbox.put_nowait)
         self.client.on("connect", self._on_connect)
         self.client.on("disconnect", self._on_disconnect)
@@ -162,7 +163,8 @@ class WidgetSocket:
             generation = self.generation
             try:
                 await self.client.emit("user_uttered", {"message": text, "session_id": self.session_id,
-                                                        "customData": {"client_message_id": message_id}})
+                                                        "customData": {"client_message_id": message_id}},
+                                       callback=lambda *_: self.acked.add(message_id))
                 return generation
             except socketio.exceptions.SocketIOError:  # dropped meanwhile: wait for the reconnect
                 await asyncio.sleep(0.2)
@@ -175,10 +177,63 @@ class WidgetSocket:
             pass
 
 
-async def customer(n: int, url: str, think: float, turn_timeout: float, progress: Progress) -> Result:
+class RestCustomer:
+    """A caller of the REST channel with the widget's interface (open/send/inbox/close). A
+    message whose answer did not come (connection error, 5xx, timeout) is sent again with the
+    same client_message_id: the channel handles it once (channels/fanout.py)."""
+
+    def __init__(self, url: str, session_id: str, timeout: float, token: str) -> None:
+        import httpx
+
+        self.url, self.session_id, self.timeout = f"{url}/webhooks/rest/webhook", session_id, timeout
+        self.http = httpx.AsyncClient(timeout=timeout, headers={"Authorization": f"Bearer {token}"})
+        self.inbox: asyncio.Queue = asyncio.Queue()
+        self.confirmed = asyncio.Event()
+        self.confirmed.set()
+        self.generation = 1
+        self.drops = 0
+        self.acked: set = set()
+        self.resent = 0  # deliveries repeated after a failed request
+
+    async def open(self) -> None:
+        return None
+
+    async def send(self, text: str, message_id: str) -> int:
+        import httpx
+
+        body = {"sender": self.session_id, "message": text, "metadata": {"client_message_id": message_id}}
+        deadline = time.perf_counter() + self.timeout
+        while True:
+            try:
+                response = await self.http.post(self.url, json=body)
+                if response.status_code < 500 and response.status_code != 429:
+                    response.raise_for_status()
+                    for message in response.json():
+                        self.inbox.put_nowait(message)
+                    return self.generation
+            except httpx.TransportError:
+                pass
+            if time.perf_counter() > deadline:
+                return self.generation  # no answer: the turn reports it
+            self.resent += 1
+            await asyncio.sleep(1.0)
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+
+async def customer(n: int, url: str, think: float, turn_timeout: float, progress: Progress,
+                   transport: str = "socketio", rest_token: str = "") -> Result:
+    """One customer through the repair form; ``transport`` socketio (the widget) or rest.
+
+    The socket.io URL carries ?kefu_session= as the widget does, so that nginx keeps the
+    conversation on one instance when several run (docs/deploy.md)."""
     turns, expected = script(n)
     result = Result(uuid.uuid4().hex, expected)
-    widget = WidgetSocket(url, result.session_id, turn_timeout)
+    if transport == "rest":
+        widget = RestCustomer(url, result.session_id, turn_timeout, rest_token)
+    else:
+        widget = WidgetSocket(f"{url}?kefu_session={result.session_id}", result.session_id, turn_timeout)
     inbox = widget.inbox
     try:
         await widget.open()
@@ -193,8 +248,11 @@ async def customer(n: int, url: str, think: float, turn_timeout: float, progress
                     try:
                         message = await asyncio.wait_for(inbox.get(), 1.0)
                     except asyncio.TimeoutError:
-                        if not messages and widget.generation != generation and widget.confirmed.is_set():
-                            generation = await widget.send(turn.text, message_id)  # reconnected: deliver again
+                        if (widget.generation != generation and widget.confirmed.is_set()
+                                and message_id not in widget.acked):
+                            # Reconnected before the server acknowledged the message (its turn may
+                            # have died with an instance): deliver it again, as the widget does.
+                            generation = await widget.send(turn.text, message_id)
                             result.redeliveries += 1
                         continue
                     if not messages and attempt == 0:
@@ -228,6 +286,7 @@ async def customer(n: int, url: str, think: float, turn_timeout: float, progress
         result.errors.append(f"{type(error).__name__}: {error}")
     finally:
         result.socket_drops = widget.drops
+        result.redeliveries += getattr(widget, "resent", 0)
         await widget.close()
     return result
 

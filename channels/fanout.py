@@ -24,6 +24,7 @@ from collections import OrderedDict
 from typing import Any, Dict, Iterable, List, Optional, Set
 
 import redis
+from rasa.core.lock_store import LockError
 from rasa.shared.core.events import BotUttered, UserUttered, UserUtteranceReverted
 from socketio import AsyncManager, AsyncRedisManager
 
@@ -37,16 +38,18 @@ def redis_url() -> Optional[str]:
     return os.environ.get("KEFU_REDIS_URL") or None
 
 
-def _redis_options() -> Dict[str, float]:
-    timeouts = reliability_config().scale_out
-    return {"socket_connect_timeout": timeouts.redis_timeout_s, "socket_timeout": timeouts.redis_timeout_s}
+def _redis_options(reads: bool = True) -> Dict[str, float]:
+    """Bounded Redis calls. Not for the pub/sub reader (``reads=False``): it waits for
+    messages indefinitely by design, a read timeout would make it reconnect every time."""
+    timeout = reliability_config().scale_out.redis_timeout_s
+    return {"socket_connect_timeout": timeout, **({"socket_timeout": timeout} if reads else {})}
 
 
 class KefuRedisManager(AsyncRedisManager):
     """Local sockets first, other instances through Redis pub/sub (see the module doc)."""
 
     def __init__(self, url: str, channel: str) -> None:
-        super().__init__(url, channel=channel, redis_options=_redis_options())
+        super().__init__(url, channel=channel, redis_options=_redis_options(reads=False))
         self._publishing: Set[asyncio.Task] = set()
 
     async def emit(self, event, data, namespace=None, room=None, skip_sid=None, callback=None, **kwargs):
@@ -66,6 +69,22 @@ class KefuRedisManager(AsyncRedisManager):
             await self._publish(message)
         except Exception:  # the customer's own instance has sent it already
             logger.warning("socket.io fan-out to the other instances failed", exc_info=True)
+
+    async def _listen(self):
+        # python-socketio subscribes once without retrying: with Redis down at start its
+        # listener task would spin printing tracebacks. Wait for Redis with a backoff instead.
+        delay = 1.0
+        while True:
+            try:
+                await self.pubsub.subscribe(self.channel)
+                break
+            except redis.exceptions.RedisError:
+                logger.warning("socket.io fan-out: Redis unreachable, retrying in %.0f s", delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+                self._redis_connect()
+        async for message in super()._listen():
+            yield message
 
     async def _handle_emit(self, message: Dict[str, Any]) -> None:
         if message.get("emitted_locally") and message.get("host_id") == self.host_id:
@@ -113,8 +132,8 @@ class DeliveryLedger:
         try:
             stored = await client.set(f"{settings.ledger_prefix}:{sender_id}:{client_message_id}", "1",
                                       nx=True, ex=settings.ledger_ttl_s)
-        except Exception:  # Redis unreachable: this instance's memory still answers
-            logger.warning("delivery ledger unavailable; using this instance's memory", exc_info=True)
+        except Exception as exc:  # Redis unreachable (or this loop too busy): this instance's memory answers
+            logger.warning("delivery ledger unavailable (%r); using this instance's memory", exc)
             return first_here
         return bool(stored)
 
@@ -153,7 +172,14 @@ async def previous_replies(agent: Any, sender_id: str, client_message_id: str) -
     if agent is None or agent.tracker_store is None:
         raise Unknown("no tracker store")
     try:
-        async with agent.lock_store.lock(sender_id):  # waits for an instance still handling it
+        try:
+            async with agent.lock_store.lock(sender_id):  # waits for an instance still handling it
+                tracker = await agent.tracker_store.retrieve(sender_id)
+        except LockError:
+            # The lock vanished while we waited (Rasa's Redis lock store drops a conversation's
+            # lock when its tickets expire, e.g. those of an instance that died): nobody holds
+            # it, so the tracker is as final as it gets.
+            logger.info("lock of %s expired while a repeat waited; reading the tracker", sender_id)
             tracker = await agent.tracker_store.retrieve(sender_id)
     except Exception as exc:
         raise Unknown(str(exc)) from exc

@@ -30,7 +30,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels import fanout, guards
+from channels import action_calls, fanout, guards
 from kefu.dialogue_config import customer_text
 from kefu.runtime.reliability import reliability_config
 from kefu.security.config import security_config
@@ -157,8 +157,26 @@ class KefuRestInput(RestInput):
             if repeated is not None:
                 return response.json(repeated)
         collector = CollectingOutputChannel()
-        try:
-            await on_new_message(UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata))
-        except Exception:
-            logger.exception("REST message handling failed for %s", sender)
+        with action_calls.track_turn() as turn:
+            try:
+                await on_new_message(UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata))
+            except Exception:  # nothing was saved: the message was not processed
+                logger.exception("REST message handling failed for %s", sender)
+                turn.failed_actions.append("message handling")
+        notice = await self._notice(sender, turn, collector)
+        if notice:  # as on socket.io: a failed turn asks to send again, a silent one says it was recorded
+            collector.messages.append({"recipient_id": sender, "text": notice})
         return response.json(collector.messages)
+
+    async def _notice(self, sender: str, turn: "action_calls.TurnOutcome",
+                      collector: CollectingOutputChannel) -> Optional[str]:
+        if turn.failed:
+            return reliability_config().turn_failed_reply
+        if collector.messages:
+            return None
+        agent = self._agent
+        try:
+            tracker = await agent.tracker_store.retrieve(sender) if agent and agent.tracker_store else None
+        except Exception:  # tracker store down: the customer is still told
+            tracker = None
+        return None if tracker is not None and tracker.is_paused() else reliability_config().silent_reply

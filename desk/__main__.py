@@ -9,6 +9,7 @@ import uvicorn
 from kefu import db
 from kefu.escalation.desk_config import desk_config
 from desk.app import create_app
+from kefu.runtime.scaleout import behind_proxy
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -20,7 +21,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not args.no_migrate:
         db.migrate()
-    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="info", proxy_headers=False)
+    # Behind nginx (`./kefu.sh run --scale N`) the client address comes from X-Forwarded-For,
+    # trusted from the local proxy only; otherwise forwarded headers are ignored.
+    proxied = behind_proxy()
+    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="info",
+                proxy_headers=proxied, forwarded_allow_ips="127.0.0.1" if proxied else None)
 
 
 if __name__ == "__main__":

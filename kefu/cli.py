@@ -76,10 +76,19 @@ def _trainer_command(module: str, **kwargs):
     return run
 
 
-def cmd_run(_: argparse.Namespace) -> None:
+def cmd_run(args: argparse.Namespace) -> None:
+    from kefu.runtime import scaleout
     from kefu.runtime.stack import start_stack
 
-    cmd_migrate(_)
+    scale = getattr(args, "scale", 1)
+    if scale > 1:  # refuse before migrating or training
+        try:
+            scaleout.check_shared_stores(os.environ)
+            scaleout.nginx_binary()
+        except scaleout.ScaleOutError as exc:
+            sys.exit(f"kefu run --scale {scale}: {exc}")
+
+    cmd_migrate(args)
     _python("-m", "kefu.seed")  # deterministic and idempotent
     _python("-m", "kefu.runtime.demo_accounts")
     cmd_train(argparse.Namespace(finetune=False, force=False))
@@ -88,9 +97,10 @@ def cmd_run(_: argparse.Namespace) -> None:
 
     # A rolled-out (or rolled-back) model wins over the newest file in models/.
     deployed = current_model()
-    stack = start_stack(model=str(deployed) if deployed else "models")
+    stack = start_stack(model=str(deployed) if deployed else "models", scale=scale)
+    behind = f"  ({scale} instances of each server behind nginx)\n" if scale > 1 else ""
     print(
-        "\nKefu is running:\n"
+        "\nKefu is running:\n" + behind +
         f"  demo page + chat widget  {stack.web_url}/\n"
         f"  agent desk               {stack.web_url}/desk  (demo accounts: var/demo-accounts.txt)\n"
         f"  Rasa HTTP API            {stack.rasa_url}  (token in var/secrets.json)\n"
@@ -167,7 +177,11 @@ def cmd_test(args: argparse.Namespace) -> None:
 def main(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(prog="kefu", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="start the whole product").set_defaults(func=cmd_run)
+    p = sub.add_parser("run", help="start the whole product")
+    p.add_argument("--scale", type=int, default=1, metavar="N",
+                   help="N instances of Rasa, action server and desk behind nginx (needs PostgreSQL "
+                        "and Redis: KEFU_DATABASE_URL, KEFU_REDIS_URL; docs/deploy.md)")
+    p.set_defaults(func=cmd_run)
     p = sub.add_parser("test", help="run all test suites (extra args go to pytest)")
     p.set_defaults(func=cmd_test, passthrough=True)
     p = sub.add_parser("train", help="train a model")

@@ -8,7 +8,13 @@ ROOT=$(pwd)
 VENV=${KEFU_VENV:-$ROOT/.venv}
 PY=${KEFU_PYTHON:-python3.11}
 WITH_TEST=0
-[[ "${1:-}" == "--test" ]] && WITH_TEST=1
+WITH_SCALE=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) WITH_TEST=1; WITH_SCALE=1 ;;   # the suite includes the scale-out test
+    --scale) WITH_SCALE=1 ;;               # `./kefu.sh run --scale N` needs nginx
+  esac
+done
 
 log() { printf '\033[1;34m[install]\033[0m %s\n' "$*"; }
 
@@ -67,6 +73,15 @@ if [[ $WITH_TEST == 1 ]] && { ! command -v chromium >/dev/null || [[ ! -d /usr/s
   sudo_=""; [[ $(id -u) == 0 ]] || sudo_=sudo
   $sudo_ apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq chromium fonts-noto-cjk faketime >/dev/null
+fi
+
+# 3b. nginx (Debian's nginx-light) balances several Rasa / desk instances for
+# `./kefu.sh run --scale N` and the scale-out test (deploy/nginx.conf.template).
+if [[ $WITH_SCALE == 1 ]] && ! command -v nginx >/dev/null && [[ ! -x /usr/sbin/nginx ]]; then
+  log "installing nginx for the scaled-out stack"
+  sudo_=""; [[ $(id -u) == 0 ]] || sudo_=sudo
+  $sudo_ apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq nginx-light >/dev/null
 fi
 
 # 4. Generated NLP assets (jieba dictionary, spaCy zh pipeline) from config/catalogue.yml

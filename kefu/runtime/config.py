@@ -34,9 +34,17 @@ class HealthConfig(_Strict):
     desk_refresh_seconds: confloat(gt=0)  # type: ignore[valid-type]
 
 
+class ScaleOutConfig(_Strict):
+    port_offset: conint(ge=1, le=1000)  # type: ignore[valid-type]
+    fail_timeout_s: conint(ge=1, le=600)  # type: ignore[valid-type]
+    read_timeout_s: conint(ge=10, le=3600)  # type: ignore[valid-type]
+    lock_lifetime_s: conint(ge=10, le=3600)  # type: ignore[valid-type]
+
+
 class RuntimeConfig(_Strict):
     supervision: SupervisionConfig
     health: HealthConfig
+    scale_out: ScaleOutConfig
 
 
 @lru_cache(maxsize=None)

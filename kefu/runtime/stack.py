@@ -18,7 +18,7 @@ import xmlrpc.client
 import httpx
 
 from kefu import clock, settings
-from kefu.runtime import supervise
+from kefu.runtime import scaleout, supervise
 from kefu.runtime.action_server import action_server_args
 from kefu.runtime.config import runtime_config
 from kefu.runtime.endpoints import write_endpoints
@@ -51,9 +51,17 @@ class Stack:
     def rasa_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.rasa}"
 
+    layout: Optional[scaleout.Layout] = None  # set when scaled out behind nginx
+
     @property
     def rasa_urls(self) -> List[str]:
+        """Each Rasa instance's own address (behind nginx when scaled out)."""
+        if self.layout:
+            return [f"http://127.0.0.1:{port}" for port in self.layout.rasa_ports]
         return [self.rasa_url] + [f"http://127.0.0.1:{port}" for port in self.ports.extra_rasa]
+
+    def rasa_name(self, i: int) -> str:
+        return "rasa" if i == 0 else f"rasa{i + 1}"
 
     @property
     def web_url(self) -> str:
@@ -144,8 +152,7 @@ class Stack:
         # on a busy machine: KEFU_RASA_READY_SECONDS).
         timeout = timeout or float(os.environ.get("KEFU_RASA_READY_SECONDS", 300))
         for i, url in enumerate(self.rasa_urls):
-            name = "rasa" if i == 0 else f"rasa{i + 1}"
-            self.wait_until_ready(name, f"{url}/status?token={self.token}", timeout, expect="model_file")
+            self.wait_until_ready(self.rasa_name(i), f"{url}/status?token={self.token}", timeout, expect="model_file")
 
     def wait_until_ready(self, name: str, url: str, timeout: float, expect: str = "") -> None:
         deadline = time.monotonic() + timeout
@@ -197,10 +204,16 @@ def start_stack(
     with_web: bool = True,
     log_dir: Optional[Path] = None,
     rasa_timeout: Optional[float] = None,
+    scale: int = 1,
 ) -> Stack:
-    """Start action server, Rasa server(s) and (optionally) the web app; wait until all answer."""
+    """Start action server, Rasa server(s) and (optionally) the web app; wait until all answer.
+
+    ``scale`` > 1: that many of each behind nginx on the same ports (kefu/runtime/scaleout.py).
+    """
     ports = ports or Ports()
     full_env = base_env(env)
+    if scale > 1:
+        return _start_scaled(ports, full_env, model, log_dir, rasa_timeout, scale)
     var = Path(full_env.get("KEFU_VAR_DIR") or settings.var_dir())
     db_url = full_env.get("KEFU_DATABASE_URL") or settings.database_url()
     full_env.setdefault("KEFU_ACTION_URL", f"http://127.0.0.1:{ports.actions}/webhook")
@@ -231,3 +244,43 @@ def start_stack(
         stack.stop()
         raise
     return stack
+
+
+def _start_scaled(ports: Ports, full_env: Dict[str, str], model: str, log_dir: Optional[Path],
+                  rasa_timeout: Optional[float], scale: int) -> Stack:
+    scaleout.check_shared_stores(full_env)
+    layout = scaleout.Layout(web=ports.web, rasa=ports.rasa, actions=ports.actions, instances=scale)
+    var = Path(full_env.get("KEFU_VAR_DIR") or settings.var_dir())
+    full_env.update(scaleout.public_env(layout, full_env))
+    token = full_env.get("KEFU_RASA_TOKEN") or settings.get_secret("KEFU_RASA_TOKEN")
+    full_env["KEFU_RASA_TOKEN"] = token
+    full_env.setdefault("KEFU_ACTION_SECRET", settings.get_secret("KEFU_ACTION_SECRET"))
+    full_env.setdefault("KEFU_REST_TOKEN", settings.get_secret("KEFU_REST_TOKEN"))
+    db_url = full_env.get("KEFU_DATABASE_URL") or settings.database_url()
+    endpoints = write_endpoints(var / f"endpoints-{ports.rasa}.yml", db_url, var, env=full_env)
+    stack = Stack(ports=ports, env=full_env, log_dir=log_dir or var / "logs", token=token, layout=layout)
+    nginx_conf = scaleout.write_nginx_conf(layout, var, stack.log_dir)
+    try:
+        for i in range(scale):
+            suffix = "" if i == 0 else str(i + 1)
+            stack.start(f"actions{suffix}", action_server_args(layout.actions_ports[i]))
+            stack.start(f"rasa{suffix}", _with_env(scaleout.instance_env("rasa"),
+                                                  rasa_args(replace(ports, rasa=layout.rasa_ports[i]), endpoints, model)))
+            stack.start(f"web{suffix}", _with_env(scaleout.instance_env("web"),
+                                                 [sys.executable, "-m", "desk", "--port", str(layout.web_ports[i])]))
+        stack.start("nginx", scaleout.nginx_args(nginx_conf))
+        for i in range(scale):
+            suffix = "" if i == 0 else str(i + 1)
+            stack.wait_until_ready(f"actions{suffix}", f"http://127.0.0.1:{layout.actions_ports[i]}/health", 120)
+            stack.wait_until_ready(f"web{suffix}", f"http://127.0.0.1:{layout.web_ports[i]}/healthz", 60)
+        stack.wait_until_ready("nginx", f"{stack.web_url}/healthz", 30)
+        stack.wait_rasa(rasa_timeout)
+    except BaseException:
+        stack.stop()  # no orphans, whichever start failed
+        raise
+    return stack
+
+
+def _with_env(extra: Dict[str, str], args: List[str]) -> List[str]:
+    """A command with a few more environment variables (supervisord passes its own to all)."""
+    return ["env", *(f"{key}={value}" for key, value in extra.items()), *args] if extra else args

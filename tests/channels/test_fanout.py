@@ -175,3 +175,19 @@ def test_a_message_that_never_reached_the_tracker_is_handled_anew():
 def test_without_a_tracker_store_the_answer_is_unknown():
     with pytest.raises(fanout.Unknown):
         asyncio.run(fanout.previous_replies(None, "s-1", "m-1"))
+
+
+def test_an_instance_started_while_redis_is_down_waits_for_it_instead_of_spinning(caplog):
+    async def scenario():
+        manager = fanout.KefuRedisManager(UNREACHABLE, channel="kefu-test-down")
+        manager.set_server(_Server())
+        manager.initialize()
+        await asyncio.sleep(1.5)
+        still_waiting = not manager.thread.done()
+        manager.thread.cancel()
+        return still_waiting
+
+    with caplog.at_level(logging.WARNING, logger="channels.fanout"):
+        assert asyncio.run(scenario())
+    retries = [r for r in caplog.records if "Redis unreachable" in r.getMessage()]
+    assert 1 <= len(retries) <= 2  # a backoff (1 s, 2 s, …), not a loop

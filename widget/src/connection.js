@@ -48,6 +48,9 @@ export class Connection {
       reconnectionDelayMax: 8000,
       randomizationFactor: 0.4,
       timeout: 10000,
+      // Behind nginx with several Rasa instances (docs/deploy.md) the conversation id keeps
+      // this chat on one instance (sticky hash on ?kefu_session=).
+      query: { kefu_session: this.sessionId || '' },
     });
     this.socket = socket;
 
@@ -61,6 +64,7 @@ export class Connection {
         this.sessionId = confirmed;
         this.on.session(confirmed);
       }
+      if (confirmed) socket.io.opts.query = { kefu_session: confirmed }; // reconnects stay sticky
       this.ready = true;
       this.everOnline = true;
       this.setStatus('online');

@@ -37,6 +37,9 @@ class HealthConfig(_Strict):
 class ScaleOutConfig(_Strict):
     port_offset: conint(ge=1, le=1000)  # type: ignore[valid-type]
     fail_timeout_s: conint(ge=1, le=600)  # type: ignore[valid-type]
+    max_fails: conint(ge=0, le=100)  # type: ignore[valid-type]
+    connect_timeout_s: conint(ge=1, le=60)  # type: ignore[valid-type]
+    listen_backlog: conint(ge=100, le=65535)  # type: ignore[valid-type]
     read_timeout_s: conint(ge=10, le=3600)  # type: ignore[valid-type]
     lock_lifetime_s: conint(ge=10, le=3600)  # type: ignore[valid-type]
 

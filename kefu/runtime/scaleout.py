@@ -86,6 +86,7 @@ def render_nginx_conf(layout: Layout, run_dir: Path, log_dir: Path) -> str:
         rasa_ports=layout.rasa_ports, actions_ports=layout.actions_ports, web_ports=layout.web_ports,
         run_dir=run_dir, log_dir=log_dir,
         fail_timeout_s=policy.fail_timeout_s, read_timeout_s=policy.read_timeout_s,
+        max_fails=policy.max_fails, connect_timeout_s=policy.connect_timeout_s,
     )
 
 
@@ -105,11 +106,14 @@ def nginx_args(conf: Path) -> List[str]:
 
 def instance_env(kind: str) -> Dict[str, str]:
     """What an instance behind nginx needs to know: to trust nginx's X-Forwarded-For (one
-    proxy, so per-address limits see the customer, not nginx), and how long a lock of an
-    instance that died blocks its conversation."""
+    proxy, so per-address limits see the customer, not nginx), how long a lock of an
+    instance that died blocks its conversation, and a listen backlog for the reconnect
+    burst when another instance dies (Rasa's default of 100 dropped connections)."""
     if kind == "rasa":
+        policy = runtime_config().scale_out
         return {"SANIC_PROXIES_COUNT": "1",
-                "TICKET_LOCK_LIFETIME": str(runtime_config().scale_out.lock_lifetime_s)}
+                "TICKET_LOCK_LIFETIME": str(policy.lock_lifetime_s),
+                "SANIC_BACKLOG": str(policy.listen_backlog)}
     if kind == "web":
         return {"KEFU_BEHIND_PROXY": "1"}
     return {}

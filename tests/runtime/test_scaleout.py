@@ -64,6 +64,7 @@ def test_every_process_reaches_the_others_through_nginx():
 
 def test_instances_trust_exactly_one_proxy_for_the_client_address():
     assert scaleout.instance_env("rasa")["SANIC_PROXIES_COUNT"] == "1"
+    assert int(scaleout.instance_env("rasa")["SANIC_BACKLOG"]) > 100  # Rasa's default overflowed
     assert scaleout.instance_env("web") == {"KEFU_BEHIND_PROXY": "1"}
     assert scaleout.instance_env("actions") == {}
 

@@ -32,6 +32,7 @@ import contextlib
 import datetime as dt
 import fcntl
 import hashlib
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -303,6 +304,11 @@ def validate_with_rasa(project: Project, candidate_text: str) -> tuple:
         (data / rel).write_text(candidate_text, encoding="utf-8")
         ok, output = validate.rasa_validate(Project.at(project.root, data=data, config=project.config,
                                                        domain=project.domain, holdout=project.holdout))
+    # `rasa data validate` exits 0 on warnings; Kefu always has some (unused responses), so
+    # --fail-on-warnings is no use. Story conflicts and anything Rasa says about this file fail.
+    clean = re.sub(r"\x1b\[[0-9;]*m", "", output)
+    if "Story structure conflict" in clean or re.search(r"(UserWarning|ERROR).*stories[/\\]reviewed\.yml", clean):
+        ok = False
     return ok, output
 
 
@@ -372,19 +378,22 @@ def save_correction(project: Project, steps: Sequence[Step], correction: Correct
 
 def _rasa_detail(output: str) -> str:
     """Rasa's complaints, without the project-wide notices (unused responses) it always prints."""
-    import re
-
     found: List[str] = []
-    for line in re.sub(r"\x1b\[[0-9;]*m", "", output).splitlines():
-        match = re.search(r"UserWarning: (.*)", line) or re.search(r"\b(ERROR\b.*)", line) \
-            or re.search(r"(.*\bconflict\b.*)", line, re.IGNORECASE)
-        if not match or "not used in any" in line or "No story structure conflicts" in line:
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", output).splitlines()
+    for i, line in enumerate(lines):
+        if "Story structure conflict" in line:  # the conflict and the stories involved (next lines)
+            detail = [line.split(" - ", 1)[-1].strip()] + [x.strip() for x in lines[i + 1:i + 4]
+                                                           if x.startswith("  ") and "predicted in" in x]
+            found.append(" ".join(detail))
+            continue
+        match = re.search(r"UserWarning: (.*)", line) or re.search(r"\b(ERROR\b.*)", line)
+        if not match or "not used in any" in line:
             continue
         message = match.group(1).strip()
         if message and message not in found:
             found.append(message)
     if not found:
-        found = output.strip().splitlines()[-2:]
+        found = [x for x in lines[-2:] if x.strip()]
     return "；".join(found[:4])[:600]
 
 

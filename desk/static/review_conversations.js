@@ -35,7 +35,10 @@
     var message = messageFor(li);
     marked = { step: n, li: li };
     panel.hidden = false;
-    panel.querySelector(".correction-step").textContent = String(n);
+    // "Turn" as a trainer counts it: the customer messages up to the marked step.
+    panel.querySelector(".correction-step").textContent = String(steps().filter(function (s) {
+      return s.dataset.kind === "user" && Number(s.dataset.step) <= n;
+    }).length);
     panel.querySelector(".correction-what").textContent = li.dataset.kind === "user"
       ? "客户这句话之后，机器人应该："
       : "机器人执行了 " + li.dataset.action + "，应该改为：";

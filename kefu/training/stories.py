@@ -304,12 +304,63 @@ def validate_with_rasa(project: Project, candidate_text: str) -> tuple:
         (data / rel).write_text(candidate_text, encoding="utf-8")
         ok, output = validate.rasa_validate(Project.at(project.root, data=data, config=project.config,
                                                        domain=project.domain, holdout=project.holdout))
+        if ok:  # Rasa's training refuses stories that contradict a rule: find out now, not at training
+            ok, more = rule_check(project, data)
+            output += "\n" + more
     # `rasa data validate` exits 0 on warnings; Kefu always has some (unused responses), so
     # --fail-on-warnings is no use. Story conflicts and anything Rasa says about this file fail.
     clean = re.sub(r"\x1b\[[0-9;]*m", "", output)
     if "Story structure conflict" in clean or re.search(r"(UserWarning|ERROR).*stories[/\\]reviewed\.yml", clean):
         ok = False
     return ok, output
+
+
+def rule_check(project: Project, data: Path) -> tuple:
+    """RulePolicy's own contradiction check (what ``rasa train`` runs), in a subprocess."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ)
+    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    kefu_root = str(Path(__file__).resolve().parents[2])  # this module, wherever the project is
+    env["PYTHONPATH"] = os.pathsep.join([str(project.root), kefu_root] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    proc = subprocess.run([sys.executable, "-m", "kefu.training.stories", "check-rules", "--config", str(project.config),
+                           "--domain", str(project.domain), "--data", str(data)],
+                          cwd=project.root, env=env, capture_output=True, text=True)
+    return proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def _check_rules_main(config: str, domain_path: str, data: str) -> int:
+    """Train Rasa's RulePolicy on the data (rules + stories) only to run its contradiction check."""
+    import warnings
+
+    warnings.simplefilter("ignore")
+    from rasa.core.policies.rule_policy import InvalidRule, RulePolicy
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.core.generator import TrainingDataGenerator
+    from rasa.shared.importers.importer import TrainingDataImporter
+
+    importer = TrainingDataImporter.load_from_config(config, domain_path, [data])
+    domain = importer.get_domain()
+    trackers = TrainingDataGenerator(importer.get_stories(), domain, remove_duplicates=True,
+                                     augmentation_factor=0).generate()
+    settings = next((dict(p) for p in (yaml.safe_load(Path(config).read_text("utf-8")) or {}).get("policies") or []
+                     if p.get("name") == "RulePolicy"), {})
+    settings.pop("name", None)
+    with tempfile.TemporaryDirectory() as tmp:
+        policy = RulePolicy.create({**RulePolicy.get_default_config(), **settings}, LocalModelStorage(Path(tmp)),
+                                   Resource("kefu_rule_check"), ExecutionContext(GraphSchema({}), "kefu_rule_check"))
+        try:
+            policy.train(trackers, domain)
+        except InvalidRule as error:
+            print(f"ERROR {' '.join(str(error).split())}")
+            return 1
+    print("rules and stories: no contradictions")
+    return 0
 
 
 @contextlib.contextmanager
@@ -437,3 +488,16 @@ def story_results(stories_file: Path, failed_file: Path) -> List[Dict[str, Any]]
 
 def iter_failed(results: Iterable[Dict[str, Any]]) -> List[str]:
     return [r["story"] for r in results if not r["passed"]]
+
+
+if __name__ == "__main__":
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m kefu.training.stories")
+    parser.add_argument("command", choices=["check-rules"])
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--domain", required=True)
+    parser.add_argument("--data", required=True)
+    args = parser.parse_args()
+    sys.exit(_check_rules_main(args.config, args.domain, args.data))

@@ -170,3 +170,15 @@ def test_the_builder_can_be_used_without_the_desk(project):
     assert saved.status == "added"
     assert stories.read_stories(stories.reviewed_stories_file(project))[0]["steps"] == [
         {"intent": "report_repair"}, {"action": "utter_repair"}]
+
+
+def test_a_story_that_contradicts_a_rule_is_refused(desk, project):
+    """`rasa train` would stop on it (RulePolicy's contradiction check): refused before it is written."""
+    login(desk, "trainer1")
+    page = desk.get("/desk/review/conversation", params={"id": "web-bad-greet"})
+    wrong = step_of(page.text, "action", "utter_goodbye")
+    response = desk.post("/desk/review/stories", headers={"X-CSRF-Token": csrf_token(page)},
+                         json={"conversation_id": "web-bad-greet", "step": wrong, "action": "utter_query"})
+    assert response.status_code == 409 and response.json()["reason"] == "invalid", response.text
+    assert "contradicting with rule(s) 'answer greet'" in response.json()["message"]
+    assert not (project.data / "stories" / "reviewed.yml").exists()

@@ -150,15 +150,16 @@ def test_rasa_validation_refuses_a_conflicting_story(desk, project):
     page = desk.get("/desk/review/conversation", params={"id": "web-bad-greet"})
     headers = {"X-CSRF-Token": csrf_token(page)}
     wrong = step_of(page.text, "action", "utter_goodbye")
-    first = desk.post("/desk/review/stories", headers=headers,
-                      json={"conversation_id": "web-bad-greet", "step": wrong, "action": "utter_greet"})
-    assert first.json()["status"] == "added"
-    before = (project.data / "stories" / "reviewed.yml").read_text("utf-8")
+    path = project.data / "stories" / "reviewed.yml"  # an earlier correction: greet -> utter_greet
+    path.parent.mkdir(parents=True)
+    path.write_text(stories.new_file_text() + stories.story_block(
+        {"story": "earlier", "steps": [{"intent": "greet"}, {"action": "utter_greet"}]}), encoding="utf-8")
+    before = path.read_text("utf-8")
     second = desk.post("/desk/review/stories", headers=headers,
                        json={"conversation_id": "web-bad-greet", "step": wrong, "action": "utter_query"})
     assert second.status_code == 409 and second.json()["reason"] == "invalid", second.text
-    assert second.json()["message"].startswith("Rasa 数据校验未通过，未写入")
-    assert (project.data / "stories" / "reviewed.yml").read_text("utf-8") == before
+    assert second.json()["message"].startswith("Rasa 数据校验未通过，未写入：Story structure conflict after intent 'greet'")
+    assert path.read_text("utf-8") == before
 
 
 def test_the_builder_can_be_used_without_the_desk(project):

@@ -42,9 +42,10 @@
     panel.querySelector(".correction-what").textContent = li.dataset.kind === "user"
       ? "客户这句话之后，机器人应该："
       : "机器人执行了 " + li.dataset.action + "，应该改为：";
-    if (message && message.dataset.intent && intentSelect.querySelector('option[value="' + message.dataset.intent + '"]')) {
-      intentSelect.value = message.dataset.intent;
-    }
+    // Preset to what the bot understood; empty when that is not a choice (nlu_fallback).
+    var understood = message ? message.dataset.intent : "";
+    var known = Array.prototype.some.call(intentSelect.options, function (o) { return o.value && o.value === understood; });
+    intentSelect.value = known ? understood : "";
     if (li.dataset.kind === "action") actionSelect.value = li.dataset.action;
     result.textContent = "";
     result.className = "correction-result small";
@@ -65,6 +66,11 @@
 
   saveButton.addEventListener("click", function () {
     if (!marked) return;
+    if (!intentSelect.value) {
+      result.textContent = "请先选择客户这句话的意图";
+      result.className = "correction-result small refused";
+      return;
+    }
     saveButton.disabled = true;
     result.textContent = "正在用 Rasa 校验训练数据……";
     result.className = "correction-result small";

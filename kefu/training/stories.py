@@ -255,8 +255,22 @@ def story_name(conversation_id: str, steps: Sequence[Step], step: int) -> str:
 # --- Rasa side (the desk calls these in a thread) ----------------------------------------------
 
 
+_domains: Dict[tuple, Any] = {}
+
+
+def _domain(project: Project):
+    """Rasa's domain of the project (responses from data files included), cached until a file changes."""
+    from kefu.training import accept as accepting
+
+    key = (str(project.root), accepting._signature(project))
+    if key not in _domains:
+        _domains.clear()
+        _domains[key] = project.load_domain()
+    return _domains[key]
+
+
 def domain_info(project: Project) -> DomainInfo:
-    domain = project.load_domain()
+    domain = _domain(project)
     responses = {r for r in domain.responses if "/" not in r}
     forms = set(domain.form_names)
     return DomainInfo(
@@ -270,7 +284,7 @@ def domain_info(project: Project) -> DomainInfo:
 
 def action_choices(project: Project) -> List[Dict[str, str]]:
     """The page's action select: responses (with their first text), custom actions, forms."""
-    domain = project.load_domain()
+    domain = _domain(project)
     info = domain_info(project)
     choices = []
     for name in sorted(info.actions, key=lambda n: (not n.startswith("utter_"), n in info.forms, n)):

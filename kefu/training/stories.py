@@ -424,8 +424,13 @@ def save_correction(project: Project, steps: Sequence[Step], correction: Correct
     path = reviewed_stories_file(project)
     rel = str(path.relative_to(project.root)) if path.is_relative_to(project.root) else str(path)
     with _locked(path):
-        if any(same_steps(story, s) for s in read_stories(path)):
+        existing = read_stories(path)
+        if any(same_steps(story, s) for s in existing):
             return Saved("exists", MESSAGES["exists"], story, rel)
+        names = {str(s.get("story")) for s in existing}
+        base, n = story["story"], 2
+        while story["story"] in names:  # another correction of the same turn: names stay unique (compare reports by name)
+            story["story"], n = f"{base} #{n}", n + 1
         current = path.read_text("utf-8") if path.exists() else new_file_text()
         if not current.endswith("\n"):
             current += "\n"
@@ -442,21 +447,26 @@ def save_correction(project: Project, steps: Sequence[Step], correction: Correct
 
 
 def _rasa_detail(output: str) -> str:
-    """Rasa's complaints, without the project-wide notices (unused responses) it always prints."""
-    found: List[str] = []
+    """What Rasa said against the new story: conflicts and errors first, then warnings about
+    the reviewed file; the project-wide notices it always prints only when there is nothing else."""
+    serious: List[str] = []
+    about_file: List[str] = []
+    other: List[str] = []
     lines = re.sub(r"\x1b\[[0-9;]*m", "", output).splitlines()
     for i, line in enumerate(lines):
         if "Story structure conflict" in line:  # the conflict and the stories involved (next lines)
             detail = [line.split(" - ", 1)[-1].strip()] + [x.strip() for x in lines[i + 1:i + 4]
                                                            if x.startswith("  ") and "predicted in" in x]
-            found.append(" ".join(detail))
+            serious.append(" ".join(detail))
             continue
-        match = re.search(r"UserWarning: (.*)", line) or re.search(r"\b(ERROR\b.*)", line)
-        if not match or "not used in any" in line:
+        error = re.search(r"\b(ERROR\b.*)", line)
+        if error:
+            serious.append(error.group(1).strip())
             continue
-        message = match.group(1).strip()
-        if message and message not in found:
-            found.append(message)
+        warning = re.search(r"UserWarning: (.*)", line)
+        if warning and "not used in any" not in line:
+            (about_file if "reviewed" in line else other).append(warning.group(1).strip())
+    found = list(dict.fromkeys(serious + about_file)) or list(dict.fromkeys(other))
     if not found:
         found = [x for x in lines[-2:] if x.strip()]
     return "；".join(found[:4])[:600]

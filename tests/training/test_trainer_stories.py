@@ -146,3 +146,28 @@ def test_the_builder_does_not_import_rasa():
     code = ("import sys, kefu.training.stories as s; "
             "assert not [m for m in sys.modules if m == 'rasa' or m.startswith(('rasa.', 'tensorflow'))], 'rasa imported'")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).returncode == 0
+
+
+def test_a_second_correction_of_the_same_turn_gets_its_own_name(tmp_path, monkeypatch):
+    from tests.training.tiny import make_project
+
+    monkeypatch.setenv("KEFU_VAR_DIR", str(tmp_path / "var"))
+    project = make_project(tmp_path / "p")
+    steps = steps_from_events([user("你好", "greet"), action("utter_goodbye")])
+    ok = lambda project, text: (True, "")  # noqa: E731  (Rasa's validation is tested with the desk routes)
+    first = stories.save_correction(project, steps, Correction("c1", 1, "utter_greet"), "t", validator=ok)
+    second = stories.save_correction(project, steps, Correction("c1", 1, "utter_query"), "t", validator=ok)
+    assert (first.story["story"], second.story["story"]) == ("reviewed c1 turn 1", "reviewed c1 turn 1 #2")
+    failed = tmp_path / "failed.yml"
+    failed.write_text("stories:\n- story: reviewed c1 turn 1 #2 (/x/reviewed.yml)\n", encoding="utf-8")
+    assert stories.story_results(stories.reviewed_stories_file(project), failed) == [
+        {"story": "reviewed c1 turn 1", "passed": True}, {"story": "reviewed c1 turn 1 #2", "passed": False}]
+
+
+def test_rasa_detail_puts_the_story_problem_first():
+    output = ("UserWarning: The following duplicated intents have been found across multiple domain files: faq\n"
+              "2026 WARNING  rasa.validator  - Story structure conflict after intent 'affirm':\n"
+              "  utter_goodbye predicted in 'b'\n  action_courtesy predicted in 'a'\n")
+    assert stories._rasa_detail(output) == (
+        "Story structure conflict after intent 'affirm': utter_goodbye predicted in 'b' action_courtesy predicted in 'a'")
+    assert stories._rasa_detail("UserWarning: something project-wide\n") == "something project-wide"

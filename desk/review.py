@@ -112,7 +112,6 @@ class ReviewSource:
             rows.append(row)
         return {"rows": rows[:MAX_ROWS], "total": len(rows), "decided": hidden, "conversations": len(conversations)}
 
-
     # --- dialogue review ---------------------------------------------------------------
 
     def conversation_list(self, days: int, flags: List[str], threshold: float, page: int) -> Dict[str, Any]:

@@ -45,8 +45,9 @@ from kefu.training.project import Project, normalise
 
 STORIES_HEADER = (
     "# Dialogue stories that trainers corrected from real conversations (desk review page,\n"
-    "# 对话纠正). Appended by kefu/training/stories.py after `rasa data validate`; each story is\n"
-    "# the conversation up to the step that went wrong, then the action the trainer chose.\n"
+    "# 对话纠正). Appended by kefu/training/stories.py after `rasa data validate` and RulePolicy's\n"
+    "# contradiction check; each story is the conversation up to the step that went wrong,\n"
+    "# then the action the trainer chose.\n"
     "# `./kefu.sh compare` runs these stories against the candidate model (a failing story\n"
     "# refuses it). Hand edits are fine; keep the metadata.\n"
 )
@@ -220,6 +221,20 @@ def build_story(steps: Sequence[Step], correction: Correction, domain: DomainInf
         story["metadata"] = metadata
     story["steps"] = out
     return story
+
+
+def replaced_action(steps: Sequence[Step], step: int) -> Optional[str]:
+    """The action the correction replaces: the marked one, or the first after a marked message."""
+    if not 0 <= step < len(steps):
+        return None
+    if steps[step].kind == "action":
+        return steps[step].name
+    for later in steps[step + 1:]:
+        if later.kind == "user":
+            return None
+        if later.kind == "action":
+            return later.name
+    return None
 
 
 def story_texts(steps: Sequence[Step], step: int) -> List[str]:
@@ -416,7 +431,7 @@ def save_correction(project: Project, steps: Sequence[Step], correction: Correct
         places = held_out.entries.get(normalise(text))
         if places:
             raise Refused("holdout", text=text, file=places[0][0])
-    replaced = steps[correction.step].name if steps[correction.step].kind == "action" else None
+    replaced = replaced_action(steps, correction.step)
     metadata = {"conversation": correction.conversation_id, "step": correction.step,
                 "replaced_action": replaced, "reviewed_by": actor, "reviewed_at": now.isoformat(timespec="seconds")}
     story = build_story(steps, correction, info, story_name(correction.conversation_id, steps, correction.step),

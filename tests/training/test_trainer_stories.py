@@ -82,6 +82,8 @@ def test_marking_a_reverted_message_keeps_it_with_the_chosen_intent():
     assert story["steps"][-2:] == [{"intent": "affirm"}, {"action": "utter_ack"}]
     assert {"action": "action_default_fallback"} not in story["steps"]
     assert stories.story_texts(steps, message) == ["你好", "空调坏了", "好的"]
+    assert stories.replaced_action(steps, message) == "action_default_fallback"
+    assert stories.replaced_action(steps, 1) == "utter_greet"
 
 
 def test_a_form_action_opens_its_loop():

@@ -4,7 +4,10 @@
 - agents: the queues and conversations of the groups they belong to (and a conversation
   they claimed, even after it moved on); tickets of their groups or carried by such a
   handoff;
-- trainers: only the review pages (desk/review.py), nothing of the live desk.
+- trainers: only the review pages (desk/review.py: message review, dialogue review and
+  its story saving), nothing of the live desk; supervisors may use them too. The review
+  router checks ``desk.review.ROLES``; tests/desk/test_authorization_table.py holds the
+  route x role table.
 """
 
 from __future__ import annotations

@@ -15,6 +15,15 @@ Routes (relative to the mount point):
     GET  /review.js    the page's script and style (desk/static/review.js, review.css; the
     GET  /review.css   desk's CSP allows no inline scripts or styles)
 
+Dialogue review (对话纠正: the bot's next step was wrong, not only the NLU):
+
+    GET  /conversations         flagged conversations, most recent first, paginated (?page=)
+    GET  /conversation?id=…     one conversation step by step: messages, actions, what the bot said
+    POST /stories               {"conversation_id", "step", "action", "intent"?}: the conversation up to
+                                that step + the chosen action -> data/stories/reviewed.yml
+                                (kefu.training.stories: domain, held-out texts, `rasa data validate`)
+    GET  /conversations.js      the conversation page's script
+
 Messages come from Rasa's SQL tracker store (kefu.training.conversations, personal
 data masked); accepting goes through kefu.training.accept (holdout texts and conflicts
 refused, sorted/deduplicated YAML, decision log with the trainer's user name).
@@ -36,6 +45,7 @@ from kefu import clock as product_clock
 from kefu import settings
 from kefu.training import accept as accepting
 from kefu.training import conversations as conv
+from kefu.training import stories as story_builder
 from kefu.training.project import Project, normalise
 
 ROLES = ("supervisor", "trainer")
@@ -44,6 +54,7 @@ ENTITY_LABELS = {"time": "时间", "address": "地址", "person_name": "姓名"}
 DAY_CHOICES = (1, 3, 7, 14, 30)
 MAX_ROWS = 200  # rows on the page
 SCAN_LIMIT = 2000  # most recent conversations read per page view (~3 s per 1000 on 2 cores)
+PAGE_SIZE = 20  # conversations per page of the dialogue review list
 
 
 class ReviewSource:
@@ -100,6 +111,58 @@ class ReviewSource:
                                   if e.get("entity") in self.project.annotated_entities]
             rows.append(row)
         return {"rows": rows[:MAX_ROWS], "total": len(rows), "decided": hidden, "conversations": len(conversations)}
+
+    # --- dialogue review ---------------------------------------------------------------
+
+    def conversation_list(self, days: int, flags: List[str], threshold: float, page: int) -> Dict[str, Any]:
+        since = self.clock() - dt.timedelta(days=days)
+        filters = conv.Filters(since=since, flags=frozenset(flags or conv.FLAGS), confidence_threshold=threshold,
+                               scan_limit=SCAN_LIMIT)
+        found = conv.load_conversations(self.store(), filters, mask=True)
+        pages = max(1, -(-len(found) // PAGE_SIZE))
+        page = min(max(page, 1), pages)
+        reviewed = story_builder.reviewed_conversations(self.project)
+        rows = []
+        for c in found[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]:
+            flagged = next((m for m in c.messages if m.flags), c.messages[0] if c.messages else None)
+            rows.append({
+                "id": c.sender_id,
+                "time": conv.local_time(c.ended),
+                "flags": sorted(c.flags, key=conv.FLAGS.index),
+                "messages": len(c.messages),
+                "preview": flagged.text if flagged else "",
+                "reviewed": c.sender_id in reviewed,
+            })
+        return {"conversations": rows, "total": len(found), "page": page, "pages": pages}
+
+    def steps(self, sender_id: str, threshold: float = 0.6):
+        events = conv.load_events(self.store(), sender_id)
+        if not events:
+            return None, None
+        conversation = conv.analyse(sender_id, events, conv.Filters(confidence_threshold=threshold), mask=True)
+        steps = story_builder.steps_from_events([e.as_dict() for e in conversation.events])
+        return conversation, steps
+
+    def conversation(self, sender_id: str, threshold: float = 0.6) -> Optional[Dict[str, Any]]:
+        conversation, steps = self.steps(sender_id, threshold)
+        if conversation is None:
+            return None
+        flags_at = {m.timestamp: m.flags for m in conversation.messages}
+        shown = []
+        for step in steps:
+            row = step.as_dict()
+            row["flags"] = flags_at.get(step.timestamp, []) if step.kind == "user" else []
+            row["time"] = conv.local_time(step.timestamp)
+            shown.append(row)
+        return {"id": sender_id, "flags": sorted(conversation.flags, key=conv.FLAGS.index), "steps": shown,
+                "reviewed": sender_id in story_builder.reviewed_conversations(self.project)}
+
+    def save_story(self, sender_id: str, step: int, action: str, intent: Optional[str], actor: str):
+        _, steps = self.steps(sender_id)
+        if steps is None:
+            raise story_builder.Refused("not_found")
+        correction = story_builder.Correction(sender_id, step, action, intent or None)
+        return story_builder.save_correction(self.project, steps, correction, actor)
 
 
 def _filters(request: Request) -> Dict[str, Any]:
@@ -178,6 +241,56 @@ def routes(project: Optional[Project] = None, tracker_store_url: Optional[str] =
                                 request.state.agent.username, source.project)
         return JSONResponse({"status": "ignored", "message": "已忽略"})
 
+    @web.requires(*ROLES)
+    async def conversations_page(request: Request) -> Response:
+        filters = _filters(request)
+        try:
+            page_no = int(request.query_params.get("page", 1))
+        except ValueError:
+            page_no = 1
+        data = await run_in_threadpool(source.conversation_list, filters["days"], filters["flags"],
+                                       filters["threshold"], page_no)
+        query = [("days", filters["days"]), ("threshold", filters["threshold"])] + [("flag", f) for f in filters["flags"]]
+        return web.render(request, "review_conversations.html", {
+            **data, "filters": filters, "flag_labels": conv.FLAG_LABELS, "day_choices": DAY_CHOICES,
+            "nav": "review", "query": query, "stories_file": _rel(source.project, story_builder.reviewed_stories_file(source.project)),
+        })
+
+    @web.requires(*ROLES)
+    async def conversation_page(request: Request) -> Response:
+        sender_id = (request.query_params.get("id") or "").strip()
+        data = await run_in_threadpool(source.conversation, sender_id) if sender_id else None
+        if data is None:
+            return web.render(request, "review_conversation.html", {"missing": True, "nav": "review", "id": sender_id},
+                              status_code=404)
+        actions = await run_in_threadpool(story_builder.action_choices, source.project)
+        intents = await run_in_threadpool(story_builder.intent_choices, source.project)
+        return web.render(request, "review_conversation.html", {
+            "conversation": data, "actions": actions, "intents": intents, "flag_labels": conv.FLAG_LABELS,
+            "nav": "review", "missing": False,
+            "stories_file": _rel(source.project, story_builder.reviewed_stories_file(source.project)),
+        })
+
+    @csrf.protect
+    @web.requires(*ROLES, api=True)
+    async def save_story(request: Request) -> Response:
+        body = await _body(request)
+        if (body is None or not isinstance(body.get("conversation_id"), str) or not isinstance(body.get("step"), int)
+                or isinstance(body.get("step"), bool) or not isinstance(body.get("action"), str)
+                or not isinstance(body.get("intent") or "", str)):
+            return JSONResponse({"error": "bad_request", "message": "需要 conversation_id、step 和 action"}, 400)
+        try:
+            saved = await run_in_threadpool(source.save_story, body["conversation_id"], body["step"], body["action"],
+                                            body.get("intent"), request.state.agent.username)
+        except story_builder.Refused as refused:
+            status = 404 if refused.reason == "not_found" else 409 if refused.reason in ("holdout", "invalid") else 400
+            return JSONResponse({"status": "refused", "reason": refused.reason, "message": refused.message}, status)
+        return JSONResponse({"status": saved.status, "message": saved.message, "file": saved.file,
+                             "story": saved.story})
+
+    async def conversation_script(request: Request) -> Response:
+        return FileResponse(STATIC / "review_conversations.js", media_type="text/javascript")
+
     async def script(request: Request) -> Response:
         return FileResponse(STATIC / "review.js", media_type="text/javascript")
 
@@ -191,4 +304,12 @@ def routes(project: Optional[Project] = None, tracker_store_url: Optional[str] =
         Route("/ignore", ignore, methods=["POST"], name="review_ignore"),
         Route("/review.js", script, name="review_js"),
         Route("/review.css", style, name="review_css"),
+        Route("/conversations", conversations_page, name="review_conversations"),
+        Route("/conversation", conversation_page, name="review_conversation"),
+        Route("/stories", save_story, methods=["POST"], name="review_story"),
+        Route("/conversations.js", conversation_script, name="review_conversations_js"),
     ]
+
+
+def _rel(project: Project, path: Path) -> str:
+    return str(path.relative_to(project.root)) if path.is_relative_to(project.root) else str(path)

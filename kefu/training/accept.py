@@ -132,7 +132,7 @@ _cache: Dict[tuple, DataContext] = {}
 
 
 def _signature(project: Project) -> tuple:
-    files = [project.domain, project.config, project.holdout, *sorted(project.data.rglob("*.yml"))]
+    files = [project.domain, project.config, *project.held_out_files, *sorted(project.data.rglob("*.yml"))]
     return tuple((str(p), p.stat().st_mtime_ns) for p in files if p.exists())
 
 

@@ -8,7 +8,13 @@ The candidate is REFUSED (exit code 1) when
 
 - its holdout intent macro-F1 is more than ``--max-drop`` (0.01) below the current
   model's, or
-- any test story fails (or the stories could not be evaluated).
+- any test story fails (or the stories could not be evaluated), or
+- any reviewed story fails: the stories trainers made from real conversations on the
+  desk's dialogue review (data/stories/reviewed.yml, kefu/training/stories.py) are run as
+  test stories (`rasa test core`) against both models and reported one by one. They are
+  training data too, so a candidate that still fails one has not learnt a fix a trainer
+  confirmed (usually a rule that overrides the story): shipping it would bring back a
+  failure seen with a real customer, hence a refusal rather than a note.
 
 Defaults: the candidate is the newest model in models/; the current model is the one
 rolled out (var/deploy/state.json), else the newest other model in models/. With no
@@ -31,6 +37,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from kefu import clock, settings
+from kefu.training import stories as reviewed
 from kefu.training.project import Project
 
 MAX_DROP = 0.01
@@ -82,9 +89,37 @@ def evaluate_model(model: Path, project: Project, use_cache: bool = True) -> Eva
                        "--stories", str(project.test_stories)])
         if not summary_file.exists():
             raise RuntimeError(f"evaluation of {model.name} failed (no {summary_file}); see the output above")
-    return Evaluation(model=model.name, sha256=model_sha, folder=str(folder),
-                      summary=json.loads(summary_file.read_text("utf-8")),
+    summary = json.loads(summary_file.read_text("utf-8"))
+    summary.update(reviewed_story_results(model, project, folder, use_cache=use_cache))
+    return Evaluation(model=model.name, sha256=model_sha, folder=str(folder), summary=summary,
                       stories_evaluated=(folder / "story_report.json").exists(), cached=cached)
+
+
+def reviewed_story_results(model: Path, project: Project, folder: Path, use_cache: bool = True) -> Dict[str, Any]:
+    """The reviewed stories (data/stories/reviewed.yml) as test stories: pass/fail per story.
+
+    ``{}`` when there are none; cached per content of the file in
+    ``folder/reviewed_stories-<digest>/results.json`` (a new story does not re-run the holdout).
+    """
+    from kefu.training import evaluate
+
+    path = reviewed.reviewed_stories_file(project)
+    if not path.exists() or not reviewed.story_names(path):
+        return {}
+    out = folder / f"reviewed_stories-{hashlib.sha256(path.read_bytes()).hexdigest()[:12]}"
+    results_file = out / "results.json"
+    if use_cache and results_file.exists():
+        return json.loads(results_file.read_text("utf-8"))
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in ("story_report.json", "failed_test_stories.yml", "results.json"):
+        (out / stale).unlink(missing_ok=True)
+    evaluate.run_rasa(["test", "core", "--model", str(model), "--stories", str(path), "--out", str(out)])
+    evaluated = (out / "story_report.json").exists()
+    results = reviewed.story_results(path, out / "failed_test_stories.yml") if evaluated else []
+    data = {"reviewed_stories": results, "reviewed_stories_evaluated": evaluated,
+            "failed_reviewed_stories": sum(1 for r in results if not r["passed"]) if evaluated else None}
+    results_file.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+    return data
 
 
 @dataclass
@@ -111,6 +146,14 @@ def decide(candidate: Dict[str, Any], current: Optional[Dict[str, Any]], stories
         reasons.append("test stories were not evaluated")
     elif candidate["failed_stories"] > 0:
         reasons.append(f"{candidate['failed_stories']} test stor{'y' if candidate['failed_stories'] == 1 else 'ies'} fail")
+    if "reviewed_stories_evaluated" in candidate:
+        if not candidate["reviewed_stories_evaluated"]:
+            reasons.append("reviewed stories were not evaluated")
+        else:
+            failing = [r["story"] for r in candidate["reviewed_stories"] if not r["passed"]]
+            if failing:
+                reasons.append(f"{len(failing)} reviewed stor{'y' if len(failing) == 1 else 'ies'} fail "
+                               f"(data/stories/reviewed.yml): {', '.join(failing)}")
     if current is not None:
         drop = current["intent_macro_f1"] - candidate["intent_macro_f1"]
         if drop > max_drop + 1e-9:
@@ -168,7 +211,7 @@ def render(verdict: Verdict) -> str:
     lines = [f"# Model comparison — {'ACCEPTED' if verdict.accepted else 'REFUSED'}", ""]
     lines.append(f"Candidate `{cand.model}` vs current `{cur.model if cur else '(none: first rollout)'}`, "
                  f"{verdict.at}. Rule: refuse if holdout macro-F1 drops by more than {verdict.max_drop:.3f} "
-                 "or any test story fails.")
+                 "or any test story or reviewed story fails.")
     if verdict.reasons:
         lines += ["", "Refused because:"] + [f"- {r}" for r in verdict.reasons]
     lines += ["", "| measure | current | candidate | Δ |", "|---|---|---|---|"]
@@ -185,6 +228,16 @@ def render(verdict: Verdict) -> str:
     row("FAQ topic macro-F1", "faq_macro_f1")
     row("entity micro recall", "entity_micro_recall")
     row("failed test stories", "failed_stories", "{:d}")
+    if cand.summary.get("reviewed_stories"):
+        before = {r["story"]: r["passed"] for r in (cur.summary.get("reviewed_stories") or [])} if cur else {}
+        mark = lambda v: "–" if v is None else ("pass" if v else "**FAIL**")  # noqa: E731
+        passed = sum(1 for r in cand.summary["reviewed_stories"] if r["passed"])
+        lines += ["", "## Reviewed stories (data/stories/reviewed.yml)", "",
+                  f"Stories trainers made from real conversations on the desk (对话纠正): "
+                  f"{passed} of {len(cand.summary['reviewed_stories'])} pass on the candidate.", "",
+                  "| story | current | candidate |", "|---|---|---|"]
+        lines += [f"| {r['story']} | {mark(before.get(r['story']))} | {mark(r['passed'])} |"
+                  for r in cand.summary["reviewed_stories"]]
     if cur:
         a, b = cur.summary.get("per_intent_f1", {}), cand.summary.get("per_intent_f1", {})
         changed = sorted(((k, a.get(k), b.get(k)) for k in set(a) | set(b)

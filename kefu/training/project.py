@@ -30,6 +30,10 @@ EVALUATION_SETS: Dict[str, str] = {
     "dev_holdout_v1": "dev_holdout_v1.yml",
 }
 
+# Texts that must never enter data/ (accept, story review and validate refuse them): the
+# holdout and the labelled real-customer test split (tests/nlu/README.md), next to the holdout.
+HELD_OUT_FILES: Tuple[str, ...] = ("holdout.yml", "real_customers_test.yml")
+
 _NOT_WORD = re.compile(r"[\s\W_]+")
 
 
@@ -83,6 +87,12 @@ class Project:
         if name not in EVALUATION_SETS:
             raise KeyError(f"unknown evaluation set {name!r}; known: {', '.join(EVALUATION_SETS)}")
         return self.holdout.parent / EVALUATION_SETS[name]
+
+    @property
+    def held_out_files(self) -> List[Path]:
+        """The holdout and the test splits beside it (``HELD_OUT_FILES``) that exist."""
+        paths = [self.holdout] + [self.holdout.parent / name for name in HELD_OUT_FILES if name != self.holdout.name]
+        return [p for p in paths if p.exists()]
 
     def latest_model(self, exclude: Iterable[Path] = ()) -> Optional[Path]:
         excluded = {Path(p).resolve() for p in exclude}
@@ -144,8 +154,9 @@ def training_index(project: Project) -> TextIndex:
 
 
 def holdout_index(project: Project) -> TextIndex:
+    """Every held-out text (holdout + test splits, ``Project.held_out_files``)."""
     index = TextIndex()
-    if project.holdout.exists():
-        for message in load_examples(project.holdout):
-            index.add(str(project.holdout.name), message.get_full_intent(), message.get("text"))
+    for path in project.held_out_files:
+        for message in load_examples(path):
+            index.add(str(path.name), message.get_full_intent(), message.get("text"))
     return index

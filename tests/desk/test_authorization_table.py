@@ -66,6 +66,7 @@ class RouteCase:
     data: Optional[dict] = None
     json: Optional[dict] = None
     effect: Optional[Callable[[World], bool]] = None  # POSTs: did it happen?
+    ok_codes: tuple = (200, 303)  # what an allowed role gets (404: allowed, but the thing does not exist)
 
 
 ROUTES: Dict[str, RouteCase] = {
@@ -90,6 +91,12 @@ ROUTES: Dict[str, RouteCase] = {
     "ticket_note": RouteCase("POST", lambda w: f"/desk/tickets/{w.ticket}/notes", data={"note": "已致电客户"},
                              effect=lambda w: ticket_state(w)[1] == 1),
     "review": RouteCase("GET", lambda w: "/desk/review/"),
+    # Dialogue review (desk/review.py): a conversation that is not in the tracker store -> 404 when allowed.
+    "review_conversations": RouteCase("GET", lambda w: "/desk/review/conversations"),
+    "review_conversation": RouteCase("GET", lambda w: "/desk/review/conversation?id=no-such-conversation",
+                                     ok_codes=(404,)),
+    "review_story": RouteCase("POST", lambda w: "/desk/review/stories", ok_codes=(404,),
+                              json={"conversation_id": "no-such-conversation", "step": 1, "action": "utter_greet"}),
     "unlock_account": RouteCase("POST", lambda w: "/desk/agents/li/unlock", data={}),
     "followups": RouteCase("GET", lambda w: "/desk/followups"),  # agents: their groups' items only
     "followups_close": RouteCase("POST", lambda w: "/desk/followups/close", data={"scope": "stale"}),
@@ -112,6 +119,9 @@ TABLE = {
     "ticket_status":    ("ok",   "deny", "ok",   "deny", "deny"),
     "ticket_note":      ("ok",   "deny", "ok",   "deny", "deny"),
     "review":           ("deny", "deny", "ok",   "ok",   "deny"),
+    "review_conversations": ("deny", "deny", "ok", "ok",  "deny"),
+    "review_conversation":  ("deny", "deny", "ok", "ok",  "deny"),
+    "review_story":         ("deny", "deny", "ok", "ok",  "deny"),
     "unlock_account":   ("deny", "deny", "ok",   "deny", "deny"),
     "followups":        ("ok",   "ok",   "ok",   "deny", "deny"),
     "followups_close":  ("deny", "deny", "ok",   "deny", "deny"),
@@ -158,7 +168,7 @@ def test_route_by_role(app, world, client_for, route, role, expected):
         kwargs["json"] = case.json
     response = client.request(case.method, case.path(world), **kwargs)
     if expected == "ok":
-        assert not denied(response) and response.status_code in (200, 303), (response.status_code, response.text[:200])
+        assert not denied(response) and response.status_code in case.ok_codes, (response.status_code, response.text[:200])
         if case.effect:
             assert case.effect(world), f"{route} as {role} answered {response.status_code} but did nothing"
     else:

@@ -64,3 +64,41 @@ def test_compare_refuses_a_deliberately_worse_model(project, good_model, worse_m
     assert code == 0
     same = json.loads((tmp_path / "same" / "compare.json").read_text("utf-8"))
     assert same["accepted"] and same["candidate"]["cached"] and same["current"]["cached"]
+
+
+def test_a_failing_reviewed_story_refuses_the_candidate():
+    ok = {"intent_macro_f1": 0.95, "failed_stories": 0, "reviewed_stories_evaluated": True,
+          "reviewed_stories": [{"story": "reviewed c1 turn 1", "passed": True}]}
+    assert decide(ok, CURRENT) == []
+    bad = {**ok, "reviewed_stories": [{"story": "reviewed c1 turn 1", "passed": True},
+                                      {"story": "reviewed c2 turn 3", "passed": False}]}
+    assert decide(bad, CURRENT) == ["1 reviewed story fail (data/stories/reviewed.yml): reviewed c2 turn 3"]
+    assert decide({**ok, "reviewed_stories_evaluated": False, "reviewed_stories": []}, CURRENT) == [
+        "reviewed stories were not evaluated"]
+
+
+@pytest.mark.slow
+def test_compare_runs_the_reviewed_stories_one_by_one(project, good_model, tmp_path):
+    """A reviewed story the model follows passes; one a rule overrides fails and refuses the candidate."""
+    from kefu.training import stories
+
+    path = stories.reviewed_stories_file(project)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(stories.new_file_text()
+                    + stories.story_block({"story": "reviewed web-1 turn 1",
+                                           "steps": [{"intent": "greet"}, {"action": "utter_greet"}]})
+                    + stories.story_block({"story": "reviewed web-2 turn 1",  # the rule answers utter_repair
+                                           "steps": [{"intent": "report_repair"}, {"action": "utter_query"}]}),
+                    encoding="utf-8")
+    candidate = copy_model(good_model, project.models)
+    out = tmp_path / "compare"
+    code = compare.main(["--candidate", str(candidate), "--current", str(candidate), "--out", str(out)],
+                        project=project)
+    verdict = json.loads((out / "compare.json").read_text("utf-8"))
+    assert verdict["candidate"]["summary"]["reviewed_stories"] == [
+        {"story": "reviewed web-1 turn 1", "passed": True}, {"story": "reviewed web-2 turn 1", "passed": False}]
+    assert code == 1 and verdict["reasons"] == [
+        "1 reviewed story fail (data/stories/reviewed.yml): reviewed web-2 turn 1"]
+    text = (out / "compare.md").read_text("utf-8")
+    assert "## Reviewed stories (data/stories/reviewed.yml)" in text
+    assert "| reviewed web-1 turn 1 | pass | pass |" in text and "| reviewed web-2 turn 1 | **FAIL** | **FAIL** |" in text

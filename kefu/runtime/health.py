@@ -21,7 +21,6 @@ from sqlalchemy.pool import NullPool
 
 from kefu import settings
 from kefu.runtime.config import runtime_config
-from kefu.runtime.endpoints import sql_store_params
 
 # What the desk banner calls each part (agents read it; Simplified Chinese).
 LABELS = {

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kefu import clock
-from kefu.errors import (  # noqa: F401  (TicketError is part of this module's API)
+from kefu.errors import (
     InvalidRequest,
     InvalidTransition,
     NotCancellable,

@@ -20,7 +20,6 @@ filesystem (or give each server the same path).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import shutil

@@ -9,8 +9,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "desk"))  # desk_support (login helpers)
 
-import dataset  # noqa: E402
-from kefu.analytics import queries  # noqa: E402
+import dataset
+from kefu.analytics import queries
 
 
 @pytest.fixture

@@ -53,7 +53,7 @@ def test_login_hashes_the_password_for_unknown_users_too(app, users, monkeypatch
     verified = []
 
     class CountingHasher(PasswordHasher):
-        def verify(self, hash, password):  # noqa: A002 - argon2's parameter name
+        def verify(self, hash, password):
             verified.append(username)
             return super().verify(hash, password)
 

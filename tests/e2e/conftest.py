@@ -13,9 +13,8 @@ from __future__ import annotations
 import os
 import uuid
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Iterator
 
-import httpx
 import pytest
 
 from kefu import clock, db, settings

@@ -8,6 +8,7 @@ cmd=${1:-help}
 case "$cmd" in
   run)  scripts/install.sh ;;
   test) scripts/install.sh --test ;;
+  lint) scripts/install.sh --dev ;;
   help|-h|--help) ;;
   *)    [[ -x "$VENV/bin/python" ]] || scripts/install.sh ;;
 esac

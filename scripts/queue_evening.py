@@ -81,7 +81,7 @@ class Desk:
 
 
 def seed(db_url: str) -> None:
-    from desk.auth import create_agent
+    from kefu.services.agents import create_agent
     from kefu.escalation import Decision
     from kefu.services import handoffs
 

@@ -32,14 +32,13 @@ from kefu.models.service import (
     FINAL_STATUSES,
     IN_PROGRESS,
     OPEN_STATUSES,
-    PRIORITIES,
     RESOLVED,
     TRANSITIONS,
 )
 from kefu.nlp.catalogue import load_catalogue
 from kefu.services import customers, numbering, sla
 from kefu.services.priority import decide_priority
-from kefu.settings import ServiceConfig, service_config
+from kefu.settings import PRIORITIES, ServiceConfig, service_config
 
 _NUMBERING_ATTEMPTS = 5
 

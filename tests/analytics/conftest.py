@@ -17,9 +17,9 @@ from kefu.analytics import queries
 def cheap_hashing(monkeypatch):
     from argon2 import PasswordHasher
 
-    import desk.auth
+    from kefu.services import agents
 
-    monkeypatch.setattr(desk.auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    monkeypatch.setattr(agents, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 @pytest.fixture

@@ -50,9 +50,7 @@ def cmd_seed(args: argparse.Namespace) -> None:
             *(["--history", str(history)] if history else []))
 
 
-def latest_model() -> Optional[Path]:
-    models = sorted((settings.repo_root() / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
-    return models[-1] if models else None
+latest_model = settings.latest_model
 
 
 def cmd_train(args: argparse.Namespace) -> None:

@@ -19,12 +19,15 @@ ROOT = Path(__file__).resolve().parent.parent
 FORMATTED = [
     "kefu/lint.py",
     "kefu/numbers.py",
+    "kefu/transcript.py",
+    "desk/transcript.py",
     "kefu/nlp/regex_yml.py",
     "kefu/services/agents.py",
     "desk/auth.py",
     "scripts/generate_regex.py",
     "tests/test_lint.py",
     "tests/test_numbers.py",
+    "tests/test_transcript.py",
     "tests/training/test_model_code_fingerprint.py",
 ]
 

@@ -18,7 +18,7 @@ import secrets
 import tempfile
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, Iterable, List, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -41,6 +41,16 @@ def config_dir() -> Path:
 
 def var_dir() -> Path:
     return Path(os.environ.get("KEFU_VAR_DIR") or repo_root() / "var")
+
+
+def latest_model(models_dir: Optional[Path] = None, exclude: Iterable[Path] = ()) -> Optional[Path]:
+    """The newest trained model (``*.tar.gz`` by modification time) in ``models/``, or None."""
+    excluded = {Path(p).resolve() for p in exclude}
+    models = sorted(
+        (p for p in Path(models_dir or repo_root() / "models").glob("*.tar.gz") if p.resolve() not in excluded),
+        key=lambda p: p.stat().st_mtime,
+    )
+    return models[-1] if models else None
 
 
 def database_url() -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 from typing import Iterator
 
 import psycopg2
@@ -23,6 +24,28 @@ from kefu.models import Base
 from moments import MONDAY_10_BEIJING
 
 PG_ADMIN_URL = os.environ.get("KEFU_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+# Test tiers: which files need a trained model, the real stack or a browser (markers are
+# registered in pytest.ini; `slow` is set on the tests themselves). Everything else is
+# the fast tier of `./kefu.sh test --fast`.
+TESTS = Path(__file__).resolve().parent
+TIERS = {
+    "model": ("dialogue/test_model_quality.py", "dialogue/test_spec_examples.py", "e2e/", "faults/"),
+    "e2e": ("e2e/", "faults/"),
+    "browser": ("widget/", "desk/test_desk_browser.py", "analytics/test_analytics_browser.py",
+                "training/test_trainer_review_browser.py", "e2e/test_widget_real_stack.py"),
+}
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        try:
+            where = Path(str(item.fspath)).resolve().relative_to(TESTS).as_posix()
+        except ValueError:
+            continue
+        for marker, paths in TIERS.items():
+            if where.startswith(paths):
+                item.add_marker(marker)
 
 
 

@@ -1,4 +1,4 @@
-"""Escalation and handoff actions (protocol: shared/ARCHITECTURE.md, "Handoff").
+"""Escalation and handoff actions (protocol: docs/architecture.md, "Handoff protocol").
 
 `escalate()` is called after the turns that matter (explicit request, complaint,
 submitted tickets, urging, repeated fallback): it asks the rules engine whether a

@@ -18,7 +18,7 @@ Same wire protocol and name as Rasa's channel (the widget speaks it unchanged), 
   so that busy servers do not drop their customers' sockets (issue 17);
 - `POST /webhooks/socketio/agent`: the agent desk's way to reach a customer's widget.
   The message is emitted to the conversation's room and stored in the tracker as a
-  bot event whose metadata names the agent (handoff protocol, ARCHITECTURE.md).
+  bot event whose metadata names the agent (handoff protocol, docs/architecture.md).
 """
 from __future__ import annotations
 

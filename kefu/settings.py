@@ -18,7 +18,7 @@ import secrets
 import tempfile
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional
+from typing import Dict, Iterable, List, Mapping, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -41,6 +41,13 @@ def config_dir() -> Path:
 
 def var_dir() -> Path:
     return Path(os.environ.get("KEFU_VAR_DIR") or repo_root() / "var")
+
+
+def rasa_url(env: Optional[Mapping[str, str]] = None) -> str:
+    """Rasa's HTTP API: KEFU_RASA_URL, else 127.0.0.1 on KEFU_RASA_PORT (default 5005)."""
+    env = os.environ if env is None else env
+    url = env.get("KEFU_RASA_URL") or f"http://127.0.0.1:{env.get('KEFU_RASA_PORT') or 5005}"
+    return url.rstrip("/")
 
 
 def latest_model(models_dir: Optional[Path] = None, exclude: Iterable[Path] = ()) -> Optional[Path]:

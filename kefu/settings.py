@@ -102,10 +102,15 @@ def _stored_secrets(path: Path) -> Dict[str, str]:
 # --- service.yml ---------------------------------------------------------------
 
 
-class _Strict(BaseModel):
+class StrictConfig(BaseModel):
+    """Base of every validated config file: unknown keys are errors, values are read-only."""
+
     class Config:
         extra = "forbid"
         allow_mutation = False
+
+
+_Strict = StrictConfig
 
 
 class TicketTypeConfig(_Strict):

@@ -8,15 +8,10 @@ from pathlib import Path
 from typing import Dict, List, Mapping, Optional
 
 from limits import parse
-from pydantic import BaseModel, conint, constr, validator
+from pydantic import conint, constr, validator
 
+from kefu.settings import StrictConfig as _Strict
 from kefu.settings import config_dir, load_yaml_config
-
-
-class _Strict(BaseModel):
-    class Config:
-        extra = "forbid"
-        allow_mutation = False
 
 
 class BindConfig(_Strict):

@@ -72,7 +72,7 @@ def pending_survey_for_customer(session: Session, customer_id: int) -> Optional[
     return session.execute(query).scalar_one_or_none()
 
 
-def low_score_surveys(session: Session, now: Optional[dt.datetime] = None) -> list[Survey]:
+def low_score_surveys(session: Session, now: Optional[dt.datetime] = None) -> list:
     """Recent low scores a supervisor follows up (what the bot promised the customer)."""
     config = service_config().survey
     since = (now or clock.now()) - dt.timedelta(days=config.low_score_days)

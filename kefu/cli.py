@@ -50,7 +50,8 @@ def cmd_seed(args: argparse.Namespace) -> None:
             *(["--history", str(history)] if history else []))
 
 
-latest_model = settings.latest_model
+def latest_model() -> Optional[Path]:
+    return settings.latest_model()
 
 
 def cmd_train(args: argparse.Namespace) -> None:

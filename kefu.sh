@@ -8,6 +8,7 @@ cmd=${1:-help}
 case "$cmd" in
   run)  if [[ " $* " == *" --scale"* ]]; then scripts/install.sh --scale; else scripts/install.sh; fi ;;
   test) scripts/install.sh --test ;;
+  lint) scripts/install.sh --dev ;;
   help|-h|--help) ;;
   *)    [[ -x "$VENV/bin/python" ]] || scripts/install.sh ;;
 esac

@@ -1,4 +1,4 @@
-"""Escalation and handoff actions (protocol: shared/ARCHITECTURE.md, "Handoff").
+"""Escalation and handoff actions (protocol: docs/architecture.md, "Handoff protocol").
 
 `escalate()` is called after the turns that matter (explicit request, complaint,
 submitted tickets, urging, repeated fallback): it asks the rules engine whether a
@@ -29,6 +29,7 @@ from actions.common import (
     with_session,
 )
 from kefu import clock
+from kefu import transcript as kefu_transcript
 from kefu.escalation import Decision, TurnContext, default_engine
 from kefu.escalation.desk_config import desk_config
 from kefu.services import customers, handoffs
@@ -41,16 +42,9 @@ SUMMARY_SLOTS = ("product", "product_model", "fault", "fault_description", "addr
                  "last_ticket_no", "install_kind", "person_name")
 
 
-def transcript(tracker: Tracker, limit: int = 20) -> List[Dict[str, Any]]:
-    """The last `limit` customer/bot messages for the agent's summary."""
-    messages = []
-    for event in tracker.events:
-        if event.get("event") == "user" and event.get("text"):
-            messages.append({"role": "customer", "text": event["text"], "at": event.get("timestamp")})
-        elif event.get("event") == "bot" and event.get("text"):
-            role = "agent" if (event.get("metadata") or {}).get("agent") else "bot"
-            messages.append({"role": role, "text": event["text"], "at": event.get("timestamp")})
-    return messages[-limit:]
+def transcript(tracker: Tracker, limit: int = kefu_transcript.SUMMARY_MESSAGES) -> List[Dict[str, Any]]:
+    """The last `limit` customer/bot/agent messages for the agent's summary (kefu/transcript.py)."""
+    return kefu_transcript.summary_messages(tracker.events, limit)
 
 
 def count_user_turns(tracker: Tracker, predicate) -> int:
@@ -289,7 +283,7 @@ class ActionEscalate(Action):
         return events
 
 
-EXTERNAL_PREFIX = "EXTERNAL: "  # Rasa's text for intents sent through the trigger_intent API
+EXTERNAL_PREFIX = kefu_transcript.EXTERNAL_TEXT_PREFIX  # Rasa's text for intents sent through trigger_intent
 
 
 def triggered_by_api(tracker: Tracker) -> bool:

@@ -27,15 +27,14 @@ def _compat_asyncio() -> types.ModuleType:
     return module
 
 
-def apply() -> bool:
-    """Install the shim (idempotent). Returns True when it was needed."""
+def apply() -> None:
+    """Install the shim (idempotent: a second call changes nothing)."""
     from sanic.server.websockets import impl
 
     if getattr(impl.asyncio, "wait", None) is _wait:
-        return True
+        return
     impl.asyncio = _compat_asyncio()
     _keep_frame_tasks(impl.WebsocketImplProtocol)
-    return True
 
 
 # --- frame tasks of closed WebSockets ------------------------------------------------

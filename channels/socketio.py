@@ -18,7 +18,7 @@ Same wire protocol and name as Rasa's channel (the widget speaks it unchanged), 
   so that busy servers do not drop their customers' sockets (issue 17);
 - `POST /webhooks/socketio/agent`: the agent desk's way to reach a customer's widget.
   The message is emitted to the conversation's room and stored in the tracker as a
-  bot event whose metadata names the agent (handoff protocol, ARCHITECTURE.md).
+  bot event whose metadata names the agent (handoff protocol, docs/architecture.md).
 """
 from __future__ import annotations
 
@@ -27,11 +27,11 @@ import inspect
 import logging
 import uuid
 from collections import OrderedDict
-from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
-from rasa.shared.core.events import BotUttered, UserUttered, UserUtteranceReverted
+from rasa.shared.core.events import BotUttered
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse

@@ -15,7 +15,6 @@ worker thread, so a failed call rolls the desk's change back.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from typing import Any, Optional
 from urllib.parse import quote
@@ -23,19 +22,12 @@ from urllib.parse import quote
 import httpx
 
 from kefu import settings
-from kefu.errors import KefuError
+from kefu.errors import RasaUnavailable
 
 log = logging.getLogger(__name__)
 
-DEFAULT_URL = "http://127.0.0.1:5005"
 RESOLVED_INTENT = "EXTERNAL_handoff_resolved"
 AGENT_KINDS = ("text", "joined", "left")
-
-
-class RasaUnavailable(KefuError):
-    """Rasa did not answer, or answered with an error."""
-
-    code = "rasa_unavailable"
 
 
 RESUME_EVENTS = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
@@ -57,7 +49,7 @@ class RasaClient:
         timeout: float = 5.0,
         transport: Optional[httpx.BaseTransport] = None,
     ) -> None:
-        self.base_url = (base_url or os.environ.get("KEFU_RASA_URL") or DEFAULT_URL).rstrip("/")
+        self.base_url = (base_url or settings.rasa_url()).rstrip("/")
         self._token = token
         self._client = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
 

@@ -2,6 +2,8 @@
 
     ./kefu.sh run        migrate, seed demo data, train if needed, start everything
     ./kefu.sh test       train if needed, run every test suite
+    ./kefu.sh test --fast   the no-model tier (core, desk, actions, ...): no training, no Rasa stack, no browser
+    ./kefu.sh lint       ruff (lint + format), mypy (strict core list), import-linter (pyproject.toml)
     ./kefu.sh train      train a model (skipped by Rasa when nothing changed)
     ./kefu.sh evaluate   holdout NLU report + test stories (see kefu/training/evaluate.py)
     ./kefu.sh export     real conversations -> review files (NLU + test stories), personal data masked
@@ -49,8 +51,7 @@ def cmd_seed(args: argparse.Namespace) -> None:
 
 
 def latest_model() -> Optional[Path]:
-    models = sorted((settings.repo_root() / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
-    return models[-1] if models else None
+    return settings.latest_model()
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -168,10 +169,32 @@ def cmd_status(_: argparse.Namespace) -> None:
     sys.exit(0 if all(p.up for p in parts.values()) else 1)
 
 
+# The fast tier: every test that needs neither a trained model, nor a running stack, nor
+# a browser, nor a training run (markers registered in pytest.ini).
+FAST_TIER = "not model and not e2e and not browser and not slow"
+
+
 def cmd_test(args: argparse.Namespace) -> None:
-    cmd_train(argparse.Namespace(finetune=False, force=False))
-    pytest_args: List[str] = ["-m", "pytest", "-q", "-rfE", "--durations=15", *args.rest]
-    sys.exit(_python(*pytest_args, check=False))
+    rest = list(args.rest)
+    fast = "--fast" in rest
+    if fast:
+        rest.remove("--fast")
+        rest = ["-m", FAST_TIER, "-p", "no:cacheprovider", *rest]
+    else:
+        cmd_train(argparse.Namespace(finetune=False, force=False))
+    pytest_args: List[str] = ["-m", "pytest", "-q", "-rfE", "--durations=15", *rest]
+    started = time.monotonic()
+    status = _python(*pytest_args, check=False)
+    if fast:
+        print(f"fast tier: {time.monotonic() - started:.0f} s")
+    sys.exit(status)
+
+
+def cmd_lint(_: argparse.Namespace) -> None:
+    from kefu import lint
+
+    status, _output = lint.run()
+    sys.exit(status)
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -182,8 +205,9 @@ def main(argv: Optional[List[str]] = None) -> None:
                    help="N instances of Rasa, action server and desk behind nginx (needs PostgreSQL "
                         "and Redis: KEFU_DATABASE_URL, KEFU_REDIS_URL; docs/deploy.md)")
     p.set_defaults(func=cmd_run)
-    p = sub.add_parser("test", help="run all test suites (extra args go to pytest)")
+    p = sub.add_parser("test", help="run all test suites (--fast: the no-model tier; extra args go to pytest)")
     p.set_defaults(func=cmd_test, passthrough=True)
+    sub.add_parser("lint", help="ruff, mypy and import-linter (pyproject.toml)").set_defaults(func=cmd_lint)
     p = sub.add_parser("train", help="train a model")
     p.add_argument("--finetune", action="store_true", help="fine-tune the latest model (quick update)")
     p.add_argument("--force", action="store_true", help="train even if nothing changed")

@@ -146,13 +146,13 @@ class Pin:
     def __enter__(self) -> "Pin":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         unpin(self)
 
 
 _env_shift: Optional[Shift] = None
 _file_shift: Optional[_FileShift] = None
-_pins: list = []
+_pins: list[Pin] = []
 
 
 def configure(env: Mapping[str, str] = os.environ) -> None:

@@ -29,6 +29,12 @@ class ConfigError(KefuError):
     code = "config_invalid"
 
 
+class RasaUnavailable(KefuError):
+    """Rasa did not answer, or answered with an error (desk and widget HTTP clients)."""
+
+    code = "rasa_unavailable"
+
+
 class ServiceUnavailable(KefuError):
     """The database cannot be reached (connection refused, dropped, locked too long)."""
 

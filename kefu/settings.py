@@ -18,7 +18,7 @@ import secrets
 import tempfile
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, Iterable, List, Mapping, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -41,6 +41,23 @@ def config_dir() -> Path:
 
 def var_dir() -> Path:
     return Path(os.environ.get("KEFU_VAR_DIR") or repo_root() / "var")
+
+
+def rasa_url(env: Optional[Mapping[str, str]] = None) -> str:
+    """Rasa's HTTP API: KEFU_RASA_URL, else 127.0.0.1 on KEFU_RASA_PORT (default 5005)."""
+    env = os.environ if env is None else env
+    url = env.get("KEFU_RASA_URL") or f"http://127.0.0.1:{env.get('KEFU_RASA_PORT') or 5005}"
+    return url.rstrip("/")
+
+
+def latest_model(models_dir: Optional[Path] = None, exclude: Iterable[Path] = ()) -> Optional[Path]:
+    """The newest trained model (``*.tar.gz`` by modification time) in ``models/``, or None."""
+    excluded = {Path(p).resolve() for p in exclude}
+    models = sorted(
+        (p for p in Path(models_dir or repo_root() / "models").glob("*.tar.gz") if p.resolve() not in excluded),
+        key=lambda p: p.stat().st_mtime,
+    )
+    return models[-1] if models else None
 
 
 def database_url() -> str:
@@ -85,10 +102,15 @@ def _stored_secrets(path: Path) -> Dict[str, str]:
 # --- service.yml ---------------------------------------------------------------
 
 
-class _Strict(BaseModel):
+class StrictConfig(BaseModel):
+    """Base of every validated config file: unknown keys are errors, values are read-only."""
+
     class Config:
         extra = "forbid"
         allow_mutation = False
+
+
+_Strict = StrictConfig
 
 
 class TicketTypeConfig(_Strict):

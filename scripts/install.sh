@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent installer: Python venv + pinned packages, widget bundle, generated NLP
-# assets. `--test` also installs what the browser tests need (Debian chromium).
+# assets. `--test` also installs what the browser tests need (Debian chromium) and the
+# developer tools of requirements/dev.txt; `--dev` only the developer tools.
 # Every step is skipped when a stamp shows its inputs did not change.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,10 +10,12 @@ VENV=${KEFU_VENV:-$ROOT/.venv}
 PY=${KEFU_PYTHON:-python3.11}
 WITH_TEST=0
 WITH_SCALE=0
+WITH_DEV=0
 for arg in "$@"; do
   case "$arg" in
-    --test) WITH_TEST=1; WITH_SCALE=1 ;;   # the suite includes the scale-out test
-    --scale) WITH_SCALE=1 ;;               # `./kefu.sh run --scale N` needs nginx
+    --test) WITH_TEST=1; WITH_SCALE=1; WITH_DEV=1 ;;  # the suite includes the scale-out test and the lint
+    --scale) WITH_SCALE=1 ;;                          # `./kefu.sh run --scale N` needs nginx
+    --dev) WITH_DEV=1 ;;                              # `./kefu.sh lint`: ruff, mypy, import-linter
   esac
 done
 
@@ -20,6 +23,7 @@ log() { printf '\033[1;34m[install]\033[0m %s\n' "$*"; }
 
 # 1. Python packages (Rasa 3.6 on Python 3.11: see requirements/README.md)
 py_stamp=$(cat requirements/lock.txt requirements/rasa.txt scripts/install.sh | sha256sum | cut -c1-16)
+dev_stamp=$(cat requirements/dev.txt | sha256sum | cut -c1-16)
 if [[ ! -x "$VENV/bin/python" ]]; then
   log "creating virtualenv $VENV"
   "$PY" -m venv "$VENV"
@@ -32,6 +36,13 @@ if [[ "$(cat "$VENV/.kefu-stamp" 2>/dev/null)" != "$py_stamp" ]]; then
   echo "$py_stamp" > "$VENV/.kefu-stamp"
 else
   log "Python packages up to date"
+fi
+
+# 1b. Developer tools for `./kefu.sh lint` (ruff, mypy, import-linter), with the tests
+if [[ $WITH_DEV == 1 && "$(cat "$VENV/.kefu-dev-stamp" 2>/dev/null)" != "$dev_stamp" ]]; then
+  log "installing the developer tools (requirements/dev.txt)"
+  "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps -r requirements/dev.txt
+  echo "$dev_stamp" > "$VENV/.kefu-dev-stamp"
 fi
 
 # 2. Widget bundle (socket.io-client from the npm registry, bundled with esbuild)

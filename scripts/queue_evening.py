@@ -81,7 +81,7 @@ class Desk:
 
 
 def seed(db_url: str) -> None:
-    from desk.auth import create_agent
+    from kefu.services.agents import create_agent
     from kefu.escalation import Decision
     from kefu.services import handoffs
 
@@ -322,10 +322,12 @@ def screenshots(web_url: str, target: Path) -> None:
 
 
 def latest_model() -> str:
-    models = sorted((ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
-    if not models:
+    from kefu.settings import latest_model as newest
+
+    model = newest(ROOT / "models")
+    if model is None:
         raise SystemExit("no trained model in models/ (./kefu.sh train)")
-    return str(models[-1])
+    return str(model)
 
 
 def main() -> int:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from kefu.transcript import is_external
+
 MAX_MESSAGES = 200
-# Rasa marks intents triggered by the server itself (reminders, external events).
-EXTERNAL_PREFIX = "EXTERNAL: "
 SURVEY_PREFIX = "/inform"
 
 
@@ -74,7 +74,7 @@ def messages_from_tracker(tracker: dict[str, Any] | None) -> list[dict[str, Any]
             messages.append({"role": "bot", "payload": payload, "timestamp": event.get("timestamp")})
         elif kind == "user":
             text = event.get("text") or ""
-            if not text or text.startswith(EXTERNAL_PREFIX):
+            if not text or is_external(event):  # triggered by the server, not typed
                 continue
             metadata = event.get("metadata") or {}
             survey = survey_answer_text(text)

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
+from kefu import settings
+from kefu.errors import RasaUnavailable
+
 logger = logging.getLogger(__name__)
-
-DEFAULT_RASA_URL = "http://127.0.0.1:5005"
-
-
-class RasaUnavailable(Exception):
-    """Rasa could not be reached or answered with an error."""
 
 
 def rasa_url() -> str:
-    return os.environ.get("KEFU_RASA_URL", DEFAULT_RASA_URL).rstrip("/")
+    return settings.rasa_url()
 
 
 def rasa_token() -> str:

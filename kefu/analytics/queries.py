@@ -37,7 +37,6 @@ group also to handoffs. The tracker has no group or channel: bot panels ignore t
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -591,7 +590,7 @@ def ticket_panels(session, query: Query) -> List[Panel]:
     age = _epoch(connection, literal(now, Ticket.created_at.type)) - _epoch(connection, Ticket.created_at)
     open_where = [Ticket.status.in_(OPEN_STATUSES), Ticket.created_at < now, *_ticket_filters(query)]
     cases, lower = [], 0
-    for upper, label in AGE_BUCKETS:
+    for upper, _label in AGE_BUCKETS:
         cond = age >= lower * 86400 if upper is None else and_(age >= lower * 86400, age < upper * 86400)
         cases.append(func.coalesce(func.sum(case((cond, 1), else_=0)), 0).label(f"a{lower}"))
         lower = upper or lower

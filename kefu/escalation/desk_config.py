@@ -9,16 +9,11 @@ from types import SimpleNamespace
 from typing import Dict, List, Literal, Optional, Union
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field, conint, constr, root_validator, validator
+from pydantic import Field, conint, constr, root_validator, validator
 
 from kefu.services import sla
 from kefu.settings import TICKET_TYPES, BusinessHoursConfig, config_dir, load_yaml_config
-
-
-class _Strict(BaseModel):
-    class Config:
-        extra = "forbid"
-        allow_mutation = False
+from kefu.settings import StrictConfig as _Strict
 
 
 class GroupConfig(_Strict):

@@ -49,7 +49,7 @@ class EscalationEngine:
 
     # --- reloading -----------------------------------------------------------
 
-    def _current_signature(self) -> tuple:
+    def _current_signature(self) -> tuple[Any, ...]:
         try:
             mtime = self.path.stat().st_mtime_ns
         except OSError:

@@ -10,9 +10,10 @@ from typing import Any, Dict, List, Optional, Tuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, Extra, conint, validator
+from pydantic import conint, validator
 
 from kefu.nlp import paths
+from kefu.settings import StrictConfig
 
 DEFAULTS_PATH = Path(__file__).with_name("nlp_defaults.yml")
 OVERRIDE_NAME = "nlp.yml"
@@ -32,10 +33,8 @@ def _window(value: List[str]) -> Tuple[dt.time, dt.time]:
     return start, end
 
 
-class _Strict(BaseModel):
-    class Config:
-        extra = Extra.forbid
-        allow_mutation = False
+class _Strict(StrictConfig):
+    class Config:  # merged with StrictConfig's (pydantic 1): also allows ZoneInfo fields
         arbitrary_types_allowed = True
 
 

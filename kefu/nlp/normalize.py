@@ -1,6 +1,7 @@
 """Normalisation of Chinese customer text and extraction of phone/ticket/order numbers.
 
-Pure functions; no I/O, no global state.
+Pure functions over text. The number formats (digit tables, ticket prefixes from
+config/service.yml, order and mobile patterns) come from kefu/numbers.py.
 """
 
 from __future__ import annotations
@@ -9,14 +10,15 @@ import re
 import unicodedata
 from typing import Optional, Tuple
 
+from kefu import numbers
+
 # Full-width ASCII block (！..～) and the ideographic space.
 _HALFWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
 _HALFWIDTH[0x3000] = 0x20
 
-_CN_DIGITS = {"〇": "0", "零": "0", "一": "1", "二": "2", "三": "3", "四": "4",
-              "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
+_CN_DIGITS = numbers.CN_DIGITS
 # Only read as digits inside phone-like runs ("幺三八…"); elsewhere 两 means "two of".
-_PHONE_DIGITS = {**_CN_DIGITS, "幺": "1", "两": "2"}
+_PHONE_DIGITS = numbers.PHONE_DIGITS
 _DIGITISH = "0-9" + "".join(_PHONE_DIGITS)
 _RUN = re.compile(f"[{_DIGITISH}]+")
 # A run of Chinese digits this long is a number being read out (一二三 -> 123);
@@ -24,17 +26,14 @@ _RUN = re.compile(f"[{_DIGITISH}]+")
 MIN_DIGIT_RUN = 3
 PHONE_RUN = 7
 
-_DASH = "-‐‑–—−"
+_DASH = numbers.DASHES
 _SEP = rf"(?:\s*[{_DASH}.]\s*|\s+)?"
 _PHONE = re.compile(
     rf"(?<![{_DIGITISH}])(?:(?:\+|00)\s*86{_SEP})?"
     rf"([{_DIGITISH}]{{3}}){_SEP}([{_DIGITISH}]{{4}}){_SEP}([{_DIGITISH}]{{4}})(?![{_DIGITISH}])"
 )
-_MOBILE = re.compile(r"1[3-9]\d{9}")
-_TICKET = re.compile(
-    rf"(?<![A-Za-z])(BX|AZ|TS|TH|JY)\s*(\d{{8}})\s*[{_DASH}]\s*(\d{{4,}})(?!\d)", re.IGNORECASE
-)
-_ORDER = re.compile(r"(?<![A-Za-z])DD\s*(\d{12})(?!\d)", re.IGNORECASE)
+_MOBILE = numbers.MOBILE_RE
+_ORDER = numbers.ORDER_IN_TEXT_RE
 _SPACE_RUN = re.compile(r"\s+")
 
 
@@ -77,7 +76,7 @@ def extract_phone(text: str) -> Optional[str]:
 
 def extract_ticket_no(text: str) -> Optional[str]:
     """Ticket number such as ``BX20261122-0042`` (canonical upper case), or None."""
-    match = _TICKET.search(cn_digits_to_arabic(to_halfwidth(text)))
+    match = numbers.ticket_in_text_re().search(cn_digits_to_arabic(to_halfwidth(text)))
     if not match:
         return None
     prefix, day, serial = match.groups()
@@ -87,7 +86,7 @@ def extract_ticket_no(text: str) -> Optional[str]:
 def extract_order_no(text: str) -> Optional[str]:
     """Order number ``DD`` + 12 digits (canonical upper case), or None."""
     match = _ORDER.search(cn_digits_to_arabic(to_halfwidth(text)))
-    return f"DD{match.group(1)}" if match else None
+    return f"{numbers.ORDER_PREFIX}{match.group(1)}" if match else None
 
 
 def clean_user_text(text: str, max_len: int = 500) -> Tuple[str, bool]:

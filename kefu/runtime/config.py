@@ -4,15 +4,10 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Dict
 
-from pydantic import BaseModel, confloat, conint
+from pydantic import confloat, conint
 
+from kefu.settings import StrictConfig as _Strict
 from kefu.settings import config_dir, load_yaml_config
-
-
-class _Strict(BaseModel):
-    class Config:
-        extra = "forbid"
-        allow_mutation = False
 
 
 class ProgramPolicy(_Strict):

@@ -25,7 +25,7 @@ DEMO_ACCOUNTS = [
 
 
 def ensure_demo_accounts(path: Path | None = None) -> Path | None:
-    from desk.auth import create_agent
+    from kefu.services.agents import create_agent
 
     path = path or settings.var_dir() / "demo-accounts.txt"
     with session_scope() as session:

@@ -21,7 +21,6 @@ from sqlalchemy.pool import NullPool
 
 from kefu import settings
 from kefu.runtime.config import runtime_config
-from kefu.runtime.endpoints import sql_store_params
 
 # What the desk banner calls each part (agents read it; Simplified Chinese).
 LABELS = {
@@ -56,8 +55,7 @@ class Targets:
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None, *, desk_url: Optional[str] = None) -> "Targets":
         env = os.environ if env is None else env
-        rasa_port = env.get("KEFU_RASA_PORT", "5005")
-        urls = env.get("KEFU_RASA_URLS") or env.get("KEFU_RASA_URL") or f"http://127.0.0.1:{rasa_port}"
+        urls = env.get("KEFU_RASA_URLS") or settings.rasa_url(env)
         database_url = env.get("KEFU_DATABASE_URL") or settings.database_url()
         var = Path(env.get("KEFU_VAR_DIR") or settings.var_dir())
         actions_port = env.get("KEFU_ACTIONS_PORT", "5055")

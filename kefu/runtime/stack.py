@@ -105,9 +105,9 @@ class Stack:
             try:
                 self.rpc().getState()
                 return
-            except (OSError, xmlrpc.client.Fault):
+            except (OSError, xmlrpc.client.Fault) as exc:
                 if self.supervisord.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"supervisord did not start; see {self.log_dir / 'supervisord.out'}")
+                    raise RuntimeError(f"supervisord did not start; see {self.log_dir / 'supervisord.out'}") from exc
                 time.sleep(0.2)
 
     def info(self, name: str) -> Dict:

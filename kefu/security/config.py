@@ -5,18 +5,13 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Mapping, Optional
 
 from limits import parse
-from pydantic import BaseModel, conint, constr, validator
+from pydantic import conint, constr, validator
 
+from kefu.settings import StrictConfig as _Strict
 from kefu.settings import config_dir, load_yaml_config
-
-
-class _Strict(BaseModel):
-    class Config:
-        extra = "forbid"
-        allow_mutation = False
 
 
 class BindConfig(_Strict):
@@ -88,10 +83,10 @@ class SecurityConfig(_Strict):
 
     def origins(self, env: Optional[Dict[str, str]] = None) -> List[str]:
         """Allowed browser origins: KEFU_SITE_ORIGINS or site_origins, plus the web app's own."""
-        env = os.environ if env is None else env
-        listed = env.get("KEFU_SITE_ORIGINS")
+        environ: Mapping[str, str] = os.environ if env is None else env
+        listed = environ.get("KEFU_SITE_ORIGINS")
         origins = [o.strip().rstrip("/") for o in listed.split(",")] if listed else list(self.site_origins)
-        own = (env.get("KEFU_PUBLIC_WEB_URL") or "").rstrip("/")
+        own = (environ.get("KEFU_PUBLIC_WEB_URL") or "").rstrip("/")
         if own:
             origins.append(own)
         return [o for o in dict.fromkeys(origins) if o and o != "*"]

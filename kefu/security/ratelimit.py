@@ -43,7 +43,7 @@ class RateLimiter:
         self.prefix = prefix or os.environ.get("KEFU_RATELIMIT_PREFIX") or "kefu"
         self.items: Dict[str, RateLimitItem] = {name: parse(getattr(config.rate_limits, name)) for name in LIMIT_NAMES}
 
-    def _ids(self, name: str, key: str) -> tuple:
+    def _ids(self, name: str, key: str) -> tuple[str, str, str]:
         return (self.prefix, name, str(key))
 
     def hit(self, name: str, key: str) -> Verdict:

@@ -12,11 +12,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
-from kefu import clock
+from kefu import clock, numbers
 from kefu.errors import InvalidPhone, NotFound
 from kefu.models import Customer, RegisteredProduct, Ticket
 
-_MOBILE = re.compile(r"1[3-9]\d{9}")
+_MOBILE = numbers.MOBILE_RE
 _SEPARATORS = re.compile(r"[\s\-()./]")
 _COUNTRY_CODE = re.compile(r"^(?:\+|00)?86(?=1\d{10}$)")
 

@@ -16,26 +16,25 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from kefu import numbers
 from kefu.errors import InvalidTicketNo
 from kefu.models import TicketCounter
 from kefu.settings import ServiceConfig
 
-_TICKET_NO = re.compile(r"([A-Z]{2})(\d{8})-(\d{4,})")
 _DIALECT_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
-def format_ticket_no(prefix: str, day: dt.date, serial: int) -> str:
-    return f"{prefix}{day:%Y%m%d}-{serial:04d}"
+format_ticket_no = numbers.format_ticket_no  # the format itself lives in kefu/numbers.py
 
 
 def parse_ticket_no(raw: object, config: ServiceConfig) -> str:
     """Canonical ticket number (upper case, no spaces) or InvalidTicketNo."""
     text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(raw or ""))).upper()
-    match = _TICKET_NO.fullmatch(text)
+    match = numbers.ticket_no_re(tuple(t.prefix for t in config.ticket_types.values())).fullmatch(text)
     if not match or config.type_for_prefix(match.group(1)) is None:
         raise InvalidTicketNo("malformed ticket number", value=str(raw or ""))
     try:
-        dt.datetime.strptime(match.group(2), "%Y%m%d")
+        dt.datetime.strptime(match.group(2), numbers.TICKET_DATE_FORMAT)
     except ValueError:
         raise InvalidTicketNo("ticket number has an impossible date", value=text) from None
     return text

@@ -9,12 +9,13 @@ from typing import Any, Dict, List, Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kefu import numbers
 from kefu.errors import InvalidOrderNo, NotFound
 from kefu.models import Order
 from kefu.services.customers import owned_by
 from kefu.settings import service_config
 
-_ORDER_NO = re.compile(r"DD\d{12}")
+_ORDER_NO = numbers.ORDER_NO_RE
 
 
 def normalize_order_no(raw: object) -> str:

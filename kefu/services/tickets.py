@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kefu import clock
-from kefu.errors import (  # noqa: F401  (TicketError is part of this module's API)
+from kefu.errors import (
     InvalidRequest,
     InvalidTransition,
     NotCancellable,
@@ -32,14 +32,13 @@ from kefu.models.service import (
     FINAL_STATUSES,
     IN_PROGRESS,
     OPEN_STATUSES,
-    PRIORITIES,
     RESOLVED,
     TRANSITIONS,
 )
 from kefu.nlp.catalogue import load_catalogue
 from kefu.services import customers, numbering, sla
 from kefu.services.priority import decide_priority
-from kefu.settings import ServiceConfig, service_config
+from kefu.settings import PRIORITIES, ServiceConfig, service_config
 
 _NUMBERING_ATTEMPTS = 5
 

@@ -28,7 +28,6 @@ the current model is evaluated only once. The verdict goes to ``compare.md`` /
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import hashlib
 import json
 import sys

@@ -23,6 +23,7 @@ from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Sequence, Set
 from kefu import settings
 from kefu.training import masking
 from kefu.training.project import normalise
+from kefu.transcript import is_external_text
 
 FLAGS = ("low_confidence", "fallback", "escalated", "failed_form", "low_satisfaction")
 FLAG_LABELS = {
@@ -276,7 +277,8 @@ def analyse(sender_id: str, events: Sequence[Any], filters: Filters = Filters(),
                                  timestamp=event.timestamp, input_channel=event.input_channel,
                                  message_id=event.message_id, metadata={} if mask else event.metadata)
             raw = (event.text or "").strip()
-            if raw and not raw.startswith("/"):  # button payloads (/intent{...}) are not customer text
+            # button payloads (/intent{...}) and server-triggered intents are not customer text
+            if raw and not raw.startswith("/") and not is_external_text(raw):
                 intent, confidence, ranking = predicted_intent(parse)
                 last_user = ReviewMessage(
                     id=message_id(sender_id, event.timestamp, event.text or ""),
@@ -402,7 +404,7 @@ def test_story_yaml(conversations: Iterable[Conversation]) -> str:
     steps = []
     for conversation in conversations:
         events = [e for e in conversation.events if not isinstance(e, SessionStarted)]
-        events = [e for e in events if not (isinstance(e, UserUttered) and (e.text or "").startswith("/EXTERNAL"))]
+        events = [e for e in events if not (isinstance(e, UserUttered) and is_external_text(e.text))]
         name = f"{conversation.sender_id} [{', '.join(sorted(conversation.flags, key=FLAGS.index)) or 'ok'}]"
         steps += Story.from_events(events, name).story_steps
     if not steps:

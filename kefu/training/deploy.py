@@ -20,7 +20,6 @@ filesystem (or give each server the same path).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import shutil
@@ -70,8 +69,7 @@ def current_model() -> Optional[Path]:
 
 
 def default_urls() -> List[str]:
-    url = os.environ.get("KEFU_RASA_URL") or f"http://127.0.0.1:{os.environ.get('KEFU_RASA_PORT', 5005)}"
-    return [url.rstrip("/")]
+    return [settings.rasa_url()]
 
 
 def put_model(url: str, token: str, model: Path, timeout: float) -> None:

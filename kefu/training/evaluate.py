@@ -33,9 +33,7 @@ from kefu.training.project import EVALUATION_SETS, Project
 CANONICAL_ENTITIES = {"product", "fault"}
 
 
-def latest_model() -> Optional[Path]:
-    models = sorted((settings.repo_root() / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
-    return models[-1] if models else None
+latest_model = settings.latest_model
 
 
 def run_rasa(args: List[str]) -> int:

@@ -6,17 +6,62 @@ sidecar `<model>.inputs` holding the hash of everything that shapes it.
 """
 from __future__ import annotations
 
+import ast
 import hashlib
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Iterable, List, Optional, Set
 
 from kefu import settings
 
-# Training inputs, relative to the repository root. The generated build/ assets
-# (jieba dictionary, spaCy pipeline) are derived from the catalogue and kefu/nlp.
-INPUTS = ("config.yml", "domain.yml", "data", "config/catalogue.yml", "config/chat_slang.yml", "components",
-          "kefu/nlp", "requirements/lock.txt", "requirements/rasa.txt")
+# Training inputs other than Python code, relative to the repository root. The generated
+# build/ assets (jieba dictionary, spaCy pipeline) are derived from the catalogue, the NLP
+# settings and the code of kefu/nlp/build.py. config/nlp.yml is optional.
+INPUTS = ("config.yml", "domain.yml", "data", "config/catalogue.yml", "config/chat_slang.yml", "config/nlp.yml",
+          "kefu/nlp/nlp_defaults.yml", "requirements/lock.txt", "requirements/rasa.txt")
 SUFFIXES = {".yml", ".yaml", ".py", ".txt", ".json", ".md"}
+# Python code the model depends on: the custom components and the NLP asset build, plus
+# every project module they import (found by reading their imports, so a helper such as
+# kefu/nlp/timeparse.py that no component imports does not force a retrain).
+CODE_ROOTS = ("components", "kefu/nlp/build.py")
+_LOCAL_PACKAGES = ("kefu", "components")
+
+
+def _module_file(root: Path, dotted: str) -> Optional[Path]:
+    base = root.joinpath(*dotted.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imported_names(path: Path) -> Iterable[str]:
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module
+            yield from (f"{node.module}.{alias.name}" for alias in node.names)
+
+
+def model_code(root: Optional[Path] = None) -> List[Path]:
+    """The project's Python files the model depends on (import closure of CODE_ROOTS)."""
+    root = root or settings.repo_root()
+    todo = list(_files(root, CODE_ROOTS))
+    seen: Set[Path] = set()
+    while todo:
+        path = todo.pop()
+        if path in seen or path.suffix != ".py":
+            continue
+        seen.add(path)
+        for name in _imported_names(path):
+            parts = name.split(".")
+            if parts[0] not in _LOCAL_PACKAGES:
+                continue
+            for i in range(1, len(parts) + 1):  # the packages' __init__ run too
+                found = _module_file(root, ".".join(parts[:i]))
+                if found is not None and found not in seen:
+                    todo.append(found)
+    return sorted(seen)
 
 
 def _files(root: Path, names: Iterable[str]) -> Iterable[Path]:
@@ -32,7 +77,8 @@ def _files(root: Path, names: Iterable[str]) -> Iterable[Path]:
 def inputs_hash(root: Optional[Path] = None) -> str:
     root = root or settings.repo_root()
     digest = hashlib.sha256()
-    for path in _files(root, INPUTS):
+    files = sorted(set(_files(root, INPUTS)) | set(model_code(root)))
+    for path in files:
         digest.update(path.relative_to(root).as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()

@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
+from kefu import numbers
+
 PHONE, ADDRESS, NAME, EMAIL, ID_NUMBER = "phone", "address", "person_name", "email", "id_number"
 
 SURROGATES = {
@@ -43,9 +45,8 @@ PERSONAL_SLOTS = {
     "customer_name": NAME,
 }
 
-_CN_DIGIT = "零〇一二三四五六七八九幺两"
-_MOBILE = re.compile(r"(?<![\d+])(?:(?:\+|00)?86[ -]?)?1[3-9]\d(?:[ -]?\d{4}){2}(?!\d)")
-_CN_MOBILE = re.compile(rf"(?<![{_CN_DIGIT}])[一幺][三四五六七八九](?:[ -]?[{_CN_DIGIT}]){{9}}(?![{_CN_DIGIT}])")
+_MOBILE = re.compile(numbers.MOBILE_IN_TEXT)  # patterns: kefu/numbers.py
+_CN_MOBILE = re.compile(numbers.CN_MOBILE_IN_TEXT)
 _LANDLINE = re.compile(r"(?<!\d)0\d{2,3}[ -]?\d{7,8}(?!\d)")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _ID_NUMBER = re.compile(r"(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])")

@@ -95,12 +95,7 @@ class Project:
         return [p for p in paths if p.exists()]
 
     def latest_model(self, exclude: Iterable[Path] = ()) -> Optional[Path]:
-        excluded = {Path(p).resolve() for p in exclude}
-        models = sorted(
-            (p for p in self.models.glob("*.tar.gz") if p.resolve() not in excluded),
-            key=lambda p: p.stat().st_mtime,
-        )
-        return models[-1] if models else None
+        return settings.latest_model(self.models, exclude)
 
     # --- loading (rasa.shared only: no TensorFlow) ------------------------------------
 

@@ -13,7 +13,6 @@ failed_test_stories.yml and story_confusion_matrix.png. ``write_report`` adds:
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 from collections import Counter

@@ -85,7 +85,7 @@ def main() -> None:
 
     rng = random.Random(SEED)
     by_intent = defaultdict(list)
-    for root, members in sorted(groups.items()):
+    for _root, members in sorted(groups.items()):
         by_intent[items[members[0]]["intent"]].append(members)
     test, train = [], []
     for intent in sorted(by_intent):
@@ -106,7 +106,8 @@ def main() -> None:
     body = reviewed.read_text("utf-8").split(accepting.REVIEWED_HEADER, 1)[-1]
     args.train.write_text(HEADER + body, "utf-8")
     reviewed.unlink()
-    counts = lambda rows: dict(sorted(defaultdict(int, {k: sum(1 for r in rows if r["intent"] == k) for k in {r["intent"] for r in rows}}).items()))
+    def counts(rows):
+        return dict(sorted(defaultdict(int, {k: sum(1 for r in rows if r["intent"] == k) for k in {r["intent"] for r in rows}}).items()))
     print(f"test {len(test)} -> {args.test}: {counts(test)}")
     print(f"train {len(train) - len(refused)} accepted ({len(refused)} refused) -> {args.train}: {counts(train)}")
 

@@ -7,7 +7,6 @@ against what is in the database.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from typing import Any, Dict, List, Optional
 
 import pytest
@@ -15,7 +14,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import func, select
 
-from actions import escalation, forms, lookups, requests
+from actions import forms, lookups, requests
 from kefu import db
 from kefu.models.service import Ticket
 from kefu.services import tickets

@@ -9,17 +9,17 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "desk"))  # desk_support (login helpers)
 
-import dataset  # noqa: E402
-from kefu.analytics import queries  # noqa: E402
+import dataset
+from kefu.analytics import queries
 
 
 @pytest.fixture
 def cheap_hashing(monkeypatch):
     from argon2 import PasswordHasher
 
-    import desk.auth
+    from kefu.services import agents
 
-    monkeypatch.setattr(desk.auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    monkeypatch.setattr(agents, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 @pytest.fixture

@@ -163,7 +163,6 @@ def test_a_failed_turn_is_rewound_to_before_the_message(monkeypatch):
 
 
 def test_without_a_failure_the_turn_is_untouched(monkeypatch):
-    from rasa.core.policies.policy import PolicyPrediction
     from rasa.core.processor import MessageProcessor
 
     processor = MessageProcessor.__new__(MessageProcessor)

@@ -16,6 +16,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from channels import inference
 from channels.socketio import KefuSocketIOInput, replies_to
 from rasa.core.lock_store import InMemoryLockStore
+from kefu.errors import ConfigError
 from kefu.runtime.reliability import load_reliability_config, reliability_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,7 +62,7 @@ def test_bad_heartbeat_or_inference_settings_are_rejected(tmp_path, change):
             data[key] = value
     path = tmp_path / "reliability.yml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    with pytest.raises(Exception):
+    with pytest.raises(ConfigError):
         load_reliability_config(path)
 
 

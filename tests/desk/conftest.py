@@ -28,9 +28,9 @@ def cheap_password_hashing(monkeypatch):
     """argon2id with minimal cost: the default costs ~0.3 s per hash on a busy test machine."""
     from argon2 import PasswordHasher
 
-    import desk.auth
+    from kefu.services import agents
 
-    monkeypatch.setattr(desk.auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    monkeypatch.setattr(agents, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 @pytest.fixture

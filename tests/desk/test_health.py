@@ -22,7 +22,7 @@ class StandIn(BaseHTTPRequestHandler):
 
     model_file = "20261201-kefu.tar.gz"
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         path = self.path.split("?")[0]
         body = {"/status": {"model_file": self.server.model_file}, "/health": {"status": "ok"}}.get(path)
         self.send_response(200 if body else 404)

@@ -8,7 +8,7 @@ import pytest
 from argon2 import PasswordHasher
 from starlette.testclient import TestClient
 
-import desk.auth
+from kefu.services import agents
 from desk.app import create_app
 from desk_support import login
 from kefu.escalation.desk_config import desk_config
@@ -53,12 +53,12 @@ def test_login_hashes_the_password_for_unknown_users_too(app, users, monkeypatch
     verified = []
 
     class CountingHasher(PasswordHasher):
-        def verify(self, hash, password):  # noqa: A002 - argon2's parameter name
+        def verify(self, hash, password):
             verified.append(username)
             return super().verify(hash, password)
 
-    monkeypatch.setattr(desk.auth, "_hasher", CountingHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    desk.auth._dummy_hash.cache_clear()
+    monkeypatch.setattr(agents, "_hasher", CountingHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    agents._dummy_hash.cache_clear()
     with TestClient(app) as client:
         response = login(client, username, password="wrong password!")
     assert response.status_code != 303  # refused

@@ -13,9 +13,8 @@ from __future__ import annotations
 import os
 import uuid
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Iterator
 
-import httpx
 import pytest
 
 from kefu import clock, db, settings
@@ -26,10 +25,10 @@ from moments import MONDAY_10_BEIJING
 
 
 def latest_model() -> Path:
-    models = sorted((settings.repo_root() / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
-    if not models:
+    model = settings.latest_model()
+    if model is None:
         pytest.fail("no trained model in models/: run ./kefu.sh train (./kefu.sh test does it for you)")
-    return models[-1]
+    return model
 
 
 @pytest.fixture(scope="session")

@@ -14,9 +14,9 @@ from kefu import db
 from kefu.models.service import Ticket
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "widget"))
-from widget_driver import TIMEOUT_MS, Chat  # noqa: E402
+from widget_driver import TIMEOUT_MS, Chat
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",

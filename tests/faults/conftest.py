@@ -28,10 +28,10 @@ REPORT: dict = {}
 
 
 def latest_model() -> Path:
-    models = sorted((settings.repo_root() / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
-    if not models:
+    model = settings.latest_model()
+    if model is None:
         pytest.fail("no trained model in models/: run ./kefu.sh train (./kefu.sh test does it for you)")
-    return models[-1]
+    return model
 
 
 @pytest.fixture(scope="module")

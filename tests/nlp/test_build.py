@@ -1,12 +1,9 @@
 from __future__ import annotations
 
 import json
-import re
-import shutil
 import textwrap
 from pathlib import Path
 
-import pytest
 import yaml
 
 from kefu.nlp import paths

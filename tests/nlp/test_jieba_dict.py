@@ -13,7 +13,7 @@ LINE = re.compile(r"^(\S+) (\d+) ([a-z]+)$")
 def test_userdict_lines_are_jieba_entries(catalogue):
     text = render_userdict(catalogue, load_settings().jieba)
     lines = text.splitlines()
-    assert lines and all(LINE.match(line) for line in lines), [l for l in lines if not LINE.match(l)]
+    assert lines and all(LINE.match(line) for line in lines), [line for line in lines if not LINE.match(line)]
     words = [LINE.match(line).group(1) for line in lines]
     assert len(words) == len(set(words))
     assert not any(word.startswith("#") for word in words)  # jieba would read a comment as a word

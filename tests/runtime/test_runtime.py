@@ -1,7 +1,6 @@
 """Run-command helpers: demo accounts and generated Rasa endpoints."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import yaml
 

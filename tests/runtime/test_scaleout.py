@@ -40,7 +40,7 @@ def test_rest_messages_move_to_another_instance_only_because_repeats_are_handled
     text = scaleout.write_nginx_conf(_layout(), tmp_path, tmp_path / "logs").read_text(encoding="utf-8")
     webhooks = text.split("location /webhooks/")[1].split("}")[0]
     assert "non_idempotent" in webhooks
-    actions = text.split(f"listen 127.0.0.1:15150;")[1].split("}")[1]
+    actions = text.split("listen 127.0.0.1:15150;")[1].split("}")[1]
     assert "non_idempotent" not in actions  # Rasa's retry policy decides about action calls
 
 

@@ -25,9 +25,7 @@ REDIS_DB = os.environ.get("KEFU_SCALE_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def latest_model() -> Path:
-    from kefu.cli import latest_model as newest
-
-    model = newest()
+    model = settings.latest_model()
     if model is None:
         pytest.fail("no trained model in models/: run ./kefu.sh train (./kefu.sh test does it for you)")
     return model

@@ -20,10 +20,6 @@ from tests.conftest import create_pg_database, drop_pg_database
 from tests.training.tiny import make_project, train
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "slow: trains or evaluates a Rasa model (tens of seconds)")
-
-
 @pytest.fixture(autouse=True)
 def _own_var_dir(tmp_path, monkeypatch):
     """Decision log, comparisons and deploy state per test."""

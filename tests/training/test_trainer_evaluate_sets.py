@@ -1,7 +1,6 @@
 """`./kefu.sh evaluate` picks its NLU set: the fresh holdout by default, dev sets by name."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 

@@ -34,7 +34,7 @@ import socketio
 import sys
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from kefu.tokens import sign_history_token  # noqa: E402
+from kefu.tokens import sign_history_token
 from aiohttp import web
 
 GREETING_REPLIES = [

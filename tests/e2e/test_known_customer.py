@@ -1,0 +1,74 @@
+"""Issue 14: a verified signed-in customer opens the chat and is greeted with their ticket
+(real Rasa + action server + socket.io); a typed phone and name unlock nothing."""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from pathlib import Path
+
+from e2e_support import Customer
+from kefu import db
+from kefu.services import customers, tickets
+from kefu.services.tickets import TicketRequest
+from kefu.tokens import sign_customer_token
+from moments import MONDAY_10_BEIJING
+
+PHONE = "13900000901"
+
+
+def seed(stack) -> str:
+    with db.session_scope(stack.db_url) as session:
+        owner, _ = customers.get_or_create_customer(session, PHONE, name="周明")
+        tomorrow_9 = MONDAY_10_BEIJING.replace(hour=9) + dt.timedelta(days=1)
+        ticket = tickets.create_ticket(session, TicketRequest(
+            type="repair", customer_id=owner.id, product="洗衣机", description="洗衣机不脱水",
+            appointment_start=tomorrow_9, appointment_end=tomorrow_9 + dt.timedelta(hours=2)),
+            now=dt.datetime(2026, 12, 1, 9, tzinfo=MONDAY_10_BEIJING.tzinfo)).ticket
+        return ticket.ticket_no, owner.id
+
+
+def token_for(stack, customer_id: int) -> str:
+    secrets = json.loads((Path(stack.env["KEFU_VAR_DIR"]) / "secrets.json").read_text("utf-8"))
+    return sign_customer_token(customer_id, PHONE, key=secrets["KEFU_CUSTOMER_TOKEN_KEY"])
+
+
+async def collect(customer: Customer, quiet: float = 3.0) -> list:
+    replies = [await customer.next(60)]
+    while True:
+        try:
+            replies.append(await customer.next(quiet))
+        except asyncio.TimeoutError:
+            return replies
+
+
+def test_verified_customer_opens_the_chat_and_is_greeted_with_their_ticket(stack, pinned_clock):
+    ticket_no, customer_id = seed(stack)
+    token = token_for(stack, customer_id)  # signed on the stack's (pinned) clock
+
+    async def scenario():
+        async with Customer(stack.rasa_url) as customer:
+            # what the widget sends when a signed-in customer opens a new conversation
+            await customer.client.emit("user_uttered", {"message": "/greet", "session_id": customer.session_id,
+                                                         "customData": {"customer_token": token, "display_text": "你好",
+                                                                        "opened_chat": "1"}})
+            return await collect(customer)
+
+    replies = asyncio.run(scenario())
+    texts = [r.get("text") or "" for r in replies]
+    assert texts[0].startswith("周明，您好！欢迎回来"), texts
+    line = next(r for r in replies if ticket_no in (r.get("text") or ""))
+    assert line["text"] == f"您12月1日报修的洗衣机，师傅明天上午上门（工单号 {ticket_no}）。"
+    assert [b["title"] for b in line["quick_replies"]] == ["查询进度", "催一下", "改约时间"]
+
+
+def test_a_typed_phone_and_name_unlock_nothing(stack, pinned_clock):
+    seed(stack)  # 周明 has an open ticket: a stranger typing his phone must not see it
+
+    async def scenario():
+        async with Customer(stack.rasa_url) as customer:
+            await customer.say(f"你好，我是周明，手机号{PHONE}")
+            return await collect(customer)
+
+    texts = "\n".join(r.get("text") or "" for r in asyncio.run(scenario()))
+    assert "周明" not in texts and "工单号" not in texts and "洗衣机" not in texts, texts

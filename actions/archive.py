@@ -21,7 +21,10 @@ from kefu.services import archive
 
 logger = logging.getLogger(__name__)
 
-_PROGRESS = {"受理": "已受理，正在为您安排", "已派单": "已派单，正在等待师傅联系您", "处理中": "正在处理中"}
+_PROGRESS_ON_SITE = {"受理": "已受理，正在为您安排师傅", "已派单": "已派单，师傅会尽快联系您确认上门时间",
+                     "处理中": "正在处理中"}
+_PROGRESS = {"受理": "已受理，正在为您处理", "已派单": "已转交相关部门处理", "处理中": "正在处理中"}
+_SHIPPING = {"已发货": "已发货", "运输中": "正在运输途中", "派送中": "正在派送中"}
 _ON_SITE = ("repair", "installation")  # tickets with a technician's visit (reschedulable)
 
 
@@ -42,13 +45,18 @@ def part_of_day(moment: dt.datetime) -> str:
 def ticket_line(ticket: Dict[str, Any], now: dt.datetime) -> str:
     """您12月1日报修的洗衣机，师傅明天上午上门（工单号 BX20261201-0001）。"""
     created = local_time(parse_iso(ticket["created_at"]))
-    what = ticket.get("product") or ""
-    line = f"您{created.month}月{created.day}日{ticket['type_label']}的{what}".rstrip("的")
+    day = f"{created.month}月{created.day}日"
+    on_site = ticket["type"] in _ON_SITE
+    if ticket.get("product"):
+        line = f"您{day}{ticket['type_label']}的{ticket['product']}"
+    else:
+        line = f"您{day}提交的{ticket['type_label']}工单"
     start = parse_iso(ticket.get("appointment_start"))
-    if ticket["type"] in _ON_SITE and start is not None and start >= now:
+    if on_site and start is not None and start >= now:
         line += f"，师傅{day_phrase(start, now)}{part_of_day(start)}上门"
     else:
-        line += f"，{_PROGRESS.get(ticket['status'], '正在处理中')}"
+        progress = (_PROGRESS_ON_SITE if on_site else _PROGRESS).get(ticket["status"], "正在处理中")
+        line += f"，{progress}"
     return f"{line}（工单号 {ticket['ticket_no']}）。"
 
 
@@ -67,8 +75,8 @@ def order_line(order: Dict[str, Any]) -> str:
     items = order.get("items") or []
     first = items[0] if items else {}
     what = " ".join(str(v) for v in (first.get("product"), first.get("model")) if v)
-    line = f"您的订单 {order['order_no']}（{what}）{order['shipping_status']}" if what else \
-        f"您的订单 {order['order_no']}{order['shipping_status']}"
+    status = _SHIPPING.get(order["shipping_status"], order["shipping_status"])
+    line = f"您的订单 {order['order_no']}（{what}）{status}" if what else f"您的订单 {order['order_no']} {status}"
     expected = order.get("expected_delivery")
     if expected:
         day = dt.date.fromisoformat(expected)

@@ -64,7 +64,7 @@ def test_verified_customer_is_greeted_by_name_with_their_ticket(known):
     assert [b["title"] for b in line["buttons"]] == ["查询进度", "催一下", "改约时间"]
     assert line["buttons"][1]["payload"] == f'/urge_ticket{{"ticket_no": "{known["repair"]}"}}'
     order = next(m for m in messages if "DD202612050001" in (m.get("text") or ""))
-    assert order["text"] == "您的订单 DD202612050001（冰箱 BCD-520）运输中，预计12月9日送达。"
+    assert order["text"] == "您的订单 DD202612050001（冰箱 BCD-520）正在运输途中，预计12月9日送达。"
     reminder = next(m for m in messages if "净水器" in (m.get("text") or ""))
     assert "更换滤芯" in reminder["text"]
     assert reminder["buttons"] == [{"title": "预约净水器保养", "payload": '/book_maintenance{"product": "净水器"}'}]
@@ -106,6 +106,20 @@ def test_survey_is_not_asked_twice(known, clean_db):
     messages, events = run(archive_actions.ActionGreet(), signed(known["customer_id"]))
     assert "utter_followup_survey" not in responses(messages)
     assert not any(e.get("event") == "followup" for e in events)
+
+
+def test_ticket_lines_read_naturally():
+    now = NOW
+    base = {"ticket_no": "TS20261201-0001", "type": "complaint", "type_label": "投诉", "status": "受理",
+            "product": None, "created_at": "2026-12-01T09:00+08:00", "appointment_start": None}
+    assert archive_actions.ticket_line(base, now) == "您12月1日提交的投诉工单，已受理，正在为您处理（工单号 TS20261201-0001）。"
+    repair = {**base, "ticket_no": "BX20261201-0002", "type": "repair", "type_label": "报修", "product": "空调",
+              "status": "已派单", "appointment_start": "2026-12-05T14:00+08:00"}  # the visit was before today
+    assert archive_actions.ticket_line(repair, now) == \
+        "您12月1日报修的空调，已派单，师傅会尽快联系您确认上门时间（工单号 BX20261201-0002）。"
+    later = {**repair, "appointment_start": "2026-12-11T14:00+08:00"}
+    assert archive_actions.ticket_line(later, now) == "您12月1日报修的空调，师傅12月11日（周五）下午上门（工单号 BX20261201-0002）。"
+    assert [b["title"] for b in archive_actions.ticket_buttons(base)] == ["查询进度", "催一下"]  # nothing to reschedule
 
 
 def test_book_maintenance_fills_the_repair_visit(known):

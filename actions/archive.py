@@ -139,8 +139,8 @@ class ActionGreet(Action):
                                    conversation_id=tracker.sender_id, now=now)
             except Exception as error:
                 logger.warning("could not record maintenance reminders: %s", error)
-        events: List[EventType] = [SlotSet("customer_id", str(facts["customer_id"])),
-                                   SlotSet("customer_tier", facts.get("tier"))]
+        # No identity slots: every message proves itself (actions.common.customer_claims).
+        events: List[EventType] = []
         survey = facts.get("survey_ticket")
         if survey and not (tracker.active_loop or {}).get("name"):
             resolved = local_time(parse_iso(survey.get("resolved_at")))

@@ -62,6 +62,38 @@ def test_verified_customer_opens_the_chat_and_is_greeted_with_their_ticket(stack
     assert [b["title"] for b in line["quick_replies"]] == ["查询进度", "催一下", "改约时间"]
 
 
+def test_the_bot_asks_the_overdue_survey_when_the_customer_opens_the_chat(stack, pinned_clock):
+    with db.session_scope(stack.db_url) as session:
+        owner, _ = customers.get_or_create_customer(session, "13900000902", name="吴芳")
+        done = tickets.create_ticket(session, TicketRequest(type="repair", customer_id=owner.id, product="空调"),
+                                     now=MONDAY_10_BEIJING - dt.timedelta(days=3)).ticket
+        for status in ("已派单", "处理中", "已解决"):  # resolved two days ago: in the 回访 queue
+            tickets.change_status(session, done, status, "agent:li", now=MONDAY_10_BEIJING - dt.timedelta(days=2))
+        ticket_no, customer_id = done.ticket_no, owner.id
+    secrets = json.loads((Path(stack.env["KEFU_VAR_DIR"]) / "secrets.json").read_text("utf-8"))
+    token = sign_customer_token(customer_id, "13900000902", key=secrets["KEFU_CUSTOMER_TOKEN_KEY"])
+    data = {"customer_token": token}
+
+    async def scenario():
+        async with Customer(stack.rasa_url) as customer:
+            await customer.client.emit("user_uttered", {"message": "/greet", "session_id": customer.session_id,
+                                                         "customData": {**data, "display_text": "你好", "opened_chat": "1"}})
+            opened = await collect(customer)
+            answer = '/inform{"satisfaction_score": 5, "satisfaction_comment": "师傅很专业"}'
+            await customer.client.emit("user_uttered", {"message": answer, "session_id": customer.session_id,
+                                                         "customData": {**data, "display_text": "★★★★★ 师傅很专业"}})
+            return opened, await collect(customer)
+
+    opened, thanked = asyncio.run(scenario())
+    texts = "\n".join(r.get("text") or "" for r in opened)
+    assert texts.startswith("吴芳，您好") and ticket_no in texts and "评价" in texts, texts
+    assert any((r.get("custom") or {}).get("type") == "survey" for r in opened), opened
+    assert "感谢" in "\n".join(r.get("text") or "" for r in thanked), thanked
+    with db.session_scope(stack.db_url) as session:
+        ticket = tickets.get_ticket(session, ticket_no)
+        assert ticket.status == "已回访" and ticket.survey.score == 5
+
+
 def test_a_typed_phone_and_name_unlock_nothing(stack, pinned_clock):
     seed(stack)  # 周明 has an open ticket: a stranger typing his phone must not see it
 

@@ -64,11 +64,13 @@ def consecutive_fallbacks(tracker: Tracker) -> int:
 
 
 def _customer_facts(session, customer_id: Optional[int], phone: Optional[str]) -> Dict[str, Any]:
-    customer = customers.get_customer(session, customer_id) if customer_id is not None else (
-        customers.find_customer_by_phone(session, phone) if phone else None)
-    if customer is None:
-        return {"customer_id": None, "tier": None}
-    return {"customer_id": customer.id, "tier": customer.tier}
+    """The customer behind this chat; the tier (VIP专席 routing) only for a verified token:
+    a phone typed in chat links the handoff to the archive but never unlocks a tier."""
+    if customer_id is not None:
+        customer = customers.get_customer(session, customer_id)
+        return {"customer_id": customer.id, "tier": customer.tier}
+    customer = customers.find_customer_by_phone(session, phone) if phone else None
+    return {"customer_id": customer.id if customer else None, "tier": None}
 
 
 def turn_context(tracker: Tracker, *, intent_hint: Optional[str], notices: Iterable[str], tier: Optional[str],

@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from kefu import settings
 from kefu.escalation.desk_config import DeskConfig, desk_config
 from kefu import clock as product_clock
-from desk import analytics, health, review, sweeper, views
+from desk import analytics, care, health, review, sweeper, views
 from desk.rasa_client import RasaClient
 from kefu.security.ratelimit import RateLimiter
 from desk.web import HERE
@@ -142,6 +142,7 @@ def create_app(
         Route("/desk/handoffs/{handoff_id:int}/resolve", views.resolve, methods=post, name="resolve"),
         Route("/desk/tickets/{ticket_no}/status", views.ticket_status, methods=post, name="ticket_status"),
         Route("/desk/tickets/{ticket_no}/notes", views.ticket_note, methods=post, name="ticket_note"),
+        *care.routes(),  # maintenance due (CSV) and the 回访 queue (issue 14)
         Mount("/desk/review", routes=review.routes()),  # trainers' conversation review (kefu/training)
         Mount("/desk/analytics", routes=analytics.routes()),  # supervisors' figures (kefu/analytics)
         Mount("/desk/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),

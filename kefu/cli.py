@@ -14,6 +14,7 @@
     (trainer workflow: docs/trainers.md; each takes --help)
     ./kefu.sh seed       load the demo brand's customers, orders and tickets
     ./kefu.sh migrate    upgrade the service database to the latest schema
+    ./kefu.sh customer-token PHONE   sign a customer token for a demo (the brand site's sign-in)
     ./kefu.sh status     health of each part (Rasa, actions, desk, DBs, Redis) and each process
 """
 from __future__ import annotations
@@ -48,6 +49,31 @@ def cmd_seed(args: argparse.Namespace) -> None:
     history = getattr(args, "history", None)
     _python("-m", "kefu.seed", *(["--reset"] if getattr(args, "reset", False) else []),
             *(["--history", str(history)] if history else []))
+
+
+def cmd_customer_token(args: argparse.Namespace) -> None:
+    """Sign a customer token for an existing customer, as the brand site does at sign-in."""
+    from urllib.parse import quote
+
+    from kefu.db import session_scope
+    from kefu.errors import InvalidPhone
+    from kefu.services import customers
+    from kefu.tokens import sign_customer_token
+
+    try:
+        with session_scope() as session:
+            customer = customers.find_customer_by_phone(session, args.phone)
+            found = (customer.id, customer.phone, customer.name, customer.tier) if customer else None
+    except InvalidPhone:
+        sys.exit(f"not a mainland mobile number: {args.phone}")
+    if found is None:
+        sys.exit(f"no customer with phone {args.phone} (run ./kefu.sh seed for the demo customers)")
+    customer_id, phone, name, tier = found
+    token = sign_customer_token(customer_id, phone, args.ttl)
+    print(token)
+    port = os.environ.get("KEFU_WEB_PORT", "8000")
+    print(f"customer {customer_id} {name or ''} ({tier}); demo page signed in as them:\n"
+          f"  http://127.0.0.1:{port}/widget/demo?customer_token={quote(token)}", file=sys.stderr)
 
 
 def latest_model() -> Optional[Path]:
@@ -229,6 +255,10 @@ def main(argv: Optional[List[str]] = None) -> None:
     p.add_argument("--history", type=int, metavar="DAYS", help="also seed DAYS of analytics history (e.g. 365)")
     p.set_defaults(func=cmd_seed)
     sub.add_parser("migrate", help="migrate the service database").set_defaults(func=cmd_migrate)
+    p = sub.add_parser("customer-token", help="sign a customer token for a demo (prints it)")
+    p.add_argument("phone", help="the customer's mobile number (must be in the service database)")
+    p.add_argument("--ttl", type=int, default=None, help="lifetime in seconds (default: tokens.customer_ttl_seconds)")
+    p.set_defaults(func=cmd_customer_token)
     sub.add_parser("status", help="health of every part of the running product").set_defaults(func=cmd_status)
     args, rest = parser.parse_known_args(argv)
     if rest and not getattr(args, "passthrough", False):

@@ -176,8 +176,13 @@ class StalledConfig(_Strict):
 
 class SurveyConfig(_Strict):
     dimensions: Dict[str, str] = {}
+    followup_after_hours: conint(gt=0) = 24  # type: ignore[valid-type]  # 回访 queue (desk and next chat)
     low_score_max: conint(ge=1, le=5) = 2  # type: ignore[valid-type]  # this or lower: a supervisor follows up
     low_score_days: conint(gt=0) = 7  # type: ignore[valid-type]  # how long the supervisor page lists it
+
+
+class TierServiceConfig(_Strict):
+    ticket_groups: Dict[str, str] = {}  # ticket type -> group, for verified customers of the tier
 
 
 class TokensConfig(_Strict):
@@ -196,6 +201,7 @@ class ServiceConfig(_Strict):
     stalled: StalledConfig
     survey: SurveyConfig
     tokens: TokensConfig
+    tier_service: Dict[str, TierServiceConfig] = {}
 
     @validator("timezone")
     def _known_timezone(cls, value):
@@ -219,6 +225,18 @@ class ServiceConfig(_Strict):
         unknown = sorted(set(value.ticket_types) - set(TICKET_TYPES))
         if unknown:
             raise ValueError(f"unknown ticket types: {', '.join(unknown)}")
+        return value
+
+    @validator("tier_service")
+    def _tier_service_known(cls, value):
+        from kefu.models.service import TIERS
+
+        unknown = sorted(set(value) - set(TIERS))
+        if unknown:
+            raise ValueError(f"unknown customer tiers: {', '.join(unknown)}")
+        types = sorted({t for tier in value.values() for t in tier.ticket_groups} - set(TICKET_TYPES))
+        if types:
+            raise ValueError(f"unknown ticket types: {', '.join(types)}")
         return value
 
     @validator("sla")

@@ -76,7 +76,9 @@ async def demo(request: Request) -> Response:
         "base": request.scope.get("root_path", "").rstrip("/"),
         "rasa_url": os.environ.get("KEFU_PUBLIC_RASA_URL", DEFAULT_PUBLIC_RASA_URL),
         "transports": os.environ.get("KEFU_WIDGET_TRANSPORTS", ""),
-        "customer_token": os.environ.get("KEFU_DEMO_CUSTOMER_TOKEN", ""),
+        # The demo page stands in for the brand's signed-in site: ?customer_token= (from
+        # ./kefu.sh customer-token PHONE) or the env var. Actions verify it on every message.
+        "customer_token": request.query_params.get("customer_token") or os.environ.get("KEFU_DEMO_CUSTOMER_TOKEN", ""),
     }
     return templates.TemplateResponse(request, "demo.html", context)
 

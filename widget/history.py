@@ -77,6 +77,8 @@ def messages_from_tracker(tracker: dict[str, Any] | None) -> list[dict[str, Any]
             if not text or is_external(event):  # triggered by the server, not typed
                 continue
             metadata = event.get("metadata") or {}
+            if metadata.get("opened_chat"):  # the widget greeted for a signed-in customer: not their words
+                continue
             survey = survey_answer_text(text)
             display = metadata.get("display_text") or titles.get(text) or survey or text
             message: dict[str, Any] = {"role": "user", "text": str(display), "timestamp": event.get("timestamp")}

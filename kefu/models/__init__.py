@@ -5,6 +5,7 @@ from kefu.models import desk  # noqa: F401  (agents, handoffs -- desk engineer's
 from kefu.models.base import Base
 from kefu.models.service import (
     Customer,
+    MaintenanceReminder,
     Order,
     RegisteredProduct,
     Survey,
@@ -16,6 +17,7 @@ from kefu.models.service import (
 __all__ = [
     "Base",
     "Customer",
+    "MaintenanceReminder",
     "Order",
     "RegisteredProduct",
     "Survey",

@@ -20,6 +20,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    UniqueConstraint,
     event,
 )
 from sqlalchemy.orm import Mapped, relationship
@@ -241,6 +242,22 @@ class Survey(Base):
     created_at: Mapped[dt.datetime] = Column(UTCDateTime, nullable=False, default=clock.now)
 
     ticket: Mapped[Ticket] = relationship(Ticket, back_populates="survey")
+
+
+class MaintenanceReminder(Base):
+    """A maintenance/consumable reminder given for one due date of a registered product:
+    the bot mentions each due period once (kefu/services/archive.py)."""
+
+    __tablename__ = "maintenance_reminders"
+    __table_args__ = (UniqueConstraint("product_id", "due_on", name="uq_maintenance_reminders_product_due"),)
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    product_id: Mapped[int] = Column(
+        Integer, ForeignKey("registered_products.id", ondelete="CASCADE"), nullable=False
+    )
+    due_on: Mapped[dt.date] = Column(Date, nullable=False)
+    conversation_id: Mapped[Optional[str]] = Column(String(128))
+    reminded_at: Mapped[dt.datetime] = Column(UTCDateTime, nullable=False, default=clock.now)
 
 
 class TicketCounter(Base):

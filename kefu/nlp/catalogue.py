@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Dict, FrozenSet, List, Mapping, Optional, Tuple
 
 import yaml
-from pydantic import BaseModel, Extra, ValidationError, constr
+from pydantic import BaseModel, Extra, ValidationError, conint, constr
 
 from kefu.nlp import paths
 from kefu.nlp.normalize import to_halfwidth
@@ -27,9 +27,16 @@ class CatalogueError(ValueError):
     """The catalogue file is missing, malformed or ambiguous."""
 
 
+class _MaintenanceSpec(BaseModel, extra=Extra.forbid):
+    item: constr(min_length=1)  # type: ignore[valid-type]  # 更换滤芯, 清洗保养
+    every_days: conint(gt=0)  # type: ignore[valid-type]
+    remind_days_before: conint(ge=0) = 14  # type: ignore[valid-type]
+
+
 class _ProductSpec(BaseModel, extra=Extra.forbid):
     variants: List[Term] = []
     model_prefixes: List[Prefix] = []
+    maintenance: Optional[_MaintenanceSpec] = None
 
 
 class _FaultSpec(BaseModel, extra=Extra.forbid):
@@ -43,10 +50,20 @@ class _CatalogueSpec(BaseModel, extra=Extra.forbid):
 
 
 @dataclass(frozen=True)
+class Maintenance:
+    """Periodic service or consumable of a registered product (保养/滤芯)."""
+
+    item: str
+    every_days: int
+    remind_days_before: int = 14
+
+
+@dataclass(frozen=True)
 class Product:
     name: str
     variants: Tuple[str, ...]
     model_prefixes: Tuple[str, ...]
+    maintenance: Optional[Maintenance] = None
 
     @property
     def terms(self) -> Tuple[str, ...]:
@@ -118,7 +135,8 @@ class Catalogue:
         except ValidationError as exc:
             raise CatalogueError(f"invalid catalogue: {exc}") from exc
         products = {
-            name: Product(name, _unique(p.variants, name), tuple(dict.fromkeys(p.model_prefixes)))
+            name: Product(name, _unique(p.variants, name), tuple(dict.fromkeys(p.model_prefixes)),
+                          Maintenance(**p.maintenance.dict()) if p.maintenance else None)
             for name, p in spec.products.items()
         }
         faults = {

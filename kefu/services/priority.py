@@ -74,7 +74,10 @@ def decide_priority(
     now: dt.datetime,
     config: ServiceConfig,
     catalogue: Catalogue,
+    tier_verified: bool = True,
 ) -> PriorityDecision:
+    """``tier_verified``: the customer was proven by a signed token; only then does the
+    archive's tier count (a phone typed in chat must not buy VIP service)."""
     decision = PriorityDecision()
     if is_emergency(ticket_type, fault, description, config, catalogue):
         decision.raise_to(EMERGENCY, "emergency")
@@ -88,7 +91,7 @@ def decide_priority(
         earlier = _repairs_of_product(session, customer.id, product, rules.repeat_repair.window_days, now)
         if earlier + 1 >= rules.repeat_repair.nth:
             decision.raise_to(rules.repeat_repair.priority, "third_repair")
-    tier_priority = rules.tiers.get(customer.tier)
+    tier_priority = rules.tiers.get(customer.tier) if tier_verified else None
     if tier_priority:
         decision.raise_to(tier_priority, "customer_tier")
     return decision

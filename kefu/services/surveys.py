@@ -72,6 +72,30 @@ def pending_survey_for_customer(session: Session, customer_id: int) -> Optional[
     return session.execute(query).scalar_one_or_none()
 
 
+def _followup_query(now: Optional[dt.datetime]):
+    hours = service_config().survey.followup_after_hours
+    cutoff = (now or clock.now()) - dt.timedelta(hours=hours)
+    return (
+        select(Ticket)
+        .outerjoin(Survey, Survey.ticket_id == Ticket.id)
+        .where(Ticket.status == RESOLVED, Survey.id.is_(None), Ticket.resolved_at <= cutoff)
+    )
+
+
+def followup_queue(session: Session, now: Optional[dt.datetime] = None, limit: int = 500) -> list:
+    """回访 queue: resolved tickets still without a survey ``survey.followup_after_hours`` after
+    resolution, oldest first -- the desk lists them for a call."""
+    query = _followup_query(now).where(Ticket.customer_id.is_not(None))
+    return list(session.execute(query.order_by(Ticket.resolved_at, Ticket.id).limit(limit)).scalars())
+
+
+def followup_for_customer(session: Session, customer_id: int, now: Optional[dt.datetime] = None) -> Optional[Ticket]:
+    """The customer's ticket in the 回访 queue (most recently resolved): the bot asks its survey
+    when the (verified) customer next opens the chat."""
+    query = _followup_query(now).where(Ticket.customer_id == customer_id)
+    return session.execute(query.order_by(Ticket.resolved_at.desc(), Ticket.id.desc()).limit(1)).scalar_one_or_none()
+
+
 def low_score_surveys(session: Session, now: Optional[dt.datetime] = None) -> list:
     """Recent low scores a supervisor follows up (what the bot promised the customer)."""
     config = service_config().survey

@@ -111,12 +111,16 @@ def create_ticket(
         now=now,
         config=config,
         catalogue=load_catalogue(),
+        tier_verified=request.customer_id is not None,
     )
     if decision.emergency:
         department, group = config.emergency.department, config.emergency.group
     else:
         department = type_config.department
         group = type_config.groups_by_product.get(product or "", type_config.group)
+        tier_group = verified_tier_group(customer, request, config)
+        if tier_group:
+            group = tier_group
     first_due, resolution_due = sla.due_times(decision.priority, now, config, request.appointment_end)
 
     def build() -> Ticket:
@@ -166,6 +170,14 @@ def create_ticket(
                 note=", ".join(decision.notices) or None)
         return CreateResult(ticket, True, decision.notices)
     raise TicketError("could not allocate a ticket number", prefix=type_config.prefix)
+
+
+def verified_tier_group(customer: Optional[Customer], request: TicketRequest, config: ServiceConfig) -> Optional[str]:
+    """The tier's group for this ticket type (service.yml tier_service), for token-verified customers only."""
+    if customer is None or request.customer_id is None:
+        return None
+    tier = config.tier_service.get(customer.tier)
+    return tier.ticket_groups.get(request.type) if tier else None
 
 
 def _by_idempotency_key(session: Session, key: str) -> Optional[Ticket]:

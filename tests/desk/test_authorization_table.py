@@ -32,6 +32,7 @@ class World:
     queued: int  # a queued 投诉专席 handoff
     claimed: int  # a 投诉专席 handoff claimed by zhang, carrying `ticket`
     ticket: str
+    resolved: str  # a ticket resolved two days ago without a survey (the 回访 queue)
 
 
 @pytest.fixture
@@ -44,7 +45,22 @@ def world(clean_db, users, queue_handoff, fake_rasa) -> World:
     with db.session_scope(clean_db) as session:
         zhang = session.execute(select(Agent).where(Agent.username == "zhang")).scalar_one()
         handoffs.claim(session, claimed, zhang)
-    return World(clean_db, fake_rasa, queued, claimed, ticket)
+    with db.session_scope(clean_db) as session:
+        import datetime as dt
+
+        from kefu import clock
+
+        done = tickets.create_ticket(session, TicketRequest(type="repair", phone="13900000202", product="空调"),
+                                     now=clock.now() - dt.timedelta(days=3)).ticket
+        for status in ("已派单", "处理中", "已解决"):
+            tickets.change_status(session, done, status, "agent:wang", now=clock.now() - dt.timedelta(days=2))
+        resolved = done.ticket_no
+    return World(clean_db, fake_rasa, queued, claimed, ticket, resolved)
+
+
+def surveyed(w: World) -> bool:
+    with db.session_scope(w.db_url) as session:
+        return tickets.get_ticket(session, w.resolved).status == "已回访"
 
 
 def handoff_status(w: World, handoff_id: int) -> tuple:
@@ -101,6 +117,11 @@ ROUTES: Dict[str, RouteCase] = {
     "followups": RouteCase("GET", lambda w: "/desk/followups"),  # agents: their groups' items only
     "followups_close": RouteCase("POST", lambda w: "/desk/followups/close", data={"scope": "stale"}),
     "analytics": RouteCase("GET", lambda w: "/desk/analytics/"),
+    "care_maintenance": RouteCase("GET", lambda w: "/desk/care/maintenance"),
+    "care_maintenance_csv": RouteCase("GET", lambda w: "/desk/care/maintenance.csv"),
+    "care_surveys": RouteCase("GET", lambda w: "/desk/care/surveys"),
+    "care_survey_record": RouteCase("POST", lambda w: f"/desk/care/surveys/{w.resolved}", data={"score": "4"},
+                                    effect=surveyed),
 }
 
 #                      group   other   boss    trainer anon
@@ -126,6 +147,10 @@ TABLE = {
     "followups":        ("ok",   "ok",   "ok",   "deny", "deny"),
     "followups_close":  ("deny", "deny", "ok",   "deny", "deny"),
     "analytics":        ("deny", "deny", "ok",   "deny", "deny"),
+    "care_maintenance": ("deny", "deny", "ok",   "deny", "deny"),
+    "care_maintenance_csv": ("deny", "deny", "ok", "deny", "deny"),
+    "care_surveys":     ("ok",   "ok",   "ok",   "deny", "deny"),
+    "care_survey_record": ("ok", "ok",   "ok",   "deny", "deny"),
 }
 CASES = [(route, role, TABLE[route][i]) for route in TABLE for i, role in enumerate(ROLES)]
 
@@ -141,7 +166,9 @@ def test_the_table_covers_every_desk_route():
                "/desk/handoffs/{handoff_id:int}/claim", "/desk/handoffs/{handoff_id:int}/reply",
                "/desk/handoffs/{handoff_id:int}/transfer", "/desk/handoffs/{handoff_id:int}/resolve",
                "/desk/tickets/{ticket_no}/status", "/desk/tickets/{ticket_no}/notes", "/desk/agents/{username}/unlock",
-               "/desk/followups", "/desk/followups/close", "/desk/analytics"}
+               "/desk/followups", "/desk/followups/close", "/desk/analytics",
+               "/desk/care/maintenance", "/desk/care/maintenance.csv", "/desk/care/surveys",
+               "/desk/care/surveys/{ticket_no}"}
     assert desk_routes <= covered, desk_routes - covered  # login/logout are open to all by design
     assert set(TABLE) == set(ROUTES)
 

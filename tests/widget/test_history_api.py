@@ -50,6 +50,19 @@ def test_tracker_events_become_chat_messages():
     ]
 
 
+def test_the_automatic_greeting_of_a_signed_in_customer_is_not_shown_as_theirs():
+    events = [
+        {"event": "user", "text": "/greet", "timestamp": 1,
+         "metadata": {"display_text": "你好", "opened_chat": "1", "customer_token": "t"}},
+        {"event": "bot", "text": "周明，您好！", "timestamp": 2, "data": {}},
+        {"event": "user", "text": "/greet", "timestamp": 3, "metadata": {"display_text": "你好"}},
+    ]
+    assert messages_from_tracker({"events": events}) == [
+        {"role": "bot", "timestamp": 2, "payload": {"text": "周明，您好！"}},
+        {"role": "user", "text": "你好", "timestamp": 3},
+    ]
+
+
 def test_history_is_capped():
     events = [{"event": "user", "text": f"m{i}", "timestamp": i} for i in range(250)]
     messages = messages_from_tracker({"events": events})

@@ -136,6 +136,7 @@ export class Connection {
     if (!socket || !socket.connected) return Promise.resolve(false);
     const customData = { ...this.customData, client_message_id: item.id };
     if (item.display && item.display !== item.message) customData.display_text = item.display;
+    if (item.opened) customData.opened_chat = '1'; // the automatic greeting: not shown as a customer message
     const payload = { message: item.message, session_id: this.sessionId, customData };
     let connectedSinceEmit = true;
     const markDrop = () => {

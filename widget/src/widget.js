@@ -40,6 +40,7 @@ export function createWidget(config) {
   }
   const outbox = new Outbox(store);
   let started = false;
+  let hadHistory = false;
   let unread = 0;
   let tabs = null;
 
@@ -149,9 +150,10 @@ export function createWidget(config) {
 
   async function boot() {
     const messages = await fetchHistory(config.historyUrl, sessionId, store.get('history_token'));
+    hadHistory = messages.length > 0;
     if (config.greeting) transcript.addBot({ text: config.greeting }, { time: messages.length ? messages[0].timestamp : Date.now() });
     renderHistory(messages);
-    for (const item of outbox.all()) transcript.addUser({ id: item.id, text: item.display, time: item.created_at, pending: true });
+    for (const item of outbox.all()) if (!item.opened) transcript.addUser({ id: item.id, text: item.display, time: item.created_at, pending: true });
     listenToOtherTabs();
     // Returning visitors (or pending messages) reconnect right away; new
     // visitors only when they open the chat, to spare idle connections.
@@ -163,7 +165,20 @@ export function createWidget(config) {
     started = true;
     store.set('engaged', true);
     // After the history, so live messages never land above older ones.
-    ready.then(() => connection.start());
+    ready.then(() => {
+      connection.start();
+      greetSignedIn();
+    });
+  }
+
+  // A signed-in customer's new conversation opens with the bot's personal greeting (their
+  // open tickets, orders, reminders): the widget says "你好" for them once, without a bubble.
+  // The server decides what to show from the verified token, never from this flag.
+  function greetSignedIn() {
+    if (!config.customerToken || hadHistory || outbox.first() || store.get('greeted') === sessionId) return;
+    store.set('greeted', sessionId);
+    outbox.add({ id: uuid(), message: '/greet', display: '你好', opened: true, created_at: Date.now() / 1000 });
+    connection.flush();
   }
 
   view.mount();

@@ -37,9 +37,9 @@ def split() -> list:
 def test_no_real_customer_test_text_or_near_duplicate_is_in_the_training_data(split):
     training = [t for path in nlu_files(ROOT / "data") for t in texts(path)]  # every NLU file under data/
     exact = sorted({normalise(t) for t in split} & {normalise(t) for t in training})
-    assert not exact, f"test-split texts found in data/: {exact[:10]}"
+    assert not exact, f"{len(exact)} test-split texts found in data/ (texts not printed)"
     near = near_duplicates(split, training)
-    assert not near, f"{len(near)} test-split texts have a near-duplicate in data/: {near[:5]}"
+    assert not near, f"{len(near)} test-split texts have a near-duplicate in data/ (texts not printed)"
 
 
 def test_the_leak_check_sees_near_duplicates():

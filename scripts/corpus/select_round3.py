@@ -1,0 +1,113 @@
+"""Round 3 of the corpus selection: NEW rows for the weak intents (issue 10, section 2).
+
+    python scripts/corpus/select_round3.py online_shopping_10_cats.csv round1.jsonl > round3.jsonl
+
+round1.jsonl is the output of select_reviews.py (same CSV, deterministic): its 2,502 rows
+(all pre-labelled in round 1) are not selected again. Round-2 rows are not excluded by row
+(only 351 of its 1,650 candidates were reviewed); the leak guard below keeps every text that
+reached the test split or data/ out. Same pick() rule as select_reviews.py (a
+verbatim excerpt, no word changed), texts of at most MAX_LEN characters.
+
+Leak guard: a candidate is dropped when its normalised text (kefu.training.project.normalise)
+has a near-duplicate (normalised Levenshtein similarity >= 0.85) in the real-customer test
+split, the fresh holdout, the development sets or any NLU file under data/. Only counts are
+printed (to stderr); no held-out text is ever shown.
+
+Pools (seeded sample, SEED):
+- return:    appliance-like categories, a return/exchange/refund keyword;
+- service:   appliance-like categories, a complaint / delivery / staff keyword (complain vs
+             report_repair vs query_order);
+- fault:     appliance-like categories, a fault keyword, none of the above;
+- offtopic:  books, fruit, shampoo, milk, clothes, hotels with no service keyword (content
+             reviews: out_of_scope candidates).
+"""
+from __future__ import annotations
+
+import csv
+import json
+import random
+import re
+import sys
+from pathlib import Path
+
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from select_reviews import APPLIANCE, SERVICE, pick  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+from kefu.training.nluyaml import read_examples  # noqa: E402
+from kefu.training.project import nlu_files, normalise  # noqa: E402
+
+SEED = 20261206
+MAX_LEN = 50
+SIMILAR = 0.85
+RETURN = re.compile("退货|换货|退款|退换|退了|要退|想退|退回|换一台|换个|换新|无理由|退钱|换机")
+SERVICE3 = re.compile("客服|态度|投诉|售后|不理|骗|快递|物流|送货|发货|到货|没到|没收到|发错|少发|漏发|少了|赠品|"
+                      "安装费|收费|师傅|上门|不给|推脱|推卸|等了|几天了|一周|没人|电话")
+FAULT = re.compile("坏了|开不了机|死机|黑屏|花屏|不加热|漏水|漏电|故障|自动关机|失灵|不能用|用不了|没反应|充不进|"
+                   "不出热水|重启|蓝屏|不热|噪音|异响|发烫|掉线")
+QUOTAS = {"return": 220, "service": 230, "fault": 90, "offtopic": 160}
+GUARDED = ["tests/nlu/real_customers_test.yml", "tests/nlu/holdout.yml", "tests/nlu/dev.yml",
+           "tests/nlu/dev_holdout_v1.yml"]
+
+
+def guarded_norms() -> list:
+    paths = [ROOT / p for p in GUARDED] + list(nlu_files(ROOT / "data"))
+    return [normalise(e["text"]) for p in paths if p.exists() for e in read_examples(p)]
+
+
+def main(csv_path: str, *taken_files: str) -> None:
+    taken = {json.loads(line)["row"] for f in taken_files
+             for line in open(f, encoding="utf-8") if line.strip()}
+    rows = list(csv.DictReader(open(csv_path, encoding="utf-8")))
+    pools = {k: [] for k in QUOTAS}
+    seen = set()
+    for i, row in enumerate(rows):
+        if i in taken:
+            continue
+        text = pick(row["review"])
+        if not text or len(text) > MAX_LEN or len(re.sub(r"\W", "", text)) < 4:
+            continue
+        norm = normalise(text)
+        if not norm or norm in seen:
+            continue
+        seen.add(norm)
+        item = {"row": i, "cat": row["cat"], "label": int(row["label"]), "text": text}
+        if row["cat"] in APPLIANCE:
+            if RETURN.search(text):
+                pools["return"].append(item)
+            elif SERVICE3.search(text):
+                pools["service"].append(item)
+            elif FAULT.search(text):
+                pools["fault"].append(item)
+        elif not SERVICE.search(text) and len(text) <= 40:
+            pools["offtopic"].append(item)
+    guard = guarded_norms()
+    rng = random.Random(SEED)
+    out, dropped = [], 0
+    for name, quota in QUOTAS.items():
+        pool = pools[name]
+        rng.shuffle(pool)
+        kept = []
+        for item in pool:
+            if len(kept) >= quota:
+                break
+            score = process.extractOne(normalise(item["text"]), guard, scorer=Levenshtein.normalized_similarity,
+                                       score_cutoff=SIMILAR)
+            if score is not None:
+                dropped += 1
+                continue
+            kept.append(dict(item, pool=name))
+        print(f"{name}: {len(pool)} eligible, {len(kept)} selected", file=sys.stderr)
+        out += kept
+    print(f"dropped as near-duplicates of held-out/dev/data texts: {dropped}", file=sys.stderr)
+    out.sort(key=lambda r: (r["pool"], r["row"]))
+    for r in out:
+        print(json.dumps(r, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

@@ -25,9 +25,9 @@ from tests.training.test_trainer_review_page import csrf_token, login, mount_rev
 def desk(tmp_path, project, sqlite_tracker_url, monkeypatch):
     from argon2 import PasswordHasher
 
-    import desk.auth
+    from kefu.services import agents
 
-    monkeypatch.setattr(desk.auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    monkeypatch.setattr(agents, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     db_url = f"sqlite:///{tmp_path / 'kefu.db'}"
     db.migrate(db_url)
     with db.session_scope(db_url) as session:

@@ -157,7 +157,7 @@ class ValidateRepairForm(StallWatch, SharedSlotValidation, FormValidationAction)
 
 
 class ValidateInstallationForm(StallWatch, SharedSlotValidation, FormValidationAction):
-    KINDS = [("移机", re.compile(r"移机|挪|搬家|换个位置|移到")), ("拆机", re.compile(r"拆机|拆下|拆掉|卸下")), ("新装", re.compile(r"新装|新机|安装|装机|新买|刚买|上门装"))]
+    KINDS = [("移机", re.compile(r"移机|挪|搬家|新家|换个位置|换地方|移到|拆了装|拆下来装")), ("拆机", re.compile(r"拆机|拆下|拆掉|卸下")), ("新装", re.compile(r"新装|新机|安装|装机|新买|刚买|上门装"))]
 
     def name(self) -> Text:
         return "validate_installation_form"

@@ -39,7 +39,7 @@ def main() -> int:
     from e2e_support import e2e_config
     from moments import MONDAY_10_BEIJING
     from tests.simulator.generator import generate, load_pools
-    from tests.simulator.runner import Runner, prepare_lookup_tickets, run
+    from tests.simulator.runner import Runner, prepare, run
 
     models = sorted((ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
     if not models:
@@ -59,8 +59,8 @@ def main() -> int:
     stack = start_stack(ports=ports, env=env, model=str(models[-1]), with_web=False, log_dir=var / "logs")
     try:
         pools = load_pools()
-        lookups = prepare_lookup_tickets(db_url, MONDAY_10_BEIJING, pools["answers"]["phone"])
-        runner = Runner(stack.rasa_url, stack.env["KEFU_REST_TOKEN"], env["KEFU_RASA_TOKEN"], db_url, lookups,
+        prepared = prepare(db_url, MONDAY_10_BEIJING, pools["answers"]["phone"])
+        runner = Runner(stack.rasa_url, stack.env["KEFU_REST_TOKEN"], env["KEFU_RASA_TOKEN"], db_url, prepared,
                         max_messages=dialogue_config().max_bot_messages_per_turn)
         done = [0]
 

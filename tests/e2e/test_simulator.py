@@ -6,7 +6,7 @@ from __future__ import annotations
 from kefu.dialogue_config import dialogue_config
 from moments import MONDAY_10_BEIJING
 from tests.simulator.generator import generate, load_pools
-from tests.simulator.runner import Runner, prepare_lookup_tickets, run
+from tests.simulator.runner import Runner, prepare, run
 
 SEED = 20261207
 CONVERSATIONS = 200
@@ -14,8 +14,8 @@ CONVERSATIONS = 200
 
 def test_simulated_conversations_keep_every_invariant(stack):
     pools = load_pools()
-    lookups = prepare_lookup_tickets(stack.db_url, MONDAY_10_BEIJING, pools["answers"]["phone"])
-    runner = Runner(stack.rasa_url, stack.env["KEFU_REST_TOKEN"], stack.env["KEFU_RASA_TOKEN"], stack.db_url, lookups,
+    prepared = prepare(stack.db_url, MONDAY_10_BEIJING, pools["answers"]["phone"])
+    runner = Runner(stack.rasa_url, stack.env["KEFU_REST_TOKEN"], stack.env["KEFU_RASA_TOKEN"], stack.db_url, prepared,
                     max_messages=dialogue_config().max_bot_messages_per_turn)
     report = run(runner, generate(SEED, CONVERSATIONS, pools), concurrency=6)
     assert len(report.results) == CONVERSATIONS

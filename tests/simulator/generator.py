@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import yaml
 
@@ -46,7 +46,7 @@ class Plan:
     interjections: List[Interjection] = field(default_factory=list)
     abandon_at: Optional[int] = None  # form step at which the customer walks away
     abandon_text: str = ""
-    tail: List[str] = field(default_factory=list)  # courtesy turns after the flow
+    tail: List[Tuple[str, str]] = field(default_factory=list)  # (kind, text) after the flow: courtesy, or a 转人工
     lookup_pick: int = 0  # which prepared ticket a lookup conversation asks about
     product: str = ""
     correction_product: str = ""
@@ -88,7 +88,6 @@ def _plan(seed: int, index: int, scenario: str, pools: Dict, rng: random.Random)
     product = rng.choice(pools["products"])
     answers = {slot: rng.choice(options) for slot, options in pools["answers"].items()}
     answers["product"] = product
-    answers["order_no"] = answers["order_no"].format(order_digits="2026" + "".join(rng.choice("0123456789") for _ in range(8)))
     if scenario == "courtesy_only":
         opener = rng.choice(pools["courtesy"])
     else:
@@ -112,5 +111,7 @@ def _plan(seed: int, index: int, scenario: str, pools: Dict, rng: random.Random)
         if rng.random() < 0.1:
             plan.abandon_at = rng.randrange(1, 4)
             plan.abandon_text = rng.choice(pools["abandon"])
-    plan.tail = [rng.choice(pools["courtesy"]) for _ in range(rng.choice([0, 1, 2, 2, 3]))]
+    plan.tail = [("courtesy", rng.choice(pools["courtesy"])) for _ in range(rng.choice([0, 1, 2, 2, 3]))]
+    if scenario in FORMS and rng.random() < 0.08:  # asks for a person once the ticket is there
+        plan.tail.insert(rng.randrange(len(plan.tail) + 1), ("human", rng.choice(pools["openers"]["human"])))
     return plan

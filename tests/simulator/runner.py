@@ -39,7 +39,8 @@ from tests.simulator.generator import FORMS, LOOKUPS, Plan
 
 TICKET_NO = re.compile(r"[A-Z]{2}\d{8}-\d{4,}")
 FALLBACK_ACTIONS = {"action_default_fallback", "action_default_ask_affirmation", "utter_ask_rephrase", "utter_default"}
-HANDOFF_ACTIONS = {"action_escalate", "action_book_callback", "callback_form"}
+# A hand-off or call-back started on the turn (a call-back form already asking goes on: not new).
+HANDOFF_ACTIONS = {"action_escalate", "action_book_callback", "activate:callback_form"}
 SUBMIT_ACTIONS = {"action_submit_repair": "repair", "action_submit_installation": "installation",
                   "action_submit_complaint": "complaint", "action_submit_return": "return"}
 FORM_OF = {"repair": "repair_form", "installation": "installation_form", "complaint": "complaint_form",
@@ -97,7 +98,7 @@ class Report:
 
     def content_turns(self) -> List[Turn]:
         return [t for r in self.results for t in r.turns if t.kind in ("opener", "answer", "lookup", "correction",
-                                                                       "digression_faq")
+                                                                       "digression_faq", "human")
                 and not (r.plan.scenario == "courtesy_only" and t.kind == "opener")]
 
     def fallback_rate(self) -> float:
@@ -122,11 +123,21 @@ class LookupTicket:
     phone: str
 
 
-def prepare_lookup_tickets(db_url: str, now: dt.datetime, phones: List[str], count: int = 6) -> List[LookupTicket]:
-    """Tickets for the lookup conversations (query / urge / cancel), numbered by the DB itself."""
-    from kefu.services import tickets
+@dataclass
+class Prepared:
+    """What the DB holds before the run: tickets to look up and orders to return."""
 
-    made = []
+    tickets: List[LookupTicket]
+    orders: List[Tuple[str, str]]  # (order_no, phone of its customer)
+
+
+def prepare(db_url: str, now: dt.datetime, phones: List[str], count: int = 6) -> Prepared:
+    """Tickets for the lookup conversations (query / urge / cancel), numbered by the DB itself,
+    and delivered orders for the return conversations, one of each per phone of the pools."""
+    from kefu.models.service import Order
+    from kefu.services import customers, tickets
+
+    made, orders = [], []
     with db.session_scope(db_url) as session:
         for i in range(count):
             phone = re.sub(r"\D", "", phones[i % len(phones)])[-11:]
@@ -135,16 +146,29 @@ def prepare_lookup_tickets(db_url: str, now: dt.datetime, phones: List[str], cou
                                             conversation_id=f"sim-prep-{i}", channel="simulator",
                                             idempotency_key=f"sim-prep-{now:%Y%m%d}-{i}")
             made.append(LookupTicket(tickets.create_ticket(session, request, now=now).ticket.ticket_no, phone))
-    return made
+        for i, raw in enumerate(phones):
+            phone = re.sub(r"\D", "", raw)[-11:]
+            customer, _ = customers.get_or_create_customer(session, phone)
+            order_no = f"DD{now:%Y%m%d}9{i:03d}"
+            if session.execute(select(Order).where(Order.order_no == order_no)).scalar_one_or_none() is None:
+                ordered = now - dt.timedelta(days=5)
+                session.add(Order(order_no=order_no, customer=customer, status="已完成", shipping_status="已签收",
+                                  items=[{"product": "冰箱", "model": "BCD-520W", "quantity": 1, "unit_price": 399900}],
+                                  total_amount=399900, ordered_at=ordered, paid_at=ordered,
+                                  shipped_at=ordered + dt.timedelta(days=1), delivered_at=ordered + dt.timedelta(days=3),
+                                  updated_at=ordered + dt.timedelta(days=3)))
+            orders.append((order_no, raw))
+    return Prepared(made, orders)
 
 
 class Runner:
-    def __init__(self, rasa_url: str, rest_token: str, rasa_token: str, db_url: str, lookup_tickets: List[LookupTicket],
+    def __init__(self, rasa_url: str, rest_token: str, rasa_token: str, db_url: str, prepared: Prepared,
                  max_messages: int = 4) -> None:
         self.rasa_url, self.db_url = rasa_url, db_url
         self.rest_headers = {"Authorization": f"Bearer {rest_token}"}
         self.rasa_token = rasa_token
-        self.lookup_tickets = lookup_tickets
+        self.lookup_tickets = prepared.tickets
+        self.orders = prepared.orders
         self.max_messages = max_messages
         self.examples = example_ticket_numbers()
         self._local = threading.local()
@@ -178,6 +202,11 @@ class Runner:
 
     # --- playing a plan -------------------------------------------------------------
     def play(self, plan: Plan) -> Result:
+        if plan.scenario == "return" and self.orders:  # an order the DB has, with its customer's phone
+            order_no, phone = self.orders[plan.lookup_pick % len(self.orders)]
+            if "{order_no}" in plan.answers["order_no"]:
+                plan.answers["order_no"] = plan.answers["order_no"].format(order_no=order_no)
+                plan.answers["phone"] = phone
         turns: List[Turn] = [self.say(plan, Turn(plan.opener, "opener"))]
         completed_answers = False
         step, last_requested, repeats = 0, None, 0
@@ -226,8 +255,15 @@ class Runner:
             turns.append(self.say(plan, Turn(answer, "lookup" if plan.scenario in LOOKUPS else "answer")))
         paused = self.state(plan)["paused"]
         if not paused:
-            for text in plan.tail:
-                turns.append(self.say(plan, Turn(text, "courtesy")))
+            for kind, text in plan.tail:
+                turns.append(self.say(plan, Turn(text, kind)))
+                if kind == "human":
+                    after = self.state(plan)
+                    if after["paused"]:
+                        paused = True  # with an agent now: the bot stays quiet
+                        break
+                    if after["loop"] == "callback_form" and after["requested"] == "phone":
+                        turns.append(self.say(plan, Turn(plan.answers["phone"], "answer")))
         result = Result(plan, turns, [], paused)
         self.check(result, completed_answers, stuck)
         if derailed:
@@ -308,7 +344,7 @@ def split_turns(events: List[Dict[str, Any]]) -> List[Tuple[List[str], int]]:
         elif kind == "bot":
             turns[-1] = (turns[-1][0], turns[-1][1] + 1)
         elif kind == "active_loop" and event.get("name"):
-            turns[-1][0].append(event["name"])
+            turns[-1][0].append("activate:" + event["name"])
     return turns
 
 

@@ -19,7 +19,7 @@ from kefu.nlp.normalize import clean_user_text, extract_order_no, extract_phone,
 from kefu.nlp.timeparse import format_window, parse_appointment
 
 UNKNOWN_MODEL = "未知"
-DONT_KNOW = re.compile(r"不知道|不清楚|不记得|忘了|找不到|没有型号|看不到|不确定|不晓得|没注意")
+DONT_KNOW = re.compile(r"不知道|不清楚|不记得|记不清|想不起|忘了|找不到|没有型号|看不到|不确定|不晓得|没注意")
 MODEL_PATTERN = re.compile(r"[A-Za-z]{1,5}[A-Za-z0-9]*[-/]?[A-Za-z0-9][A-Za-z0-9\-/().]{1,30}")
 ADDRESS_MARKERS = re.compile(r"[省市区县镇乡村路街道巷弄号栋幢楼室苑园里庄坊湾城]|小区|大厦|公寓|花园|单元")
 # Words that carry no content of their own in a fault or complaint description.

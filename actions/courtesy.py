@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -55,6 +55,39 @@ class ActionCourtesy(Action):
         return []
 
 
+# Form questions whose answer is free text, kept as typed (no validator has to see it).
+FREE_TEXT_SLOTS = {"product_model", "fault_description", "complaint_detail", "complaint_demand", "return_reason"}
+
+
+def form_answer_events(tracker: Tracker, target: Optional[str], previous: Optional[str]) -> Optional[List[EventType]]:
+    """A "ticket question" inside another form that names no ticket and no ticket word
+    (config/dialogue.yml ticket_switch_words) is the answer to the form's question: the
+    form is taken up again with the text as the value of the slot it asked for."""
+    from actions.common import latest_text
+    from kefu.dialogue_config import dialogue_config
+    from kefu.nlp.normalize import extract_ticket_no
+
+    if target != "ticket_lookup_form" or not previous or previous == "ticket_lookup_form":
+        return None
+    text = latest_text(tracker)
+    if extract_ticket_no(text) or any(word in text for word in dialogue_config().ticket_switch_words):
+        return None
+    asked = None
+    for event in reversed(tracker.events):
+        if event.get("event") == "slot" and event.get("name") == "requested_slot" and event.get("value"):
+            asked = event["value"]
+            break
+    if asked not in FREE_TEXT_SLOTS:
+        return None  # phone, address, time...: their validators must see the text; the switch stands
+    value = text
+    if asked == "product_model":
+        from actions.forms import DONT_KNOW, UNKNOWN_MODEL
+
+        value = UNKNOWN_MODEL if DONT_KNOW.search(text) else text[:30]
+    return [ActiveLoop(previous), SlotSet("ticket_op", None), SlotSet("requested_slot", asked), SlotSet(asked, value),
+            FollowupAction(previous)]
+
+
 class ActionSwitchRequest(Action):
     def name(self) -> Text:
         return "action_switch_request"
@@ -68,6 +101,9 @@ class ActionSwitchRequest(Action):
                 previous = event["name"]
                 break
         label = FORM_LABELS.get(previous or "", "刚才的登记")
+        answer = form_answer_events(tracker, target, previous)
+        if answer is not None:
+            return answer
         if target is None:
             dispatcher.utter_message(response="utter_ask_what_service")
             return []

@@ -159,7 +159,8 @@ async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, decision
             # The request already has a ticket with its own SLA: that ticket is the
             # follow-up; a second (call-back) ticket would only confuse the customer.
             handoffs.cancel(session, result.handoff.id, note="无坐席在线，由工单跟进")
-            return {"queued": False, "callback": None, "covered_by_ticket": True}
+            return {"queued": False, "callback": None, "covered_by_ticket": True,
+                    "within_hours": desk_config().within_agent_hours(clock.now())}
         within_hours = desk_config().within_agent_hours(clock.now())
         if not phone and result.handoff.customer_id is None:
             return {"queued": False, "callback": None, "within_hours": within_hours}
@@ -185,10 +186,12 @@ async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, decision
         # the action server cannot read the database until that commits).
         return [SlotSet("handoff_active", True), SlotSet("survey_ticket_no", outcome["ticket_no"]),
                 ConversationPaused()]
-    if outcome.get("covered_by_ticket"):
-        return []  # the ticket confirmation already promised a call within its SLA
     reason = "utter_handoff_closed" if not outcome["within_hours"] else "utter_handoff_no_agent"
     dispatcher.utter_message(response=reason, hours=hours)
+    if outcome.get("covered_by_ticket"):
+        # The ticket confirmation already promised a call within its SLA: no second
+        # (call-back) ticket, but the customer who asked for a person is never left unanswered.
+        return []
     if outcome["callback"]:
         dispatcher.utter_message(response="utter_handoff_callback", **outcome["callback"])
         return [SlotSet("last_ticket_no", outcome["callback"]["ticket_no"])]

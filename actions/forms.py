@@ -19,7 +19,7 @@ from kefu.nlp.normalize import clean_user_text, extract_order_no, extract_phone,
 from kefu.nlp.timeparse import format_window, parse_appointment
 
 UNKNOWN_MODEL = "未知"
-DONT_KNOW = re.compile(r"不知道|不清楚|不记得|忘了|找不到|没有型号|看不到|不确定|不晓得|没注意")
+DONT_KNOW = re.compile(r"不知道|不清楚|不记得|记不清|想不起|忘了|找不到|没有型号|看不到|不确定|不晓得|没注意")
 MODEL_PATTERN = re.compile(r"[A-Za-z]{1,5}[A-Za-z0-9]*[-/]?[A-Za-z0-9][A-Za-z0-9\-/().]{1,30}")
 ADDRESS_MARKERS = re.compile(r"[省市区县镇乡村路街道巷弄号栋幢楼室苑园里庄坊湾城]|小区|大厦|公寓|花园|单元")
 # Words that carry no content of their own in a fault or complaint description.
@@ -157,7 +157,7 @@ class ValidateRepairForm(StallWatch, SharedSlotValidation, FormValidationAction)
 
 
 class ValidateInstallationForm(StallWatch, SharedSlotValidation, FormValidationAction):
-    KINDS = [("移机", re.compile(r"移机|挪|搬家|换个位置|移到")), ("拆机", re.compile(r"拆机|拆下|拆掉|卸下")), ("新装", re.compile(r"新装|新机|安装|装机|新买|刚买|上门装"))]
+    KINDS = [("移机", re.compile(r"移机|挪|搬家|新家|换个位置|换地方|移到|拆了装|拆下来装")), ("拆机", re.compile(r"拆机|拆下|拆掉|卸下")), ("新装", re.compile(r"新装|新机|安装|装机|新买|刚买|上门装"))]
 
     def name(self) -> Text:
         return "validate_installation_form"

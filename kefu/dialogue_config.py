@@ -22,6 +22,7 @@ class DialogueConfig(_Strict):
     courtesy_phrases: List[str]
     closing_phrases: List[str]
     thanks_phrases: List[str]
+    ticket_switch_words: List[str] = []
 
     @validator("button_intents")
     def _no_internal_intents(cls, value):

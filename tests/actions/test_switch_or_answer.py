@@ -1,0 +1,48 @@
+"""A "ticket question" inside a form that names no ticket is the form's answer (found by
+the conversation simulator: "记不清了" to the model question left the repair form)."""
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Dict, List
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.courtesy import ActionSwitchRequest
+
+
+def run_switch(text: str, asked: str, form: str = "repair_form", intent: str = "query_ticket") -> tuple:
+    latest = {"text": text, "intent": {"name": intent, "confidence": 0.88}, "entities": []}
+    events: List[Dict[str, Any]] = [
+        {"event": "active_loop", "name": form},
+        {"event": "slot", "name": "requested_slot", "value": asked},
+        {"event": "user", "text": text, "parse_data": latest},
+        {"event": "active_loop", "name": None},
+        {"event": "slot", "name": "requested_slot", "value": None},
+    ]
+    tracker = Tracker("switch-1", {}, latest, events, False, None, {}, "action_listen")
+    dispatcher = CollectingDispatcher()
+    result = asyncio.run(ActionSwitchRequest().run(dispatcher, tracker, {}))
+    return [m.get("response") for m in dispatcher.messages], result
+
+
+def test_no_ticket_named_the_text_answers_the_question_and_the_form_goes_on():
+    said, events = run_switch("记不清了", "product_model")
+    assert said == []
+    assert {"event": "slot", "name": "product_model", "value": "未知", "timestamp": None} in events
+    assert events[0]["event"] == "active_loop" and events[0]["name"] == "repair_form"
+    assert events[-1]["event"] == "followup" and events[-1]["name"] == "repair_form"
+    said, events = run_switch("换个靠谱的师傅重新上门", "complaint_demand", form="complaint_form", intent="reschedule_ticket")
+    assert {"event": "slot", "name": "complaint_demand", "value": "换个靠谱的师傅重新上门", "timestamp": None} in events
+
+
+def test_a_real_ticket_question_still_switches():
+    for text in ["帮我查下工单进度", "BX20261122-0042 到哪了", "催一下"]:
+        said, events = run_switch(text, "product_model")
+        assert said == ["utter_switch_request"], text
+        assert events[-1]["name"] == "ticket_lookup_form"
+
+
+def test_a_validated_question_is_never_filled_unchecked():
+    said, events = run_switch("不记得了", "phone")  # the phone validator must see it: the switch stands
+    assert said == ["utter_switch_request"] and events[-1]["name"] == "ticket_lookup_form"

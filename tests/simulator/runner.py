@@ -22,14 +22,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
-from collections import Counter, defaultdict
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import httpx
-import yaml
 from sqlalchemy import select
 
 from kefu import db, settings

@@ -274,6 +274,16 @@ class ValidateTicketLookupForm(StallWatch, SharedSlotValidation, FormValidationA
             skip.add("phone")
         return [s for s in domain_slots if s not in skip]
 
+    async def extract_ticket_no(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        """"查一下刚才那个工单" right after a ticket: the ticket this conversation told the
+        customer about (last_ticket_no) needs no number typed again."""
+        if tracker.get_slot("ticket_no") or tracker.get_slot("requested_slot"):
+            return {}
+        told = tracker.get_slot("last_ticket_no")
+        if told and not extract_ticket_no(latest_text(tracker)):
+            return {"ticket_no": told}
+        return {}
+
     @silent_on_reset
     def validate_ticket_no(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         ticket_no = extract_ticket_no(str(value or ""))

@@ -62,7 +62,8 @@ def main() -> int:
                 print(f"          [{' | '.join(labels[-6:])}]")
         if args.screenshot:
             args.screenshot.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(args.screenshot), full_page=True)
+            page.wait_for_timeout(1500)  # the panel's open animation has settled
+            page.screenshot(path=str(args.screenshot))
         browser.close()
     return 0
 

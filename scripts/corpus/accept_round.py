@@ -1,7 +1,7 @@
 """Accept a reviewed corpus round into its own data file (issue 10, round 3 and later).
 
     python scripts/corpus/accept_round.py var/review/real-customers/reviewed3.yml \
-        --train data/nlu/real_customers_round3.yml
+        --train scripts/corpus/pending/real_customers_round3.yml
 
 Unlike split_accept.py this never writes the test split: every reviewed text goes to
 training, except texts that are (near-)duplicates of a held-out or development text.

@@ -19,7 +19,7 @@ from psycopg2 import sql
 from sqlalchemy import delete
 from sqlalchemy.engine import make_url
 
-from kefu import clock, db
+from kefu import clock, db, settings
 from kefu.models import Base
 from moments import MONDAY_10_BEIJING
 
@@ -52,6 +52,14 @@ def pytest_collection_modifyitems(config, items) -> None:
             if node.startswith(paths):
                 item.add_marker(marker)
 
+
+
+def trained_model() -> Path:
+    """The newest model in models/ for a stack under test; fails the test with the way out."""
+    model = settings.latest_model()
+    if model is None:
+        pytest.fail("no trained model in models/: run ./kefu.sh train (./kefu.sh test does it for you)")
+    return model
 
 
 @pytest.fixture

@@ -24,6 +24,11 @@ from kefu.runtime.config import runtime_config
 from kefu.runtime.endpoints import write_endpoints
 
 
+def instance_name(kind: str, i: int) -> str:
+    """supervisord's name for instance ``i`` (0-based) of a server: rasa, rasa2, rasa3, …"""
+    return kind if i == 0 else f"{kind}{i + 1}"
+
+
 @dataclass
 class Ports:
     rasa: int = int(os.environ.get("KEFU_RASA_PORT", 5005))
@@ -61,7 +66,7 @@ class Stack:
         return [self.rasa_url] + [f"http://127.0.0.1:{port}" for port in self.ports.extra_rasa]
 
     def rasa_name(self, i: int) -> str:
-        return "rasa" if i == 0 else f"rasa{i + 1}"
+        return instance_name("rasa", i)
 
     @property
     def web_url(self) -> str:
@@ -214,25 +219,18 @@ def start_stack(
     full_env = base_env(env)
     if scale > 1:
         return _start_scaled(ports, full_env, model, log_dir, rasa_timeout, scale)
-    var = Path(full_env.get("KEFU_VAR_DIR") or settings.var_dir())
-    db_url = full_env.get("KEFU_DATABASE_URL") or settings.database_url()
     full_env.setdefault("KEFU_ACTION_URL", f"http://127.0.0.1:{ports.actions}/webhook")
-    endpoints = write_endpoints(var / f"endpoints-{ports.rasa}.yml", db_url, var, env=full_env)
     full_env.setdefault("KEFU_RASA_URL", f"http://127.0.0.1:{ports.rasa}")
     rasa_ports = (ports.rasa, *ports.extra_rasa)
     full_env.setdefault("KEFU_RASA_URLS", ",".join(f"http://127.0.0.1:{port}" for port in rasa_ports))  # health
     full_env.setdefault("KEFU_PUBLIC_RASA_URL", f"http://127.0.0.1:{ports.rasa}")  # what browsers connect to
     full_env.setdefault("KEFU_PUBLIC_WEB_URL", f"http://127.0.0.1:{ports.web}")  # an allowed CORS origin
-    token = full_env.get("KEFU_RASA_TOKEN") or settings.get_secret("KEFU_RASA_TOKEN")
-    # Secrets travel in the children's environment (readable by their user only), never in argv.
-    full_env["KEFU_RASA_TOKEN"] = token
-    full_env.setdefault("KEFU_ACTION_SECRET", settings.get_secret("KEFU_ACTION_SECRET"))
-    full_env.setdefault("KEFU_REST_TOKEN", settings.get_secret("KEFU_REST_TOKEN"))  # REST channel callers
+    var, endpoints, token = _prepare(ports, full_env)
     stack = Stack(ports=ports, env=full_env, log_dir=log_dir or var / "logs", token=token)
     stack.start("actions", action_server_args(ports.actions))  # keep-alive + shared secret: actions/server.py
     stack.start("rasa", rasa_args(ports, endpoints, model))
-    for i, port in enumerate(ports.extra_rasa):  # e.g. two instances behind a load balancer
-        stack.start(f"rasa{i + 2}", rasa_args(replace(ports, rasa=port), endpoints, model))
+    for i, port in enumerate(ports.extra_rasa, start=1):  # e.g. two instances behind a load balancer
+        stack.start(instance_name("rasa", i), rasa_args(replace(ports, rasa=port), endpoints, model))
     if with_web:
         stack.start("web", [sys.executable, "-m", "desk", "--port", str(ports.web)])
     try:
@@ -246,33 +244,38 @@ def start_stack(
     return stack
 
 
+def _prepare(ports: Ports, full_env: Dict[str, str]) -> Tuple[Path, Path, str]:
+    """The var dir, Rasa's endpoints (for the addresses already in ``full_env``) and the API
+    token. Secrets travel in the children's environment (readable by their user only), never in argv."""
+    var = Path(full_env.get("KEFU_VAR_DIR") or settings.var_dir())
+    token = full_env.get("KEFU_RASA_TOKEN") or settings.get_secret("KEFU_RASA_TOKEN")
+    full_env["KEFU_RASA_TOKEN"] = token
+    full_env.setdefault("KEFU_ACTION_SECRET", settings.get_secret("KEFU_ACTION_SECRET"))
+    full_env.setdefault("KEFU_REST_TOKEN", settings.get_secret("KEFU_REST_TOKEN"))  # REST channel callers
+    db_url = full_env.get("KEFU_DATABASE_URL") or settings.database_url()
+    endpoints = write_endpoints(var / f"endpoints-{ports.rasa}.yml", db_url, var, env=full_env)
+    return var, endpoints, token
+
+
 def _start_scaled(ports: Ports, full_env: Dict[str, str], model: str, log_dir: Optional[Path],
                   rasa_timeout: Optional[float], scale: int) -> Stack:
     scaleout.check_shared_stores(full_env)
     layout = scaleout.Layout(web=ports.web, rasa=ports.rasa, actions=ports.actions, instances=scale)
-    var = Path(full_env.get("KEFU_VAR_DIR") or settings.var_dir())
     full_env.update(scaleout.public_env(layout, full_env))
-    token = full_env.get("KEFU_RASA_TOKEN") or settings.get_secret("KEFU_RASA_TOKEN")
-    full_env["KEFU_RASA_TOKEN"] = token
-    full_env.setdefault("KEFU_ACTION_SECRET", settings.get_secret("KEFU_ACTION_SECRET"))
-    full_env.setdefault("KEFU_REST_TOKEN", settings.get_secret("KEFU_REST_TOKEN"))
-    db_url = full_env.get("KEFU_DATABASE_URL") or settings.database_url()
-    endpoints = write_endpoints(var / f"endpoints-{ports.rasa}.yml", db_url, var, env=full_env)
+    var, endpoints, token = _prepare(ports, full_env)
     stack = Stack(ports=ports, env=full_env, log_dir=log_dir or var / "logs", token=token, layout=layout)
     nginx_conf = scaleout.write_nginx_conf(layout, var, stack.log_dir)
     try:
         for i in range(scale):
-            suffix = "" if i == 0 else str(i + 1)
-            stack.start(f"actions{suffix}", action_server_args(layout.actions_ports[i]))
-            stack.start(f"rasa{suffix}", _with_env(scaleout.instance_env("rasa"),
+            stack.start(instance_name("actions", i), action_server_args(layout.actions_ports[i]))
+            stack.start(instance_name("rasa", i), _with_env(scaleout.instance_env("rasa"),
                                                   rasa_args(replace(ports, rasa=layout.rasa_ports[i]), endpoints, model)))
-            stack.start(f"web{suffix}", _with_env(scaleout.instance_env("web"),
+            stack.start(instance_name("web", i), _with_env(scaleout.instance_env("web"),
                                                  [sys.executable, "-m", "desk", "--port", str(layout.web_ports[i])]))
         stack.start("nginx", scaleout.nginx_args(nginx_conf))
         for i in range(scale):
-            suffix = "" if i == 0 else str(i + 1)
-            stack.wait_until_ready(f"actions{suffix}", f"http://127.0.0.1:{layout.actions_ports[i]}/health", 120)
-            stack.wait_until_ready(f"web{suffix}", f"http://127.0.0.1:{layout.web_ports[i]}/healthz", 60)
+            stack.wait_until_ready(instance_name("actions", i), f"http://127.0.0.1:{layout.actions_ports[i]}/health", 120)
+            stack.wait_until_ready(instance_name("web", i), f"http://127.0.0.1:{layout.web_ports[i]}/healthz", 60)
         stack.wait_until_ready("nginx", f"{stack.web_url}/healthz", 30)
         stack.wait_rasa(rasa_timeout)
     except BaseException:

@@ -17,18 +17,12 @@ from typing import Iterator
 
 import pytest
 
-from kefu import clock, db, settings
+from kefu import clock, db
 from kefu.runtime.stack import Ports, Stack, start_stack
 
 from e2e_support import RestChat, e2e_config
 from moments import MONDAY_10_BEIJING
-
-
-def latest_model() -> Path:
-    model = settings.latest_model()
-    if model is None:
-        pytest.fail("no trained model in models/: run ./kefu.sh train (./kefu.sh test does it for you)")
-    return model
+from tests.conftest import trained_model
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +45,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     ports = Ports(rasa=int(os.environ.get("KEFU_E2E_RASA_PORT", 15005)),
                   actions=int(os.environ.get("KEFU_E2E_ACTIONS_PORT", 15055)),
                   web=int(os.environ.get("KEFU_E2E_WEB_PORT", 18000)))
-    running = start_stack(ports=ports, env=env, model=str(latest_model()), with_web=True, log_dir=var / "logs")
+    running = start_stack(ports=ports, env=env, model=str(trained_model()), with_web=True, log_dir=var / "logs")
     running.db_url = db_url  # type: ignore[attr-defined]
     running.clock_file = clock_file  # type: ignore[attr-defined]
     yield running

@@ -10,28 +10,20 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-from kefu import clock, db, settings
+from kefu import clock, db
 from kefu.runtime.stack import Ports, Stack, start_stack
 
-from tests.conftest import create_pg_database, drop_pg_database
+from tests.conftest import create_pg_database, drop_pg_database, trained_model
 from fault_support import OUTCOMES, table
 from moments import MONDAY_10_BEIJING
 
 # Two Rasa instances load the model at once: allow for a busy machine (alone: ~1-2 min).
 RASA_LOAD_SECONDS = 900
 REPORT: dict = {}
-
-
-def latest_model() -> Path:
-    model = settings.latest_model()
-    if model is None:
-        pytest.fail("no trained model in models/: run ./kefu.sh train (./kefu.sh test does it for you)")
-    return model
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +47,7 @@ def prod_stack(tmp_path_factory) -> Iterator[Stack]:
                   web=int(os.environ.get("KEFU_FAULTS_WEB_PORT", 18100)))
     try:
         db.migrate(db_url)
-        running = start_stack(ports=ports, env=env, model=str(latest_model()), with_web=True, log_dir=var / "logs",
+        running = start_stack(ports=ports, env=env, model=str(trained_model()), with_web=True, log_dir=var / "logs",
                               rasa_timeout=RASA_LOAD_SECONDS)
         running.db_url = db_url  # type: ignore[attr-defined]
         try:

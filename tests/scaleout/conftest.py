@@ -8,27 +8,19 @@ from __future__ import annotations
 
 import os
 import uuid
-from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-from kefu import clock, db, settings
+from kefu import clock, db
 from kefu.runtime.stack import Ports, Stack, start_stack
 
-from tests.conftest import create_pg_database, drop_pg_database
+from tests.conftest import create_pg_database, drop_pg_database, trained_model
 from tests.e2e.e2e_support import e2e_config
 from moments import MONDAY_10_BEIJING
 
 RASA_LOAD_SECONDS = 900  # two instances load the model at once on 2 cores
 REDIS_DB = os.environ.get("KEFU_SCALE_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-def latest_model() -> Path:
-    model = settings.latest_model()
-    if model is None:
-        pytest.fail("no trained model in models/: run ./kefu.sh train (./kefu.sh test does it for you)")
-    return model
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +44,7 @@ def scaled_stack(tmp_path_factory) -> Iterator[Stack]:
                   web=int(os.environ.get("KEFU_SCALE_WEB_PORT", 18200)))
     try:
         db.migrate(db_url)
-        running = start_stack(ports=ports, env=env, model=str(latest_model()), log_dir=var / "logs",
+        running = start_stack(ports=ports, env=env, model=str(trained_model()), log_dir=var / "logs",
                               rasa_timeout=RASA_LOAD_SECONDS, scale=2)
         running.db_url = db_url  # type: ignore[attr-defined]
         try:

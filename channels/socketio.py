@@ -9,6 +9,8 @@ Same wire protocol and name as Rasa's channel (the widget speaks it unchanged), 
 - a turn that could not be processed (action server unreachable after the retries of
   `channels/action_calls.py`) is rewound and the customer asked to send it again; a
   processed turn without any reply gets the "recorded" notice (texts: config/reliability.yml);
+- a turn's replies are sent once its tracker is saved (KefuSocketIOOutput): an instance
+  killed mid-turn never leaves the customer with an answer the tracker does not have;
 - a message the widget delivers again after its socket dropped (same `client_message_id`)
   is not handled twice, and its reply is sent again if the socket was gone when it was sent
   — also when it arrives at another instance (channels/fanout.py);
@@ -52,15 +54,32 @@ AGENT_NOTICES = {"joined": "客服 {name} 已接入，正在为您服务", "left
 
 
 class KefuSocketIOOutput(SocketIOOutput):
-    """Counts what it sends so the input channel can tell a silent bot."""
+    """Counts what it sends so the input channel can tell a silent bot.
 
-    def __init__(self, sio: AsyncServer, bot_message_evt: Text) -> None:
+    With ``hold=True`` a turn's replies are kept until ``release()``: Rasa sends replies while
+    the turn runs but saves the tracker only at its end, so an instance killed in between
+    would have shown the customer an answer to a message the shared tracker never recorded.
+    Released after the save, a reply the customer sees is a turn that exists; a turn cut
+    short shows nothing, and the widget delivers the message again (client_message_id).
+    """
+
+    def __init__(self, sio: AsyncServer, bot_message_evt: Text, hold: bool = False) -> None:
         super().__init__(sio, bot_message_evt)
         self.sent = 0
+        self._held: Optional[list] = [] if hold else None
 
     async def _send_message(self, socket_id: Text, response: Any) -> None:
         self.sent += 1
+        if self._held is not None:
+            self._held.append((socket_id, response))
+            return
         await super()._send_message(socket_id, response)
+
+    async def release(self) -> None:
+        """Send the held replies, in order; later ones go out at once."""
+        held, self._held = self._held or [], None
+        for socket_id, response in held:
+            await super()._send_message(socket_id, response)
 
     async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
         await self._send_message(recipient_id, {"custom": json_message})
@@ -186,7 +205,7 @@ class KefuSocketIOInput(SocketIOInput):
         for payload in await presence.customer_back(sender_id, "message"):  # place given up meanwhile?
             await sio.emit(self.bot_message_evt, payload, room=room, namespace=self.namespace)
         text = customer_text(text, metadata)  # typed "/restart" is text, not a command
-        output = KefuSocketIOOutput(sio, self.bot_message_evt)
+        output = KefuSocketIOOutput(sio, self.bot_message_evt, hold=True)
         message = UserMessage(text, output, sender_id, input_channel=self.name(), metadata=metadata)
         key = (sender_id, str(client_id)) if client_id else None
         if key:
@@ -194,10 +213,13 @@ class KefuSocketIOInput(SocketIOInput):
         try:
             with action_calls.track_turn() as turn:
                 try:
-                    await on_new_message(message)
+                    await on_new_message(message)  # returns once the tracker is saved
                 except Exception:  # nothing was saved: the message was not processed
                     logger.exception("message handling failed for %s", sender_id)
                     turn.failed_actions.append("message handling")
+                    output = KefuSocketIOOutput(sio, self.bot_message_evt)  # its held replies never happened
+                else:
+                    await output.release()
             await self._after_turn(sio, room, sender_id, turn, output)
         finally:
             if key:

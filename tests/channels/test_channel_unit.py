@@ -132,3 +132,31 @@ def test_presence_reports_of_one_chat_reach_the_service_in_arrival_order():
 
     asyncio.run(scenario())
     assert done == ["left", "back"]
+
+
+def test_a_turns_replies_reach_the_socket_only_after_the_turn_is_saved():
+    """Rasa saves the tracker when on_new_message returns; a reply shown before that could
+    answer a message that an instance killed mid-turn never recorded (scale-out, issue 13)."""
+    channel = KefuSocketIOInput.from_credentials({"session_persistence": True})
+    sio = _RecordingSio()
+    seen_during_turn = []
+
+    async def turn_with_two_replies(message):
+        await message.output_channel.send_text_message("s-1", "好的，已为您记录。")
+        await message.output_channel.send_text_message("s-1", "请问您的地址是？")
+        seen_during_turn.extend(sio.emitted)  # the tracker is not saved yet
+
+    asyncio.run(channel._handle_user_message(sio, "sid-1", {"message": "不知道型号", "session_id": "s-1"},
+                                             turn_with_two_replies))
+    assert seen_during_turn == []
+    assert [m.get("text") for m in sio.emitted] == ["好的，已为您记录。", "请问您的地址是？"]
+
+
+def test_replies_of_a_turn_that_was_not_saved_are_never_shown():
+    from kefu.runtime.reliability import reliability_config
+
+    async def replies_then_tracker_store_down(message):
+        await message.output_channel.send_text_message("s-1", "您的工单号是 BX20261207-0001。")
+        raise RuntimeError("tracker store unavailable")
+
+    assert _say(replies_then_tracker_store_down) == [reliability_config().turn_failed_reply]

@@ -57,12 +57,24 @@ def silent_on_reset(validator):
     return wrapper
 
 
+def only_acknowledged(text: str, dispatcher: CollectingDispatcher) -> bool:
+    """"好的"/"嗯" to a form's question is no answer: acknowledge it, and the form asks again."""
+    from kefu.dialogue_config import courtesy_kind
+
+    if courtesy_kind(text.strip()) != "ack":
+        return False
+    dispatcher.utter_message(response="utter_ack_short")
+    return True
+
+
 class SharedSlotValidation:
     """Validators for slots that several forms ask for."""
 
     @silent_on_reset
     def validate_phone(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         phone = extract_phone(str(value or ""))
+        if not phone and only_acknowledged(str(value or ""), dispatcher):
+            return {"phone": None}
         if not phone and PHONE_REFUSED.search(latest_text(tracker)):
             # a refusal is not a typo: say why the number is needed and what else can be done
             dispatcher.utter_message(response="utter_phone_why")
@@ -77,6 +89,8 @@ class SharedSlotValidation:
         text, _ = clean_user_text(str(value or ""), max_len=200)
         if latest_intent(tracker) == "affirm" and tracker.get_slot("customer_address"):
             return {"address": tracker.get_slot("customer_address")}
+        if only_acknowledged(text, dispatcher):
+            return {"address": None}
         if len(text) < 6 or not ADDRESS_MARKERS.search(text):
             dispatcher.utter_message(response="utter_invalid_address")
             return {"address": None}
@@ -87,6 +101,8 @@ class SharedSlotValidation:
         now = now_local()
         # the value is a DIET `time` span or the whole answer; fall back to the whole answer
         window = parse_appointment(str(value or ""), now) or parse_appointment(latest_text(tracker), now)
+        if window is None and only_acknowledged(str(value or ""), dispatcher):
+            return {"appointment_time": None, "appointment_start": None, "appointment_end": None}
         if window is None:
             dispatcher.utter_message(response="utter_invalid_time")
             return {"appointment_time": None, "appointment_start": None, "appointment_end": None}
@@ -127,10 +143,7 @@ class ValidateRepairForm(StallWatch, SharedSlotValidation, FormValidationAction)
             return {"product_model": tracker.get_slot("registered_model")}
         if latest_intent(tracker) == "deny" or DONT_KNOW.search(text):
             return {"product_model": UNKNOWN_MODEL}
-        from kefu.dialogue_config import is_courtesy
-
-        if is_courtesy(text):  # "好的" to "型号是多少？" is not a model: acknowledge, ask again
-            dispatcher.utter_message(response="utter_ack_short")
+        if only_acknowledged(text, dispatcher):  # "好的" to "型号是多少？" is not a model
             return {"product_model": None}
         match = MODEL_PATTERN.search(text.upper())
         if match:
@@ -200,6 +213,8 @@ class ValidateComplaintForm(StallWatch, SharedSlotValidation, FormValidationActi
     @silent_on_reset
     def validate_complaint_demand(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         text, _ = clean_user_text(str(value or ""), max_len=500)
+        if not NOTHING_MORE.match(text) and only_acknowledged(text, dispatcher):  # "没有": no demand, an answer
+            return {"complaint_demand": None}
         return {"complaint_demand": text or None}
 
 
@@ -261,6 +276,8 @@ class ValidateReturnForm(StallWatch, SharedSlotValidation, FormValidationAction)
     @silent_on_reset
     def validate_return_reason(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         text, _ = clean_user_text(str(value or ""), max_len=500)
+        if only_acknowledged(text, dispatcher):
+            return {"return_reason": None}
         return {"return_reason": text if len(text) >= 2 else None}
 
 

@@ -208,3 +208,27 @@ def test_courtesy_to_the_model_question_is_not_a_model():
     dispatcher = CollectingDispatcher()
     result = forms.ValidateRepairForm().validate_product_model("好的", dispatcher, tracker, {})
     assert result == {"product_model": None} and responses(dispatcher.messages) == ["utter_ack_short"]
+
+
+@pytest.mark.parametrize("validator, slot, reply", [
+    ("validate_address", "address", "好的"),
+    ("validate_phone", "phone", "嗯嗯"),
+    ("validate_appointment_time", "appointment_time", "好的，"),
+])
+def test_an_acknowledgement_to_a_form_question_is_acknowledged_not_called_invalid(validator, slot, reply):
+    """"好的" to "请问您的地址是？" is no address and no mistake: the bot says 好的 and asks again."""
+    tracker = tracker_of([action("action_listen"), user(reply, "affirm")], active_loop="repair_form")
+    dispatcher = CollectingDispatcher()
+    result = getattr(forms.ValidateRepairForm(), validator)(reply, dispatcher, tracker, {})
+    assert result[slot] is None and responses(dispatcher.messages) == ["utter_ack_short"]
+
+
+def test_an_acknowledgement_is_no_return_reason_but_no_demand_is_a_complaint_demand():
+    tracker = tracker_of([action("action_listen"), user("好的", "affirm")], active_loop="return_form")
+    dispatcher = CollectingDispatcher()
+    assert forms.ValidateReturnForm().validate_return_reason("好的", dispatcher, tracker, {}) == {"return_reason": None}
+    assert responses(dispatcher.messages) == ["utter_ack_short"]
+    tracker = tracker_of([action("action_listen"), user("没有", "deny")], active_loop="complaint_form")
+    dispatcher = CollectingDispatcher()
+    assert forms.ValidateComplaintForm().validate_complaint_demand("没有", dispatcher, tracker, {}) == {"complaint_demand": "没有"}
+    assert dispatcher.messages == []

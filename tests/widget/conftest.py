@@ -34,8 +34,17 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 TOKEN = "widget-test-token"
-# One history-token key for this process, the fake Rasa and the widget app (kefu/tokens.py).
-os.environ.setdefault("KEFU_CUSTOMER_TOKEN_KEY", "widget-test-history-key")
+# One history-token key for the fake Rasa and the widget app (kefu/tokens.py), given to those
+# children only: set in os.environ it leaked into every stack the suite started later, whose
+# action server then refused tokens signed with its own var/secrets.json key.
+HISTORY_KEY_ENV = {"KEFU_CUSTOMER_TOKEN_KEY": os.environ.get("KEFU_CUSTOMER_TOKEN_KEY", "widget-test-history-key")}
+
+
+@pytest.fixture(autouse=True)
+def history_key(monkeypatch):
+    """The same key in this process, for the widget tests only (restored after each)."""
+    for name, value in HISTORY_KEY_ENV.items():
+        monkeypatch.setenv(name, value)
 
 
 def free_port() -> int:
@@ -80,7 +89,7 @@ class FakeRasaProcess:
         self.proc = subprocess.Popen(
             [sys.executable, str(Path(__file__).with_name("fake_rasa.py")), "--port", str(self.port),
              "--token", TOKEN, "--state", str(self.state_path)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **HISTORY_KEY_ENV},
         )
         wait_http(f"{self.url}/health", proc=self.proc)
 
@@ -144,6 +153,7 @@ def widget_server(widget_bundle, rasa_url) -> str:
     port = free_port()
     env = {
         **os.environ,
+        **HISTORY_KEY_ENV,
         "KEFU_PUBLIC_RASA_URL": rasa_url,
         "KEFU_RASA_URL": rasa_url,
         "KEFU_RASA_TOKEN": os.environ.get("KEFU_RASA_TOKEN", TOKEN),

@@ -135,6 +135,25 @@ class ActionAskAddress(Action):
         return []
 
 
+# A raised priority is said inside the confirmation (domain.yml), so that a ticket plus a
+# hand-over stays within the messages one turn may send (config/dialogue.yml).
+PRIORITY_SUFFIXES = {"repeat_complaint": "_repeat", "third_repair": "_third"}
+PRIORITY_CONFIRMATIONS = {"utter_ticket_created_complaint_repeat", "utter_ticket_created_repair_third",
+                          "utter_ticket_created_emergency_third"}
+
+
+def confirmation_response(response: str, result: Any) -> str:
+    """The response that confirms a ticket: existing, emergency or ordinary, with its priority note."""
+    if not result.created:
+        return "utter_ticket_existing"
+    if "emergency" in result.notices:
+        response = "utter_ticket_created_emergency"
+    for notice, suffix in PRIORITY_SUFFIXES.items():
+        if notice in result.notices and response + suffix in PRIORITY_CONFIRMATIONS:
+            return response + suffix
+    return response
+
+
 class SubmitTicketAction(Action, ABC):
     """Create the ticket, confirm it, then run the escalation check.
 
@@ -172,16 +191,8 @@ class SubmitTicketAction(Action, ABC):
         args = {"ticket_no": summary["ticket_no"], "response_due": format_moment(parse_iso(summary["first_response_due"])),
                 "appointment": format_window(parse_iso(summary["appointment_start"]), parse_iso(summary["appointment_end"]))}
         args.update(self.response_args(tracker, summary))
-        if not result.created:
-            dispatcher.utter_message(response="utter_ticket_existing", **args)
-        elif "emergency" in result.notices:
-            dispatcher.utter_message(response="utter_ticket_created_emergency", **args)
-        else:
-            dispatcher.utter_message(response=self.response, **args)
-        if result.created and "repeat_complaint" in result.notices:
-            dispatcher.utter_message(response="utter_priority_repeat_complaint")
-        if result.created and "third_repair" in result.notices:
-            dispatcher.utter_message(response="utter_priority_third_repair", product=summary.get("product") or "产品")
+        dispatcher.utter_message(response=confirmation_response(self.response, result), **args,
+                                 product=summary.get("product") or "产品")
         dispatcher.utter_message(json_message=ticket_card(summary))
         events: List[EventType] = [SlotSet("last_ticket_no", summary["ticket_no"])] + reset(self.kind)
         events += await escalate(dispatcher, tracker, ticket=summary, notices=result.notices, intent_hint=self.kind)

@@ -232,3 +232,50 @@ def test_an_acknowledgement_is_no_return_reason_but_no_demand_is_a_complaint_dem
     dispatcher = CollectingDispatcher()
     assert forms.ValidateComplaintForm().validate_complaint_demand("没有", dispatcher, tracker, {}) == {"complaint_demand": "没有"}
     assert dispatcher.messages == []
+
+
+def test_a_repeat_complaint_handed_to_an_online_agent_stays_within_one_turns_messages(service_db, pinned_clock):
+    """Priority note, ticket, card and the queue: CI's full run saw 5 messages after the phone
+    answer of a repeat complaint while an agent was online; the note now sits in the confirmation."""
+    from desk.auth import create_agent
+    from kefu.dialogue_config import dialogue_config
+    from kefu.services import handoffs as handoff_service
+    from moments import MONDAY_10_BEIJING
+
+    pinned_clock.set(MONDAY_10_BEIJING)
+    with db.session_scope(service_db) as session:
+        agent = create_agent(session, username="zhou", display_name="坐席周", password="correct horse",
+                             role="agent", groups=("投诉专席", "综合"))
+        handoff_service.heartbeat(session, agent, now=MONDAY_10_BEIJING)
+    said = []
+    for n, detail in enumerate(["师傅上门态度很差，还多收了钱", "上次投诉完又来了一个师傅，还是乱收费"]):
+        slots = {"complaint_detail": detail, "complaint_demand": "退还多收的费用", "phone": "13812345678"}
+        messages, _ = run(requests.ActionSubmitComplaint(),
+                          tracker_of([action("action_listen"), user("13812345678")], slots, sender=f"conv-rc{n}"))
+        said.append(messages)
+    assert responses(said[1])[0] == "utter_ticket_created_complaint_repeat", responses(said[1])
+    assert "utter_handoff_next" in responses(said[1]) or "utter_handoff_queued" in responses(said[1])
+    assert len(said[1]) <= dialogue_config().max_bot_messages_per_turn, said[1]
+
+
+@pytest.mark.parametrize("kind_response, notices, expected", [
+    ("utter_ticket_created_complaint", {"repeat_complaint"}, "utter_ticket_created_complaint_repeat"),
+    ("utter_ticket_created_repair", {"third_repair"}, "utter_ticket_created_repair_third"),
+    ("utter_ticket_created_repair", {"third_repair", "emergency"}, "utter_ticket_created_emergency_third"),
+    ("utter_ticket_created_repair", {"emergency"}, "utter_ticket_created_emergency"),
+    ("utter_ticket_created_return", {"repeat_complaint"}, "utter_ticket_created_return"),  # no such note for returns
+])
+def test_the_confirmation_carries_the_priority_note(kind_response, notices, expected):
+    from types import SimpleNamespace
+
+    assert requests.confirmation_response(kind_response, SimpleNamespace(created=True, notices=notices)) == expected
+    assert requests.confirmation_response(kind_response, SimpleNamespace(created=False, notices=notices)) == "utter_ticket_existing"
+
+
+def test_every_priority_confirmation_is_a_response_of_the_domain():
+    import yaml
+
+    from kefu import settings
+
+    domain = yaml.safe_load((settings.repo_root() / "domain.yml").read_text("utf-8"))
+    assert requests.PRIORITY_CONFIRMATIONS <= set(domain["responses"])

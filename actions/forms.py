@@ -34,6 +34,8 @@ SCORE_WORDS = [
 ]
 # "不想给手机号", "为什么要手机号": the customer declines, it is not a mistyped number
 PHONE_REFUSED = re.compile(r"不想给|不给|不方便|不想留|不留|不愿意|为什么要|为啥要|凭什么|干嘛要|保密|隐私|不告诉")
+# A message that asks something (an FAQ in the middle of a form) rather than stating a wish.
+ASKS = re.compile(r"[？?]\s*$|吗\s*$|怎么|如何|多少钱|多久|多长时间|哪里|哪儿|是什么|为什么")
 # The return form goes on without an order number when the customer cannot find it.
 NO_ORDER_NO = "未提供"
 CN_SCORE = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
@@ -65,6 +67,15 @@ def only_acknowledged(text: str, dispatcher: CollectingDispatcher) -> bool:
         return False
     dispatcher.utter_message(response="utter_ack_short")
     return True
+
+
+def statement_heard_as_faq(tracker: Tracker, slot: str) -> Dict[Text, Any]:
+    """"把多收的钱退给我" asked for a wish is the wish, even when the NLU hears an FAQ in it:
+    the slot mappings leave FAQ questions to the FAQ answer, and a statement is not one."""
+    if tracker.get_slot("requested_slot") != slot or latest_intent(tracker) != "faq":
+        return {}
+    text = latest_text(tracker).strip()
+    return {} if not text or ASKS.search(text) else {slot: text}
 
 
 class SharedSlotValidation:
@@ -210,6 +221,9 @@ class ValidateComplaintForm(StallWatch, SharedSlotValidation, FormValidationActi
             return {"complaint_detail": None}  # "我要投诉" alone: ask what happened
         return {"complaint_detail": text}
 
+    async def extract_complaint_demand(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        return statement_heard_as_faq(tracker, "complaint_demand")
+
     @silent_on_reset
     def validate_complaint_demand(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         text, _ = clean_user_text(str(value or ""), max_len=500)
@@ -267,6 +281,9 @@ class ValidateReturnForm(StallWatch, SharedSlotValidation, FormValidationAction)
             return {"order_no": None}
         dispatcher.utter_message(response="utter_no_order_no_ok")
         return {"order_no": NO_ORDER_NO}
+
+    async def extract_return_reason(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        return statement_heard_as_faq(tracker, "return_reason")
 
     @silent_on_reset
     def validate_return_kind(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:

@@ -279,3 +279,22 @@ def test_every_priority_confirmation_is_a_response_of_the_domain():
 
     domain = yaml.safe_load((settings.repo_root() / "domain.yml").read_text("utf-8"))
     assert requests.PRIORITY_CONFIRMATIONS <= set(domain["responses"])
+
+
+def test_a_wish_the_nlu_hears_as_an_faq_is_the_complaint_demand_but_a_question_is_not():
+    def extracted(text):
+        tracker = tracker_of([action("action_listen"), user(text, "faq")], {"requested_slot": "complaint_demand"},
+                             active_loop="complaint_form")
+        return asyncio.run(forms.ValidateComplaintForm().extract_complaint_demand(CollectingDispatcher(), tracker, {}))
+
+    assert extracted("把多收的钱退给我") == {"complaint_demand": "把多收的钱退给我"}
+    assert extracted("能不能退我钱") == {"complaint_demand": "能不能退我钱"}
+    assert extracted("上门费怎么收？") == {}
+    assert extracted("发票在哪里下载") == {}
+
+
+def test_a_reason_the_nlu_hears_as_an_faq_is_the_return_reason():
+    tracker = tracker_of([action("action_listen"), user("收到的颜色和页面上的不一样", "faq")],
+                         {"requested_slot": "return_reason"}, active_loop="return_form")
+    assert asyncio.run(forms.ValidateReturnForm().extract_return_reason(CollectingDispatcher(), tracker, {})) == {
+        "return_reason": "收到的颜色和页面上的不一样"}

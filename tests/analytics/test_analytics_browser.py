@@ -37,7 +37,7 @@ def port() -> int:
 
 
 @pytest.fixture
-def desk_server(tmp_path, cheap_hashing):
+def desk_server(tmp_path):
     var = tmp_path / "var"
     var.mkdir()
     url = f"sqlite:///{tmp_path / 'kefu.db'}"

@@ -23,16 +23,6 @@ def _agent_hours(pinned_clock):
     yield pinned_clock
 
 
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch):
-    """argon2id with minimal cost: the default costs ~0.3 s per hash on a busy test machine."""
-    from argon2 import PasswordHasher
-
-    from kefu.services import agents
-
-    monkeypatch.setattr(agents, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-
-
 @pytest.fixture
 def fake_rasa() -> Iterator[FakeRasa]:
     fake, server = start_fake_rasa()
@@ -83,7 +73,9 @@ def client_for(app, users) -> Callable[[str], TestClient]:
         clients.append(client)
         response = login(client, username)
         assert response.status_code == 303, response.text
-        client.csrf = csrf_of(client.get("/desk/").text)
+        # The login page carries the session's (rotated) token too, and renders without the
+        # queue queries of /desk/ (or the domain load of the review page a trainer lands on).
+        client.csrf = csrf_of(client.get("/desk/login").text)
         return client
 
     yield make

@@ -22,14 +22,8 @@ from tests.training.test_trainer_review_page import csrf_token, login, mount_rev
 
 
 @pytest.fixture
-def desk(tmp_path, project, sqlite_tracker_url, monkeypatch):
-    from argon2 import PasswordHasher
-
-    from kefu.services import agents
-
-    monkeypatch.setattr(agents, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    db_url = f"sqlite:///{tmp_path / 'kefu.db'}"
-    db.migrate(db_url)
+def desk(tmp_path, project, sqlite_tracker_url, migrated_sqlite):
+    db_url = migrated_sqlite(tmp_path / "kefu.db")
     with db.session_scope(db_url) as session:
         for username, role in (("trainer1", "trainer"), ("boss", "supervisor"), ("agent1", "agent")):
             create_agent(session, username=username, display_name=username, password="correct horse", role=role,

@@ -25,14 +25,8 @@ def mount_review(app, project, tracker_url):
 
 
 @pytest.fixture
-def desk(tmp_path, project, sqlite_tracker_url, monkeypatch):
-    from argon2 import PasswordHasher
-
-    from kefu.services import agents
-
-    monkeypatch.setattr(agents, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    db_url = f"sqlite:///{tmp_path / 'kefu.db'}"
-    db.migrate(db_url)
+def desk(tmp_path, project, sqlite_tracker_url, migrated_sqlite):
+    db_url = migrated_sqlite(tmp_path / "kefu.db")
     with db.session_scope(db_url) as session:
         create_agent(session, username="trainer1", display_name="培训师小李", password="correct horse", role="trainer")
         create_agent(session, username="boss", display_name="赵主管", password="correct horse", role="supervisor",

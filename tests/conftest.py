@@ -17,7 +17,7 @@ from typing import Callable, Iterator
 import psycopg2
 import pytest
 from psycopg2 import sql
-from sqlalchemy import delete
+from sqlalchemy import delete, text
 from sqlalchemy.engine import make_url
 
 from kefu import clock, db, settings
@@ -173,9 +173,13 @@ def db_url(request, tmp_path_factory) -> Iterator[str]:
 @pytest.fixture
 def clean_db(db_url) -> str:
     """``db_url`` with every Kefu table emptied before the test."""
+    tables = list(reversed(Base.metadata.sorted_tables))
     with db.session_scope(db_url) as session:
-        for table in reversed(Base.metadata.sorted_tables):
-            session.execute(delete(table))
+        if session.bind.dialect.name == "postgresql":  # one round trip instead of one per table
+            session.execute(text("; ".join(f'DELETE FROM "{table.name}"' for table in tables)))
+        else:
+            for table in tables:
+                session.execute(delete(table))
     return db_url
 
 

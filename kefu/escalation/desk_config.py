@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, conint, constr, root_validator, validator
 
 from kefu.services import sla
-from kefu.settings import TICKET_TYPES, BusinessHoursConfig, config_dir, load_yaml_config
+from kefu.settings import TICKET_TYPES, BusinessHoursConfig, config_dir, load_yaml_config, service_config
 from kefu.settings import StrictConfig as _Strict
 
 
@@ -94,7 +94,6 @@ class LabelsConfig(_Strict):
 
 
 class DeskConfig(_Strict):
-    timezone: str
     groups: Dict[str, GroupConfig]
     agent_hours: BusinessHoursConfig
     presence: PresenceConfig
@@ -105,14 +104,6 @@ class DeskConfig(_Strict):
     quick_replies: List[constr(min_length=1)] = []  # type: ignore[valid-type]
     complaint_reminders: ComplaintRemindersConfig = ComplaintRemindersConfig()
     labels: LabelsConfig = LabelsConfig()
-
-    @validator("timezone")
-    def _known_timezone(cls, value):
-        try:
-            ZoneInfo(value)
-        except Exception:
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
 
     @validator("groups")
     def _some_groups(cls, value):
@@ -133,7 +124,8 @@ class DeskConfig(_Strict):
 
     @property
     def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
+        """The service centre's time zone (config/service.yml ``timezone``: one for the whole product)."""
+        return service_config().tz
 
     def _hours(self) -> SimpleNamespace:
         # kefu.services.sla reads `business_hours` and `tz`: the same logic serves agent hours.

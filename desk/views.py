@@ -18,7 +18,7 @@ from kefu.models.desk import CLAIMED, QUEUED, Agent, Handoff
 from kefu.models.service import SURVEYED, TRANSITIONS
 from kefu.services import handoffs, surveys, tickets
 from desk import auth, authz, csrf, lockout
-from desk.rasa_client import AgentInfo, RasaUnavailable
+from kefu.rasa_http import AgentInfo, RasaUnavailable
 from desk.transcript import transcript
 from desk.web import config, in_db, log_in, log_out, now, render, requires, safe_next
 

@@ -39,8 +39,13 @@ def desk_process(env: Mapping[str, str], log_path: Path, port: int = 0) -> Itera
     port = port or free_port()
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **env}
     with open(log_path, "w") as log:
-        process = subprocess.Popen([sys.executable, "-m", "desk", "--host", "127.0.0.1", "--port", str(port)],
-                                   cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "desk", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT,
+            env=full_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         base = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 60
@@ -80,8 +85,9 @@ def chromium(p: Playwright, *extra_args: str) -> Browser:
     """Headless Chromium of the system (fails the test with the way out when it is missing)."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
-    return p.chromium.launch(executable_path=CHROMIUM,
-                             args=["--headless", "--no-sandbox", "--disable-gpu", *extra_args])
+    return p.chromium.launch(
+        executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu", *extra_args]
+    )
 
 
 def submit_login(page: Page, username: str, password: str) -> None:

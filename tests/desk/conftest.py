@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 
 from desk.app import create_app
 from desk.auth import create_agent
-from desk.rasa_client import RasaClient
+from kefu.rasa_http import RasaClient
 from desk_support import COMPLAINT, PASSWORD, RASA_TOKEN, Clock, FakeRasa, csrf_of, login, start_fake_rasa
 from kefu import clock as product_clock
 from kefu import db

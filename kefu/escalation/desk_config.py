@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
-from pathlib import Path
 from types import SimpleNamespace
-from typing import Dict, List, Literal, Optional, Union
+from typing import Dict, List, Literal, Union
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, conint, constr, root_validator, validator
 
 from kefu.services import sla
-from kefu.settings import TICKET_TYPES, BusinessHoursConfig, config_dir, load_yaml_config, service_config
+from kefu.settings import TICKET_TYPES, BusinessHoursConfig, ConfigFile, service_config
 from kefu.settings import StrictConfig as _Strict
 
 
@@ -144,16 +142,5 @@ class DeskConfig(_Strict):
         return dt.datetime.combine(local.date(), self.agent_hours.close, tzinfo=self.tz)
 
 
-def load_desk_config(path: Optional[Path] = None) -> DeskConfig:
-    """Read and validate desk.yml; raise ConfigError naming the bad keys."""
-    return load_yaml_config(Path(path or config_dir() / "desk.yml"), DeskConfig)
-
-
-@lru_cache(maxsize=None)
-def _cached(path: Path) -> DeskConfig:
-    return load_desk_config(path)
-
-
-def desk_config() -> DeskConfig:
-    """The validated desk configuration (cached per file path)."""
-    return _cached(config_dir() / "desk.yml")
+desk_config = ConfigFile("desk.yml", DeskConfig)  # config/desk.yml, validated, cached
+load_desk_config = desk_config.load

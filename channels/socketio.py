@@ -78,8 +78,8 @@ class KefuSocketIOOutput(SocketIOOutput):
     async def release(self) -> None:
         """Send the held replies, in order; later ones go out at once."""
         held, self._held = self._held or [], None
-        for socket_id, response in held:
-            await super()._send_message(socket_id, response)
+        for socket_id, reply in held:
+            await super()._send_message(socket_id, reply)
 
     async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
         await self._send_message(recipient_id, {"custom": json_message})

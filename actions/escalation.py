@@ -28,7 +28,6 @@ from actions.common import (
     verified_customer_id,
     with_session,
 )
-from kefu import clock
 from kefu import transcript as kefu_transcript
 from kefu.escalation import Decision, TurnContext, default_engine
 from kefu.escalation.desk_config import desk_config
@@ -148,24 +147,19 @@ async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, decision
     slots = {k: tracker.get_slot(k) for k in SUMMARY_SLOTS}
 
     def queue(session):
-        result = handoffs.queue_handoff(
+        outcome = handoffs.request_handover(
             session, conversation_id=tracker.sender_id, decision=decision, intent=intent, slots=slots,
-            ticket_no=ticket_no, customer_id=customer_id, customer_tier=tier, messages=transcript(tracker))
-        if result.agents_available:
-            carried = result.handoff.ticket
-            return {"queued": True, "position": result.position, "wait": result.expected_wait_minutes,
-                    "ticket_no": carried.ticket_no if carried is not None else ""}
-        if ticket_no and result.handoff.ticket_id is not None:
-            # The request already has a ticket with its own SLA: that ticket is the
-            # follow-up; a second (call-back) ticket would only confuse the customer.
-            handoffs.cancel(session, result.handoff.id, note="无坐席在线，由工单跟进")
-            return {"queued": False, "callback": None, "covered_by_ticket": True,
-                    "within_hours": desk_config().within_agent_hours(clock.now())}
-        within_hours = desk_config().within_agent_hours(clock.now())
-        if not phone and result.handoff.customer_id is None:
-            return {"queued": False, "callback": None, "within_hours": within_hours}
-        return {"queued": False, "callback": book_callback(session, result.handoff.id, phone, tracker),
-                "within_hours": within_hours}
+            ticket_no=ticket_no, customer_id=customer_id, customer_tier=tier, messages=transcript(tracker),
+            phone=phone, channel=tracker.get_latest_input_channel())
+        if outcome.queued:
+            return {"queued": True, "position": outcome.position, "wait": outcome.expected_wait_minutes,
+                    "ticket_no": outcome.ticket_no}
+        callback = outcome.callback
+        return {"queued": False, "covered_by_ticket": outcome.covered_by_ticket,
+                "within_hours": outcome.within_agent_hours,
+                "callback": None if callback is None else {
+                    "ticket_no": callback.ticket.ticket_no,
+                    "window": format_window(callback.window_start, callback.window_end)}}
 
     try:
         outcome = await with_session(queue)
@@ -281,8 +275,7 @@ class ActionEscalate(Action):
         events = await escalate(dispatcher, tracker, intent_hint=None)
         if not events and not dispatcher.messages:
             # No rule fired (e.g. rules edited): still never leave a request for a human unanswered.
-            decision = Decision(rule_id="explicit_request", group="综合", priority="普通", reason="客户要求转人工")
-            events = await hand_over(dispatcher, tracker, decision, ticket_no=tracker.get_slot("last_ticket_no"),
+            events = await hand_over(dispatcher, tracker, handoffs.EXPLICIT_REQUEST, ticket_no=tracker.get_slot("last_ticket_no"),
                                      customer_id=verified_customer_id(tracker), tier=None,
                                      phone=contact_phone(tracker), intent=latest_intent(tracker))
         return events

@@ -31,12 +31,12 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels import action_calls, fanout, guards
+from channels.shared import EMPTY_MESSAGE_REPLY, ChannelState
 from kefu.dialogue_config import customer_text
 from kefu.runtime.reliability import reliability_config
 from kefu.security.config import security_config
 
 logger = logging.getLogger(__name__)
-EMPTY_MESSAGE_REPLY = "您好像发送了一条空消息，请输入您想咨询的问题。"  # as on socket.io
 MAX_SENDER_CHARS = 128
 
 
@@ -55,7 +55,7 @@ def rest_token() -> str:
     return settings.get_secret("KEFU_REST_TOKEN")
 
 
-class KefuRestInput(RestInput):
+class KefuRestInput(ChannelState, RestInput):
     max_message_chars = 500
 
     @classmethod
@@ -67,14 +67,6 @@ class KefuRestInput(RestInput):
         channel = cls()
         channel.max_message_chars = int((credentials or {}).get("max_message_chars", 500))
         return channel
-
-    _agent = None  # Rasa's Agent, remembered when the server starts
-
-    @property
-    def _ledger(self) -> fanout.DeliveryLedger:
-        if not hasattr(self, "_delivery_ledger"):
-            self._delivery_ledger = fanout.DeliveryLedger()
-        return self._delivery_ledger
 
     async def _repeated(self, sender: str, client_id: str) -> Optional[list]:
         """The answer to a message delivered before, or None to handle it (never processed)."""
@@ -90,11 +82,6 @@ class KefuRestInput(RestInput):
         for reply in replies:
             await collector.send_response(sender, dict(reply))
         return collector.messages
-
-    def _guard(self) -> guards.MessageGuard:
-        if not hasattr(self, "_message_guard"):
-            self._message_guard = guards.MessageGuard()
-        return self._message_guard
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
         bp = Blueprint("kefu_rest_webhook", __name__)
@@ -172,11 +159,6 @@ class KefuRestInput(RestInput):
                       collector: CollectingOutputChannel) -> Optional[str]:
         if turn.failed:
             return reliability_config().turn_failed_reply
-        if collector.messages:
+        if collector.messages or await self._is_paused(sender):
             return None
-        agent = self._agent
-        try:
-            tracker = await agent.tracker_store.retrieve(sender) if agent and agent.tracker_store else None
-        except Exception:  # tracker store down: the customer is still told
-            tracker = None
-        return None if tracker is not None and tracker.is_paused() else reliability_config().silent_reply
+        return reliability_config().silent_reply

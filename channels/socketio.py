@@ -41,6 +41,7 @@ from socketio import AsyncServer
 
 from channels import action_calls, compat, fanout, guards, inference, presence
 from channels.fanout import replies_to  # noqa: F401  (re-exported: one home, channels/fanout.py)
+from channels.shared import EMPTY_MESSAGE_REPLY, ChannelState
 from kefu.dialogue_config import customer_text
 from kefu.runtime.reliability import reliability_config
 
@@ -49,7 +50,6 @@ compat.apply()
 action_calls.install()  # retries and failed-turn rewind for custom-action calls (issue 17)
 inference.install()  # NLU and policies off the event loop: sockets stay served under load (issue 17)
 
-EMPTY_MESSAGE_REPLY = "您好像发送了一条空消息，请输入您想咨询的问题。"
 AGENT_NOTICES = {"joined": "客服 {name} 已接入，正在为您服务", "left": "客服 {name} 已离开，智能助手继续为您服务"}
 
 
@@ -91,7 +91,7 @@ def _rasa_token() -> str:
     return settings.get_secret("KEFU_RASA_TOKEN")
 
 
-class KefuSocketIOInput(SocketIOInput):
+class KefuSocketIOInput(ChannelState, SocketIOInput):
     @classmethod
     def name(cls) -> Text:
         return "socketio"
@@ -270,11 +270,6 @@ class KefuSocketIOInput(SocketIOInput):
             self._ips: Dict[str, Optional[str]] = {}
         return self._ips
 
-    def _guard(self) -> "guards.MessageGuard":
-        if not hasattr(self, "_message_guard"):
-            self._message_guard = guards.MessageGuard()
-        return self._message_guard
-
     async def _rate_limited(self, sio: AsyncServer, sid: Text, data: Any) -> Optional[Dict[str, Any]]:
         """Rate limits (channels/guards.py): None if the message may be handled."""
         data = data if isinstance(data, dict) else {}
@@ -315,30 +310,11 @@ class KefuSocketIOInput(SocketIOInput):
         except Exception:  # an unavailable store must not stop the customer here
             return True
 
-    _agent = None  # Rasa's Agent, remembered when the server starts
-
     @property
     def _presence(self) -> presence.Presence:
         if not hasattr(self, "_presence_map"):
             self._presence_map = presence.Presence()
         return self._presence_map
-
-    @property
-    def _ledger(self) -> fanout.DeliveryLedger:
-        """Which client message ids were delivered before (Redis when scaled out)."""
-        if not hasattr(self, "_delivery_ledger"):
-            self._delivery_ledger = fanout.DeliveryLedger()
-        return self._delivery_ledger
-
-    async def _is_paused(self, sender_id: Text) -> bool:
-        agent = self._agent
-        if agent is None or agent.tracker_store is None:
-            return False
-        try:
-            tracker = await agent.tracker_store.retrieve(sender_id)
-        except Exception:  # tracker store down (channels/tracker_store.py): the customer is still told
-            return False
-        return bool(tracker and tracker.is_paused())
 
     async def _agent_message(self, request: Request) -> HTTPResponse:
         """Deliver an agent's message (or joined/left notice) to the customer's widget."""

@@ -14,12 +14,11 @@ Routes (relative to the mount point):
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from desk import web
@@ -28,7 +27,6 @@ from kefu.analytics import queries
 from kefu.settings import TICKET_TYPES
 
 ROLES = ("supervisor",)
-STATIC = Path(__file__).resolve().parent / "static"
 CHANNELS = ("web", "wechat", "app", "phone")
 
 
@@ -95,15 +93,9 @@ def routes(database_url: Optional[str] = None, tracker_url: Optional[str] = None
         return Response(queries.to_csv(panel), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
-    async def script(request: Request) -> Response:
-        return FileResponse(STATIC / "analytics.js", media_type="text/javascript")
-
-    async def style(request: Request) -> Response:
-        return FileResponse(STATIC / "analytics.css", media_type="text/css")
-
     return [
         Route("/", page, name="analytics"),
         Route("/csv/{panel}", csv, name="analytics_csv"),
-        Route("/analytics.js", script, name="analytics_js"),
-        Route("/analytics.css", style, name="analytics_css"),
+        web.static_route("analytics.js", name="analytics_js"),
+        web.static_route("analytics.css", name="analytics_css"),
     ]

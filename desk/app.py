@@ -22,7 +22,7 @@ from kefu import settings
 from kefu.escalation.desk_config import DeskConfig, desk_config
 from kefu import clock as product_clock
 from desk import analytics, care, health, review, sweeper, views
-from desk.rasa_client import RasaClient
+from kefu.rasa_http import RasaClient
 from kefu.security.ratelimit import RateLimiter
 from desk.web import HERE
 

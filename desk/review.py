@@ -37,7 +37,7 @@ from typing import Any, Dict, List, Optional
 import yaml
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from desk import csrf, web
@@ -49,7 +49,6 @@ from kefu.training import stories as story_builder
 from kefu.training.project import Project, normalise
 
 ROLES = ("supervisor", "trainer")
-STATIC = Path(__file__).resolve().parent / "static"
 ENTITY_LABELS = {"time": "时间", "address": "地址", "person_name": "姓名"}
 DAY_CHOICES = (1, 3, 7, 14, 30)
 MAX_ROWS = 200  # rows on the page
@@ -288,26 +287,17 @@ def routes(project: Optional[Project] = None, tracker_store_url: Optional[str] =
         return JSONResponse({"status": saved.status, "message": saved.message, "file": saved.file,
                              "story": saved.story})
 
-    async def conversation_script(request: Request) -> Response:
-        return FileResponse(STATIC / "review_conversations.js", media_type="text/javascript")
-
-    async def script(request: Request) -> Response:
-        return FileResponse(STATIC / "review.js", media_type="text/javascript")
-
-    async def style(request: Request) -> Response:
-        return FileResponse(STATIC / "review.css", media_type="text/css")
-
     return [
         Route("/", page, name="review"),
         Route("/messages", messages, name="review_messages"),
         Route("/accept", accept, methods=["POST"], name="review_accept"),
         Route("/ignore", ignore, methods=["POST"], name="review_ignore"),
-        Route("/review.js", script, name="review_js"),
-        Route("/review.css", style, name="review_css"),
+        web.static_route("review.js", name="review_js"),
+        web.static_route("review.css", name="review_css"),
         Route("/conversations", conversations_page, name="review_conversations"),
         Route("/conversation", conversation_page, name="review_conversation"),
         Route("/stories", save_story, methods=["POST"], name="review_story"),
-        Route("/conversations.js", conversation_script, name="review_conversations_js"),
+        web.static_route("review_conversations.js", name="review_conversations_js", path="/conversations.js"),
     ]
 
 

@@ -6,7 +6,7 @@ desk's change (a claim without the "joined" notice, a resolve without the hand-b
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
+from typing import Any, Callable, Optional
 
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -18,7 +18,7 @@ from kefu.models.desk import CLAIMED, QUEUED, Agent, Handoff
 from kefu.models.service import SURVEYED, TRANSITIONS
 from kefu.services import handoffs, surveys, tickets
 from desk import auth, authz, csrf, lockout
-from desk.rasa_client import AgentInfo, RasaUnavailable
+from kefu.rasa_http import AgentInfo, RasaUnavailable
 from desk.transcript import transcript
 from desk.web import config, in_db, log_in, log_out, now, render, requires, safe_next
 
@@ -60,6 +60,21 @@ def forbidden(api: bool = False) -> Response:
 
 def flash(request: Request, text: str, kind: str = "error") -> None:
     request.session.setdefault("flash", []).append({"kind": kind, "text": text})
+
+
+async def form_action(request: Request, work: Callable[[Session], Any], *, done: str, then: str,
+                      failed: Optional[str] = None) -> Response:
+    """A form's database work: on success flash ``done`` and go to ``then``; on a refused
+    action flash why and go to ``failed`` (default ``then``); 403 when the agent may not act."""
+    try:
+        await in_db(request, work)
+    except KefuError as error:
+        if error.code == "not_permitted":
+            return forbidden()
+        flash(request, error_text(error))
+        return RedirectResponse(failed or then, status_code=303)
+    flash(request, done, "ok")
+    return RedirectResponse(then, status_code=303)
 
 
 def pop_flash(request: Request) -> list:
@@ -403,15 +418,8 @@ async def transfer(request: Request) -> Response:
         if was_claimed:
             rasa.send_agent(handoff.conversation_id, "text", agent_info(me), notice)
 
-    try:
-        await in_db(request, work)
-    except KefuError as error:
-        if error.code == "not_permitted":
-            return forbidden()
-        flash(request, error_text(error))
-        return RedirectResponse(_conversation_url(request, handoff_id), status_code=303)
-    flash(request, f"已转交{to_group}。", "ok")
-    return RedirectResponse(str(request.url_for("queue")), status_code=303)
+    return await form_action(request, work, done=f"已转交{to_group}。", then=str(request.url_for("queue")),
+                             failed=_conversation_url(request, handoff_id))
 
 
 @csrf.protect
@@ -430,15 +438,8 @@ async def resolve(request: Request) -> Response:
         ticket_no = handoff.ticket.ticket_no if handoff.ticket else handoff.summary.get("ticket_no")
         rasa.hand_back(handoff.conversation_id, ticket_no)
 
-    try:
-        await in_db(request, work)
-    except KefuError as error:
-        if error.code == "not_permitted":
-            return forbidden()
-        flash(request, error_text(error))
-        return RedirectResponse(_conversation_url(request, handoff_id), status_code=303)
-    flash(request, "会话已结束，已交回机器人进行满意度回访。", "ok")
-    return RedirectResponse(str(request.url_for("queue")), status_code=303)
+    return await form_action(request, work, done="会话已结束，已交回机器人进行满意度回访。",
+                             then=str(request.url_for("queue")), failed=_conversation_url(request, handoff_id))
 
 
 # --- ticket panel ----------------------------------------------------------------------------
@@ -463,14 +464,7 @@ async def ticket_status(request: Request) -> Response:
         tickets.change_status(session, ticket, new_status, actor=f"agent:{me.username}", note=note,
                               now=now(request))
 
-    try:
-        await in_db(request, work)
-        flash(request, f"工单状态已更新为{new_status}。", "ok")
-    except KefuError as error:
-        if error.code == "not_permitted":
-            return forbidden()
-        flash(request, error_text(error))
-    return RedirectResponse(_back(request, form), status_code=303)
+    return await form_action(request, work, done=f"工单状态已更新为{new_status}。", then=_back(request, form))
 
 
 @csrf.protect
@@ -490,14 +484,7 @@ async def ticket_note(request: Request) -> Response:
             raise handoffs.NotPermitted("not this agent's ticket")
         tickets.add_note(session, ticket, note, actor=f"agent:{me.username}", now=now(request))
 
-    try:
-        await in_db(request, work)
-        flash(request, "备注已添加。", "ok")
-    except KefuError as error:
-        if error.code == "not_permitted":
-            return forbidden()
-        flash(request, error_text(error))
-    return RedirectResponse(_back(request, form), status_code=303)
+    return await form_action(request, work, done="备注已添加。", then=_back(request, form))
 
 
 # --- supervisor --------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ from jinja2 import select_autoescape
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from kefu.db import session_scope
@@ -23,6 +24,19 @@ from desk.health import down_labels
 HERE = Path(__file__).resolve().parent
 T = TypeVar("T")
 Handler = Callable[[Request], Awaitable[Response]]
+
+_MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css"}
+
+
+def static_route(file: str, name: str, path: Optional[str] = None) -> Route:
+    """A route serving ``desk/static/<file>`` beside a page mounted on its own (analytics, review)."""
+    media_type = _MEDIA_TYPES[Path(file).suffix]
+
+    async def endpoint(request: Request) -> Response:
+        return FileResponse(HERE / "static" / file, media_type=media_type)
+
+    return Route(path or f"/{file}", endpoint, name=name)
+
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 # Autoescape every template (the default only covers .html/.xml names).

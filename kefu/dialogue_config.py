@@ -3,14 +3,12 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from pydantic import conint, validator
 
 from kefu import settings
-from kefu.settings import _Strict, load_yaml_config
+from kefu.settings import _Strict
 
 FULLWIDTH_SLASH = "／"
 _PAYLOAD = re.compile(r"^/([A-Za-z_][A-Za-z0-9_]*)(?:\{.*\})?(?:@[0-9.]+)?$", re.DOTALL)
@@ -57,17 +55,8 @@ def courtesy_kind(text: str, config: Optional[DialogueConfig] = None) -> Optiona
     return "ack"
 
 
-def load_dialogue_config(path: Optional[Path] = None) -> DialogueConfig:
-    return load_yaml_config(Path(path or settings.config_dir() / "dialogue.yml"), DialogueConfig)
-
-
-@lru_cache(maxsize=None)
-def _cached(path: Path) -> DialogueConfig:
-    return load_dialogue_config(path)
-
-
-def dialogue_config() -> DialogueConfig:
-    return _cached(settings.config_dir() / "dialogue.yml")
+dialogue_config = settings.ConfigFile("dialogue.yml", DialogueConfig)  # config/dialogue.yml, validated, cached
+load_dialogue_config = dialogue_config.load
 
 
 def customer_text(text: str, metadata: Optional[Dict[str, Any]] = None, config: Optional[DialogueConfig] = None) -> str:

@@ -20,6 +20,8 @@ FORMATTED = [
     "kefu/lint.py",
     "kefu/numbers.py",
     "kefu/transcript.py",
+    "kefu/rasa_http.py",
+    "tests/browser_support.py",
     "desk/transcript.py",
     "kefu/nlp/regex_yml.py",
     "kefu/services/agents.py",

@@ -18,7 +18,7 @@ import secrets
 import tempfile
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, Iterable, List, Mapping, Optional
+from typing import Dict, Generic, Iterable, List, Mapping, Optional, Type, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -289,16 +289,32 @@ def load_yaml_config(path: Path, model: type):
         raise ConfigError(f"invalid {path}: {problems}") from None
 
 
-def load_service_config(path: Optional[Path] = None) -> ServiceConfig:
-    """Read and validate service.yml; raise ConfigError naming the bad keys."""
-    return load_yaml_config(Path(path or config_dir() / "service.yml"), ServiceConfig)
+ConfigT = TypeVar("ConfigT", bound=BaseModel)
 
 
-@lru_cache(maxsize=None)
-def _cached_service_config(path: Path) -> ServiceConfig:
-    return load_service_config(path)
+class ConfigFile(Generic[ConfigT]):
+    """One file of config/ read into its model: the one loader of every configuration file.
+
+    ``load(path=None)`` reads and validates it (ConfigError names the bad keys); calling the
+    instance returns it cached per file path, so tests that point ``config_dir()`` elsewhere
+    get their own files.
+    """
+
+    def __init__(self, name: str, model: Type[ConfigT]) -> None:
+        self.name = name
+        self.model = model
+        self._cached = lru_cache(maxsize=None)(self._read)
+
+    def _read(self, path: Path) -> ConfigT:
+        config: ConfigT = load_yaml_config(path, self.model)
+        return config
+
+    def load(self, path: Optional[Path] = None) -> ConfigT:
+        return self._read(Path(path or config_dir() / self.name))
+
+    def __call__(self) -> ConfigT:
+        return self._cached(config_dir() / self.name)
 
 
-def service_config() -> ServiceConfig:
-    """The validated service configuration (cached per file path)."""
-    return _cached_service_config(config_dir() / "service.yml")
+service_config = ConfigFile("service.yml", ServiceConfig)  # the validated service configuration
+load_service_config = service_config.load

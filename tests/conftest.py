@@ -9,14 +9,15 @@ migrations are under test too.
 from __future__ import annotations
 
 import os
+import sqlite3
 import uuid
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import psycopg2
 import pytest
 from psycopg2 import sql
-from sqlalchemy import delete
+from sqlalchemy import delete, text
 from sqlalchemy.engine import make_url
 
 from kefu import clock, db, settings
@@ -36,8 +37,15 @@ TIERS = {
     "browser": ("widget/", "desk/test_desk_browser.py", "analytics/test_analytics_browser.py",
                 "training/test_trainer_review_browser.py", "training/test_trainer_review_conversation_browser.py",
                 "e2e/test_widget_real_stack.py"),
-    # re-runs the time-sensitive tests twice in child pytests under faketime (~4 min loaded)
-    "slow": ("test_clock_guard.py::test_time_sensitive_tests_pass_at_any_hour",),
+    # re-runs the time-sensitive tests twice in child pytests under faketime (~4 min loaded);
+    # start Rasa itself in a child process (`rasa data validate`, RulePolicy's contradiction
+    # check, Rasa's spaCy components): 5-10 s each of importing TensorFlow, not Kefu's logic.
+    "slow": ("test_clock_guard.py::test_time_sensitive_tests_pass_at_any_hour",
+             "training/test_trainer_review_conversations.py::test_saving_a_correction_writes_a_validated_story",
+             "training/test_trainer_review_conversations.py::test_rasa_validation_refuses_a_conflicting_story",
+             "training/test_trainer_review_conversations.py::test_a_story_that_contradicts_a_rule_is_refused",
+             "training/test_trainer_validate.py::test_rasa_validator_runs_on_the_project",
+             "nlp/test_build.py::test_rasa_spacy_components_load_the_pipeline"),
 }
 
 
@@ -67,6 +75,36 @@ def pinned_clock() -> Iterator[clock.Pin]:
     """The product clock frozen at Monday 10:00 Beijing time; ``.set()``/``.advance()`` move it."""
     with clock.pin(MONDAY_10_BEIJING) as handle:
         yield handle
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch) -> None:
+    """argon2id with minimal cost for every test: the default costs ~0.3 s per hash on a busy
+    test machine. Tests that check hashing itself patch ``agents._hasher`` again."""
+    from argon2 import PasswordHasher
+
+    from kefu.services import agents
+
+    monkeypatch.setattr(agents, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory) -> Callable[[Path], str]:
+    """``make(path)``: a migrated SQLite database at ``path``, its URL. The migrations run once
+    per session into a template that each call copies (SQLite's backup API: WAL-safe)."""
+    template = tmp_path_factory.mktemp("sqlite-template") / "kefu.db"
+    db.migrate(f"sqlite:///{template}")
+
+    def make(path: Path) -> str:
+        source, target = sqlite3.connect(template), sqlite3.connect(path)
+        try:
+            source.backup(target)
+        finally:
+            source.close()
+            target.close()
+        return f"sqlite:///{path}"
+
+    return make
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -111,10 +149,18 @@ def drop_pg_database(url: str) -> None:
 def db_url(request, tmp_path_factory) -> Iterator[str]:
     """A migrated database URL: SQLite file or fresh PostgreSQL database."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'kefu.db'}"
+        path = tmp_path_factory.mktemp("sqlite") / "kefu.db"
+        url = f"sqlite:///{path}"
         db.migrate(url)
-        yield url
-        db.dispose_engines()
+        # One idle connection held for the session: SQLite then keeps the WAL files between the
+        # tests' connections (SQLAlchemy 1.4 opens one per session on a file database) instead
+        # of checkpointing and deleting them at every close, which costs an fsync each time.
+        keep_open = sqlite3.connect(path)
+        try:
+            yield url
+        finally:
+            keep_open.close()
+            db.dispose_engines()
     else:
         url = create_pg_database()
         try:
@@ -127,9 +173,13 @@ def db_url(request, tmp_path_factory) -> Iterator[str]:
 @pytest.fixture
 def clean_db(db_url) -> str:
     """``db_url`` with every Kefu table emptied before the test."""
+    tables = list(reversed(Base.metadata.sorted_tables))
     with db.session_scope(db_url) as session:
-        for table in reversed(Base.metadata.sorted_tables):
-            session.execute(delete(table))
+        if session.bind.dialect.name == "postgresql":  # one round trip instead of one per table
+            session.execute(text("; ".join(f'DELETE FROM "{table.name}"' for table in tables)))
+        else:
+            for table in tables:
+                session.execute(delete(table))
     return db_url
 
 

@@ -27,11 +27,12 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from kefu.errors import RasaUnavailable
+from kefu.rasa_http import fetch_tracker
 from kefu.security.config import security_config
 from kefu.security.ratelimit import RateLimiter
 from kefu.tokens import verify_history_token
 from widget.history import messages_from_tracker
-from widget.rasa_api import RasaUnavailable, fetch_tracker
 
 HERE = Path(__file__).resolve().parent
 DIST_DIR = HERE / "dist"

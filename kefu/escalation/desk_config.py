@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
-from pathlib import Path
 from types import SimpleNamespace
-from typing import Dict, List, Literal, Optional, Union
+from typing import Dict, List, Literal, Union
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, conint, constr, root_validator, validator
 
 from kefu.services import sla
-from kefu.settings import TICKET_TYPES, BusinessHoursConfig, config_dir, load_yaml_config
+from kefu.settings import TICKET_TYPES, BusinessHoursConfig, ConfigFile, service_config
 from kefu.settings import StrictConfig as _Strict
 
 
@@ -94,7 +92,6 @@ class LabelsConfig(_Strict):
 
 
 class DeskConfig(_Strict):
-    timezone: str
     groups: Dict[str, GroupConfig]
     agent_hours: BusinessHoursConfig
     presence: PresenceConfig
@@ -105,14 +102,6 @@ class DeskConfig(_Strict):
     quick_replies: List[constr(min_length=1)] = []  # type: ignore[valid-type]
     complaint_reminders: ComplaintRemindersConfig = ComplaintRemindersConfig()
     labels: LabelsConfig = LabelsConfig()
-
-    @validator("timezone")
-    def _known_timezone(cls, value):
-        try:
-            ZoneInfo(value)
-        except Exception:
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
 
     @validator("groups")
     def _some_groups(cls, value):
@@ -133,7 +122,8 @@ class DeskConfig(_Strict):
 
     @property
     def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
+        """The service centre's time zone (config/service.yml ``timezone``: one for the whole product)."""
+        return service_config().tz
 
     def _hours(self) -> SimpleNamespace:
         # kefu.services.sla reads `business_hours` and `tz`: the same logic serves agent hours.
@@ -152,16 +142,5 @@ class DeskConfig(_Strict):
         return dt.datetime.combine(local.date(), self.agent_hours.close, tzinfo=self.tz)
 
 
-def load_desk_config(path: Optional[Path] = None) -> DeskConfig:
-    """Read and validate desk.yml; raise ConfigError naming the bad keys."""
-    return load_yaml_config(Path(path or config_dir() / "desk.yml"), DeskConfig)
-
-
-@lru_cache(maxsize=None)
-def _cached(path: Path) -> DeskConfig:
-    return load_desk_config(path)
-
-
-def desk_config() -> DeskConfig:
-    """The validated desk configuration (cached per file path)."""
-    return _cached(config_dir() / "desk.yml")
+desk_config = ConfigFile("desk.yml", DeskConfig)  # config/desk.yml, validated, cached
+load_desk_config = desk_config.load

@@ -1,13 +1,12 @@
 """config/runtime.yml: process supervision policy and health-check timings."""
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Dict
 
 from pydantic import confloat, conint
 
 from kefu.settings import StrictConfig as _Strict
-from kefu.settings import config_dir, load_yaml_config
+from kefu.settings import ConfigFile
 
 
 class ProgramPolicy(_Strict):
@@ -45,6 +44,4 @@ class RuntimeConfig(_Strict):
     scale_out: ScaleOutConfig
 
 
-@lru_cache(maxsize=None)
-def runtime_config() -> RuntimeConfig:
-    return load_yaml_config(config_dir() / "runtime.yml", RuntimeConfig)
+runtime_config = ConfigFile("runtime.yml", RuntimeConfig)  # config/runtime.yml, validated, cached

@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from kefu import settings
+from kefu.rasa_http import RasaClient
 from kefu.runtime.config import runtime_config
 
 # What the desk banner calls each part (agents read it; Simplified Chinese).
@@ -88,9 +89,11 @@ def _timed(check: Callable[[], str]) -> PartHealth:
 
 
 def check_rasa(url: str, token: str, timeout: float) -> str:
-    r = httpx.get(f"{url}/status", params={"token": token}, timeout=timeout)
-    r.raise_for_status()
-    model = r.json().get("model_file")
+    client = RasaClient(base_url=url, token=token, timeout=timeout)
+    try:
+        model = client.status().get("model_file")
+    finally:
+        client.close()
     if not model:
         raise RuntimeError("no model loaded")
     return f"model {model}"

@@ -7,8 +7,6 @@ kefu/runtime/action_server.py applies the server side.
 from __future__ import annotations
 
 import fnmatch
-from functools import lru_cache
-from pathlib import Path
 from typing import List, Optional
 
 from pydantic import confloat, conint, constr, validator
@@ -88,15 +86,5 @@ class ReliabilityConfig(_Strict):
     silent_reply: constr(min_length=1)  # type: ignore[valid-type]
 
 
-def load_reliability_config(path: Optional[Path] = None) -> ReliabilityConfig:
-    return settings.load_yaml_config(Path(path or settings.config_dir() / "reliability.yml"), ReliabilityConfig)
-
-
-@lru_cache(maxsize=None)
-def _cached(path: Path) -> ReliabilityConfig:
-    return load_reliability_config(path)
-
-
-def reliability_config() -> ReliabilityConfig:
-    """The validated configuration (cached per file path)."""
-    return _cached(settings.config_dir() / "reliability.yml")
+reliability_config = settings.ConfigFile("reliability.yml", ReliabilityConfig)  # config/reliability.yml, validated, cached
+load_reliability_config = reliability_config.load

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import os
-from functools import lru_cache
-from pathlib import Path
 from typing import Dict, List, Mapping, Optional
 
 from limits import parse
 from pydantic import conint, constr, validator
 
+from kefu.settings import ConfigFile
 from kefu.settings import StrictConfig as _Strict
-from kefu.settings import config_dir, load_yaml_config
 
 
 class BindConfig(_Strict):
@@ -92,15 +90,5 @@ class SecurityConfig(_Strict):
         return [o for o in dict.fromkeys(origins) if o and o != "*"]
 
 
-def load_security_config(path: Optional[Path] = None) -> SecurityConfig:
-    return load_yaml_config(Path(path or config_dir() / "security.yml"), SecurityConfig)
-
-
-@lru_cache(maxsize=None)
-def _cached(path: Path) -> SecurityConfig:
-    return load_security_config(path)
-
-
-def security_config() -> SecurityConfig:
-    """The validated security configuration (cached per file path)."""
-    return _cached(config_dir() / "security.yml")
+security_config = ConfigFile("security.yml", SecurityConfig)  # config/security.yml, validated, cached
+load_security_config = security_config.load

@@ -681,6 +681,73 @@ def offer_callback(
     return CallbackResult(handoff, result.ticket, start, end)
 
 
+# A request for a person that no escalation rule answered (rules edited, say): it is still
+# handed over, to the general group at normal priority. The customer is never left unanswered.
+EXPLICIT_REQUEST = Decision(rule_id="explicit_request", group="综合", priority="普通", reason="客户要求转人工")
+
+
+@dataclass(frozen=True)
+class HandoverOutcome:
+    """What became of a request for a person (``request_handover``)."""
+
+    queued: bool  # waiting in the live queue for an agent
+    within_agent_hours: bool
+    position: int = 0  # queued: 1 = next in line
+    expected_wait_minutes: int = 0
+    ticket_no: str = ""  # queued: the ticket the handoff carries ("" none)
+    covered_by_ticket: bool = False  # nobody there: the request's own ticket is the follow-up
+    callback: Optional[CallbackResult] = None  # nobody there: a call-back ticket booked instead
+
+
+def request_handover(
+    session: Session,
+    *,
+    conversation_id: str,
+    decision: Decision,
+    intent: Optional[str] = None,
+    slots: Optional[Mapping[str, Any]] = None,
+    ticket_no: Optional[str] = None,
+    customer_id: Optional[int] = None,
+    customer_tier: Optional[str] = None,
+    messages: Iterable[Mapping[str, Any]] = (),
+    phone: Optional[str] = None,
+    channel: Optional[str] = None,
+    now: Optional[dt.datetime] = None,
+    config: Optional[DeskConfig] = None,
+) -> HandoverOutcome:
+    """A person should take over the conversation: the one entry for the bot's hand-over.
+
+    Someone of ``decision.group`` can take it: queued (position, expected wait). Nobody can
+    (outside agent hours, nobody online): a request that already has its ticket is followed
+    up by that ticket (its own SLA; no second ticket) and the waiting handoff is closed;
+    otherwise a call-back ticket is booked when there is a phone or a known customer to call,
+    and nothing is booked when there is neither (the caller asks for a phone).
+    """
+    config = config or desk_config()
+    now = now or clock.now()
+    result = queue_handoff(
+        session, conversation_id=conversation_id, decision=decision, intent=intent, slots=slots,
+        ticket_no=ticket_no, customer_id=customer_id, customer_tier=customer_tier, messages=messages, now=now,
+        config=config,
+    )
+    if result.agents_available:
+        carried = result.handoff.ticket
+        return HandoverOutcome(
+            queued=True, within_agent_hours=True, position=result.position,
+            expected_wait_minutes=result.expected_wait_minutes,
+            ticket_no=carried.ticket_no if carried is not None else "",
+        )
+    within_hours = config.within_agent_hours(now)
+    if ticket_no and result.handoff.ticket_id is not None:
+        cancel(session, result.handoff.id, note="无坐席在线，由工单跟进", now=now)
+        return HandoverOutcome(queued=False, within_agent_hours=within_hours, covered_by_ticket=True)
+    if not phone and result.handoff.customer_id is None:
+        return HandoverOutcome(queued=False, within_agent_hours=within_hours)
+    callback = offer_callback(session, result.handoff.id, phone=phone, description=None, channel=channel, now=now,
+                              config=config)
+    return HandoverOutcome(queued=False, within_agent_hours=within_hours, callback=callback)
+
+
 def transfers(handoff: Handoff) -> List[HandoffEvent]:
     """Transfer history, oldest first."""
     return [e for e in handoff.events if e.kind == "transferred"]

@@ -22,14 +22,10 @@ deduplicated, in Rasa's YAML format. Every decision is appended to
 from __future__ import annotations
 
 import argparse
-import contextlib
-import fcntl
-import hashlib
 import json
 import os
 import re
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Set
@@ -37,7 +33,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Set
 from kefu import clock, settings
 from kefu.training import masking
 from kefu.training.nluyaml import clean_text, read_examples, render_training_file
-from kefu.training.project import Project, TextIndex, holdout_index, normalise, nlu_files
+from kefu.training.project import Project, TextIndex, holdout_index, normalise, nlu_files, review_lock, write_atomic
 
 REVIEWED_HEADER = (
     "# Examples that trainers accepted from real conversations (desk review page or\n"
@@ -219,37 +215,11 @@ def _prepare(example: Example) -> tuple:
     return masking.mask_text(text, entities)
 
 
-@contextlib.contextmanager
-def _locked(project: Project):
-    digest = hashlib.sha1(str(project.reviewed_file.resolve()).encode()).hexdigest()[:12]
-    lock = settings.var_dir() / "review" / f"accept-{digest}.lock"
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with lock.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _write_atomic(path: Path, content: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".reviewed-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(content)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def accept(project: Project, examples: Sequence[Example], actor: str = "cli") -> List[Outcome]:
     """Check each example and merge the acceptable ones into reviewed.yml (see module doc)."""
     context = data_context(project)
     outcomes: List[Outcome] = []
-    with _locked(project):
+    with review_lock("accept", project.reviewed_file):
         path = project.reviewed_file
         current = read_examples(path) if path.exists() else []
         reviewed: Dict[str, Dict[str, Any]] = {}
@@ -272,7 +242,7 @@ def accept(project: Project, examples: Sequence[Example], actor: str = "cli") ->
                 outcomes.append(outcome("refused", "markup"))
             elif not _intent_ok(intent, context):
                 outcomes.append(outcome("refused", "unknown_intent"))
-            elif norm in context.holdout.entries:
+            elif context.holdout.file_of(text):
                 outcomes.append(outcome("refused", "holdout"))
             elif context.others.intents(text) - {intent}:
                 file, other, _ = next(e for e in context.others.entries[norm] if e[1] != intent)
@@ -293,7 +263,7 @@ def accept(project: Project, examples: Sequence[Example], actor: str = "cli") ->
                     outcomes.append(outcome("updated", "updated"))
                     changed = True
         if changed:
-            _write_atomic(path, render_training_file(reviewed.values(), REVIEWED_HEADER))
+            write_atomic(path, render_training_file(reviewed.values(), REVIEWED_HEADER))
     for result in outcomes:
         record_decision(result.status if result.ok else "refused", result.text, result.intent, actor, project,
                         reason=result.reason)

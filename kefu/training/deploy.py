@@ -28,9 +28,10 @@ import tempfile
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-import httpx
 
 from kefu import clock, settings
+from kefu.errors import RasaUnavailable
+from kefu.rasa_http import RasaClient
 from kefu.training.compare import latest_comparison, sha256
 
 KEEP_MODELS = 3  # files kept in var/deploy/models (current and previous always)
@@ -74,18 +75,18 @@ def default_urls() -> List[str]:
 
 def put_model(url: str, token: str, model: Path, timeout: float) -> None:
     """Ask one Rasa server to load ``model``; verify with /status."""
+    client = RasaClient(base_url=url, token=token, timeout=timeout)
     try:
-        response = httpx.put(f"{url}/model", params={"token": token}, json={"model_file": str(model)}, timeout=timeout)
-    except httpx.HTTPError as error:
-        raise DeployError(f"{url}: Rasa unreachable ({type(error).__name__})") from None
-    if response.status_code != 204:
         try:
-            detail = response.json().get("message", "")
-        except ValueError:
-            detail = response.text[:200]
-        raise DeployError(f"{url}: PUT /model answered HTTP {response.status_code} {detail}")
-    status = httpx.get(f"{url}/status", params={"token": token}, timeout=30)
-    loaded = status.json().get("model_file") if status.status_code == 200 else None
+            client.load_model(str(model))
+        except RasaUnavailable as error:
+            raise DeployError(f"{url}: {error.message}") from None
+        try:
+            loaded = client.status().get("model_file")
+        except RasaUnavailable:
+            loaded = None
+    finally:
+        client.close()
     if loaded != model.name:
         raise DeployError(f"{url}: /status reports {loaded!r}, expected {model.name!r}")
 

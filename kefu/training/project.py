@@ -7,10 +7,15 @@ tests build small projects in a temporary folder with ``Project.at(root)``.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
+import os
 import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Set, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Set, Tuple
 
 from kefu import settings
 
@@ -130,6 +135,41 @@ class TextIndex:
 
     def __contains__(self, text: str) -> bool:
         return normalise(text) in self.entries
+
+    def file_of(self, text: str) -> Optional[str]:
+        """The file where ``text`` (normalised) occurs first, or None. On the held-out index:
+        the reason a text is refused, by NLU review and story review alike."""
+        places = self.entries.get(normalise(text))
+        return places[0][0] if places else None
+
+
+@contextlib.contextmanager
+def review_lock(kind: str, path: Path) -> Iterator[None]:
+    """An exclusive lock (flock, in var/review) for writing a reviewed file: one writer at a time
+    across the desk's workers and the command line."""
+    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
+    lock = settings.var_dir() / "review" / f"{kind}-{digest}.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def write_atomic(path: Path, content: str) -> None:
+    """Replace ``path`` with ``content`` at once (temporary file + rename): readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".reviewed-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(content)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def load_examples(path: Path):

@@ -28,10 +28,7 @@ trainer are kept in the story's ``metadata``.
 """
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import fcntl
-import hashlib
 import re
 import shutil
 import tempfile
@@ -41,7 +38,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Set
 
 import yaml
 
-from kefu.training.project import Project, normalise
+from kefu.training.project import Project, review_lock, write_atomic
 
 STORIES_HEADER = (
     "# Dialogue stories that trainers corrected from real conversations (desk review page,\n"
@@ -392,21 +389,6 @@ def _check_rules_main(config: str, domain_path: str, data: str) -> int:
     return 0
 
 
-@contextlib.contextmanager
-def _locked(path: Path):
-    from kefu import settings
-
-    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
-    lock = settings.var_dir() / "review" / f"stories-{digest}.lock"
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with lock.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 @dataclass
 class Saved:
     status: str  # added | exists
@@ -428,9 +410,9 @@ def save_correction(project: Project, steps: Sequence[Step], correction: Correct
     info = domain_info(project)
     held_out = accepting.data_context(project).holdout
     for text in story_texts(steps, correction.step):
-        places = held_out.entries.get(normalise(text))
-        if places:
-            raise Refused("holdout", text=text, file=places[0][0])
+        held_out_file = held_out.file_of(text)
+        if held_out_file:
+            raise Refused("holdout", text=text, file=held_out_file)
     replaced = replaced_action(steps, correction.step)
     metadata = {"conversation": correction.conversation_id, "step": correction.step,
                 "replaced_action": replaced, "reviewed_by": actor, "reviewed_at": now.isoformat(timespec="seconds")}
@@ -438,7 +420,7 @@ def save_correction(project: Project, steps: Sequence[Step], correction: Correct
                         metadata)
     path = reviewed_stories_file(project)
     rel = str(path.relative_to(project.root)) if path.is_relative_to(project.root) else str(path)
-    with _locked(path):
+    with review_lock("stories", path):
         existing = read_stories(path)
         if any(same_steps(story, s) for s in existing):
             return Saved("exists", MESSAGES["exists"], story, rel)
@@ -454,7 +436,7 @@ def save_correction(project: Project, steps: Sequence[Step], correction: Correct
         if not ok:
             raise Refused("invalid", detail=_rasa_detail(output))
         path.parent.mkdir(parents=True, exist_ok=True)
-        accepting._write_atomic(path, candidate)
+        write_atomic(path, candidate)
     accepting.record_decision("story", " / ".join(story_texts(steps, correction.step)), correction.intent, actor,
                               project, conversation=correction.conversation_id, step=correction.step,
                               chosen_action=correction.action)

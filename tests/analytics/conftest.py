@@ -14,15 +14,6 @@ from kefu.analytics import queries
 
 
 @pytest.fixture
-def cheap_hashing(monkeypatch):
-    from argon2 import PasswordHasher
-
-    from kefu.services import agents
-
-    monkeypatch.setattr(agents, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-
-
-@pytest.fixture
 def empty_tracker(clean_db) -> str:
     """The tracker URL of ``clean_db`` with its events table present and empty (the SQLite
     tracker file is shared by the test session)."""
@@ -38,7 +29,7 @@ def empty_tracker(clean_db) -> str:
 
 
 @pytest.fixture
-def small_data(clean_db, pinned_clock, cheap_hashing):
+def small_data(clean_db, pinned_clock):
     """(service DB URL, tracker URL) holding dataset.py's figures; the clock at Monday 10:00."""
     tracker = queries.tracker_url(clean_db)
     dataset.load_tracker(tracker)

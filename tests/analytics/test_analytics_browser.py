@@ -7,69 +7,34 @@ pinned to Monday 2026-12-07 10:00 Beijing). Screenshots go to docs/images/.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
 import dataset
+from browser_support import chromium, desk_process, free_port, submit_login
 from kefu import clock, db
 from moments import MONDAY_10_BEIJING
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGES = ROOT / "docs" / "images"
-CHROMIUM = "/usr/bin/chromium"
-
-
-def port() -> int:
-    wanted = int(os.environ.get("KEFU_E2E_WEB_PORT", "0"))
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", wanted))
-        except OSError:
-            s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
-def desk_server(tmp_path, cheap_hashing):
+def desk_server(tmp_path, migrated_sqlite):
     var = tmp_path / "var"
     var.mkdir()
-    url = f"sqlite:///{tmp_path / 'kefu.db'}"
-    db.migrate(url)
+    url = migrated_sqlite(tmp_path / "kefu.db")
     with clock.pin(MONDAY_10_BEIJING):
         dataset.load_service(url)
     dataset.load_tracker(f"sqlite:///{var / 'tracker.db'}")
     db.dispose_engines()
-    number = port()
-    env = {**os.environ, "KEFU_DATABASE_URL": url, "KEFU_VAR_DIR": str(var), "KEFU_SESSION_SECRET": "analytics-browser",
-           "KEFU_RASA_URL": "http://127.0.0.1:9", "KEFU_RASA_TOKEN": "unused", "PYTHONPATH": str(ROOT),
+    env = {"KEFU_DATABASE_URL": url, "KEFU_VAR_DIR": str(var), "KEFU_SESSION_SECRET": "analytics-browser",
+           "KEFU_RASA_URL": "http://127.0.0.1:9", "KEFU_RASA_TOKEN": "unused",
            "KEFU_ALLOW_FAKE_CLOCK": "1", "KEFU_FAKE_NOW": MONDAY_10_BEIJING.isoformat()}
-    log = open(tmp_path / "desk.log", "w")
-    process = subprocess.Popen([sys.executable, "-m", "desk", "--host", "127.0.0.1", "--port", str(number)],
-                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{number}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/desk/login", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("desk did not start:\n" + (tmp_path / "desk.log").read_text())
-            time.sleep(0.2)
+    with desk_process(env, tmp_path / "desk.log", port=free_port(int(os.environ.get("KEFU_E2E_WEB_PORT", "0")))) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
 
 
 def cells(page, panel: str, row: int):
@@ -78,15 +43,12 @@ def cells(page, panel: str, row: int):
 
 @pytest.mark.timeout(420)
 def test_supervisor_reads_the_dashboard(desk_server, tmp_path):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
     base = desk_server
     IMAGES.mkdir(parents=True, exist_ok=True)
     errors = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        browser = chromium(p, "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                           "--no-first-run")
         page = browser.new_page(viewport={"width": 1440, "height": 900}, locale="zh-CN", accept_downloads=True)
         page.on("pageerror", lambda e: errors.append(str(e)))
         # No Rasa runs here: the desk's health banner polling /healthz/full gets 503 (expected);
@@ -100,9 +62,7 @@ def test_supervisor_reads_the_dashboard(desk_server, tmp_path):
 
         page.goto(f"{base}/desk/analytics/")
         expect(page).to_have_url(f"{base}/desk/login?next=%2Fdesk%2Fanalytics%2F")
-        page.fill("input[name=username]", "boss")
-        page.fill("input[name=password]", dataset.PASSWORD)
-        page.click("button[type=submit]")
+        submit_login(page, "boss", dataset.PASSWORD)
         expect(page).to_have_url(f"{base}/desk/analytics/")
         expect(page.locator("nav.nav a.active")).to_have_text("数据分析")
         expect(page.locator("#an-range")).to_have_text("2026-12-01 至 2026-12-07，按天统计")

@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 
 from dataset import PASSWORD
 from desk.app import create_app
-from desk.rasa_client import RasaClient
+from kefu.rasa_http import RasaClient
 from desk_support import login
 
 

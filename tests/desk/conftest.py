@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 
 from desk.app import create_app
 from desk.auth import create_agent
-from desk.rasa_client import RasaClient
+from kefu.rasa_http import RasaClient
 from desk_support import COMPLAINT, PASSWORD, RASA_TOKEN, Clock, FakeRasa, csrf_of, login, start_fake_rasa
 from kefu import clock as product_clock
 from kefu import db
@@ -21,16 +21,6 @@ from kefu.services import handoffs
 def _agent_hours(pinned_clock):
     """Desk tests run at Monday 10:00 Beijing (agent hours): queueing depends on the hour."""
     yield pinned_clock
-
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch):
-    """argon2id with minimal cost: the default costs ~0.3 s per hash on a busy test machine."""
-    from argon2 import PasswordHasher
-
-    from kefu.services import agents
-
-    monkeypatch.setattr(agents, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 @pytest.fixture
@@ -83,7 +73,9 @@ def client_for(app, users) -> Callable[[str], TestClient]:
         clients.append(client)
         response = login(client, username)
         assert response.status_code == 303, response.text
-        client.csrf = csrf_of(client.get("/desk/").text)
+        # The login page carries the session's (rotated) token too, and renders without the
+        # queue queries of /desk/ (or the domain load of the review page a trainer lands on).
+        client.csrf = csrf_of(client.get("/desk/login").text)
         return client
 
     yield make

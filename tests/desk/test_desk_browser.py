@@ -7,18 +7,13 @@ talking to a fake Rasa server in this process. Screenshots go to tests/artifacts
 from __future__ import annotations
 
 import datetime as dt
-import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from desk.auth import create_agent
+from browser_support import chromium, desk_process, submit_login
 from desk_support import PASSWORD, RASA_TOKEN, start_fake_rasa
 from kefu import clock
 from kefu import db
@@ -28,19 +23,11 @@ from kefu.services.tickets import TicketRequest
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
 XSS = "<img src=x onerror=alert(1)>"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def seed(url: str, fake) -> int:
-    """A realistic queue; returns the id of the complaint the test works on."""
-    db.migrate(url)
+    """A realistic queue in the migrated database ``url``; returns the id of the complaint the test works on."""
     now = clock.now()
     with db.session_scope(url) as session:
         create_agent(session, username="zhang", display_name="张敏", password=PASSWORD,
@@ -90,53 +77,30 @@ def seed(url: str, fake) -> int:
 
 
 @pytest.fixture
-def desk_server(tmp_path):
+def desk_server(tmp_path, migrated_sqlite):
     fake, rasa_server = start_fake_rasa()
-    url = f"sqlite:///{tmp_path / 'desk.db'}"
+    url = migrated_sqlite(tmp_path / "desk.db")
     complaint = seed(url, fake)
-    port = free_port()
-    env = {**os.environ, "KEFU_DATABASE_URL": url, "KEFU_RASA_URL": fake.url, "KEFU_RASA_TOKEN": RASA_TOKEN,
+    env = {"KEFU_DATABASE_URL": url, "KEFU_RASA_URL": fake.url, "KEFU_RASA_TOKEN": RASA_TOKEN,
            "KEFU_SESSION_SECRET": "browser-test-secret", "KEFU_VAR_DIR": str(tmp_path / "var"),
-           "PYTHONPATH": str(ROOT),
            # The desk runs on the tests' pinned clock (agent hours), from the moment of the seed on.
            "KEFU_ALLOW_FAKE_CLOCK": "1", "KEFU_FAKE_NOW": clock.now().isoformat()}
-    log = open(tmp_path / "desk.log", "w")
-    process = subprocess.Popen([sys.executable, "-m", "desk", "--host", "127.0.0.1", "--port", str(port)],
-                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/desk/login", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("desk did not start:\n" + (tmp_path / "desk.log").read_text())
-            time.sleep(0.2)
-        yield base, fake, complaint
+        with desk_process(env, tmp_path / "desk.log") as base:
+            yield base, fake, complaint
     finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
         rasa_server.shutdown()
         rasa_server.server_close()
 
 
 @pytest.mark.timeout(180)
 def test_login_claim_reply_resolve_in_a_browser(desk_server):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
     base, fake, complaint = desk_server
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     dialogs = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )
+        browser = chromium(p, "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                           "--no-first-run")
         page = browser.new_page(viewport={"width": 1440, "height": 860}, locale="zh-CN")
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
 
@@ -198,9 +162,7 @@ def test_login_claim_reply_resolve_in_a_browser(desk_server):
         # The supervisor's view: long waits and overdue tickets.
         page.click("button:has-text('退出')")
         expect(page).to_have_url(f"{base}/desk/login")
-        page.fill("input[name=username]", "boss")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
+        submit_login(page, "boss", PASSWORD)
         page.click("nav.nav a:has-text('督办看板')")
         expect(page.locator("main")).to_contain_text("排队超过 10 分钟")
         expect(page.locator("main")).to_contain_text("上个月投诉的热水器问题")

@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 from desk import sweeper
 from desk.app import create_app
-from desk.rasa_client import RasaClient
+from kefu.rasa_http import RasaClient
 from desk_support import RASA_TOKEN
 from kefu import clock, db
 from kefu.escalation.desk_config import desk_config

@@ -273,3 +273,29 @@ def test_callback_needs_a_way_to_call(session):
         handoffs.offer_callback(session, handoff.id, now=MONDAY_10)
     assert getattr(info.value, "code", None) == "invalid_request"
     assert session.get(Handoff, handoff.id).status == "offered"
+
+
+def test_request_handover_queues_when_staffed_else_ticket_callback_or_nothing(session):
+    """The bot's one entry (handoffs.request_handover): queue, or the request's own ticket, or a
+    call-back ticket, or nothing to book without a phone or a known customer."""
+    on_duty(session, "投诉专席", MONDAY_10)
+    staffed = handoffs.request_handover(session, conversation_id="r1", decision=COMPLAINT, now=MONDAY_10)
+    assert staffed.queued and staffed.position == 1 and staffed.within_agent_hours and staffed.callback is None
+    assert handoffs.open_handoff(session, "r1").status == "queued"
+
+    late = MONDAY_10.replace(hour=23)  # after agent hours
+    ticket = tickets.create_ticket(session, TicketRequest(type="complaint", phone="13900000011", description="投诉"),
+                                   now=late).ticket
+    covered = handoffs.request_handover(session, conversation_id="r2", decision=COMPLAINT, ticket_no=ticket.ticket_no,
+                                        now=late)
+    assert not covered.queued and covered.covered_by_ticket and not covered.within_agent_hours
+    assert handoffs.latest_handoff(session, "r2").status == "cancelled"
+
+    booked = handoffs.request_handover(session, conversation_id="r3", decision=handoffs.EXPLICIT_REQUEST,
+                                       phone="13900000012", channel="socketio", now=late)
+    assert not booked.queued and booked.callback is not None and booked.callback.ticket.channel == "socketio"
+    assert handoffs.latest_handoff(session, "r3").status == "callback"
+
+    nothing = handoffs.request_handover(session, conversation_id="r4", decision=COMPLAINT, now=late)
+    assert not nothing.queued and nothing.callback is None and not nothing.covered_by_ticket
+    assert handoffs.open_handoff(session, "r4").status == "offered"  # waits for a phone, or expires

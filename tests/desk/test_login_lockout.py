@@ -10,7 +10,7 @@ import uuid
 from starlette.testclient import TestClient
 
 from desk.app import create_app
-from desk.rasa_client import RasaClient
+from kefu.rasa_http import RasaClient
 from desk_support import RASA_TOKEN, login
 from kefu.security.config import security_config
 from kefu.security.ratelimit import RateLimiter

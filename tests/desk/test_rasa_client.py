@@ -1,4 +1,4 @@
-"""desk.rasa_client against a small fake Rasa HTTP server."""
+"""kefu.rasa_http against a small fake Rasa HTTP server."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from desk.rasa_client import AgentInfo, RasaClient, RasaUnavailable
+from kefu.rasa_http import AgentInfo, RasaClient, RasaUnavailable
 from desk.transcript import transcript
 from desk_support import RASA_TOKEN
 

@@ -91,3 +91,17 @@ def test_secrets_are_generated_once_private_and_overridable(monkeypatch, tmp_pat
     assert settings.get_secret("KEFU_RASA_TOKEN") == "from-env"
     with pytest.raises(KeyError):
         settings.get_secret("HOME")
+
+
+def test_the_desk_has_no_time_zone_of_its_own(tmp_path):
+    """One time zone for the product: config/service.yml's. desk.yml's agent hours are read in it,
+    and a desk.yml that still names a zone is refused (it would be silently ignored otherwise)."""
+    from kefu.escalation.desk_config import desk_config, load_desk_config
+
+    assert desk_config().tz == settings.service_config().tz
+    data = yaml.safe_load((settings.config_dir() / "desk.yml").read_text("utf-8"))
+    assert "timezone" not in data
+    path = tmp_path / "desk.yml"
+    path.write_text(yaml.safe_dump({**data, "timezone": "Asia/Tokyo"}, allow_unicode=True), "utf-8")
+    with pytest.raises(ConfigError, match="timezone"):
+        load_desk_config(path)

@@ -64,6 +64,47 @@ def sqlite_tracker_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'tracker.db'}"
 
 
+# --- the desk with the review page (desk/review.py), as the review tests log in to it -------
+
+REVIEW_PASSWORD = "correct horse"
+REVIEW_ACCOUNTS = (  # username, display name, role, groups
+    ("trainer1", "培训师小李", "trainer", []),
+    ("boss", "赵主管", "supervisor", ["综合"]),
+    ("agent1", "坐席小王", "agent", ["综合"]),
+)
+
+
+def mount_review(app, project, tracker_url):
+    """How the desk app mounts the page (see desk/review.py): an unnamed Mount under /desk/review."""
+    from starlette.routing import Mount
+
+    from desk import review
+
+    app.router.routes.insert(0, Mount("/desk/review", routes=review.routes(project, tracker_url)))
+    return app
+
+
+@pytest.fixture
+def review_app(tmp_path, project, sqlite_tracker_url, migrated_sqlite):
+    """``make(secret)``: the desk app with the review page on ``project`` and ``sqlite_tracker_url``,
+    on a migrated SQLite database holding REVIEW_ACCOUNTS (password REVIEW_PASSWORD)."""
+    from desk.app import create_app
+    from desk.auth import create_agent
+    from kefu import db
+
+    db_url = migrated_sqlite(tmp_path / "kefu.db")
+    with db.session_scope(db_url) as session:
+        for username, name, role, groups in REVIEW_ACCOUNTS:
+            create_agent(session, username=username, display_name=name, password=REVIEW_PASSWORD, role=role,
+                         groups=groups)
+
+    def make(secret: str):
+        return mount_review(create_app(db_url=db_url, session_secret=secret), project, sqlite_tracker_url)
+
+    yield make
+    db.dispose_engines()
+
+
 # --- scripted conversations (Rasa's real event classes, saved by the real store) ----------
 
 

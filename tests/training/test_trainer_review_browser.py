@@ -5,37 +5,20 @@ the screenshot goes to tests/artifacts/review_page.png.
 """
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import expect, sync_playwright
 
-from desk.app import create_app
-from desk.auth import create_agent
-from kefu import db
-from tests.training.conftest import Script, save
-from tests.training.test_trainer_review_page import mount_review
+from browser_support import chromium, served_in_thread, submit_login
+from tests.training.conftest import REVIEW_PASSWORD, Script, save
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
-def desk_url(tmp_path, project, sqlite_tracker_url):
-    db_url = f"sqlite:///{tmp_path / 'kefu.db'}"
-    db.migrate(db_url)
-    with db.session_scope(db_url) as session:
-        create_agent(session, username="trainer1", display_name="培训师小李", password="correct horse", role="trainer")
+def desk_url(review_app, sqlite_tracker_url):
     now = time.time()
     save(sqlite_tracker_url, "web-7f3a", Script(now - 600)
          .user("空调维修到哪了", "report_repair", 0.52,
@@ -44,36 +27,22 @@ def desk_url(tmp_path, project, sqlite_tracker_url):
          .user("师傅周六上午能来吗 <b>急</b>", "urge_ticket", 0.55).listen()
          .user("我叫王小明 电话13812345678", "inform", 0.58,
                entities=[{"entity": "person_name", "start": 2, "end": 5, "value": "王小明"}]).listen())
-    app = mount_review(create_app(db_url=db_url, session_secret="review-browser"), project, sqlite_tracker_url)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
-    db.dispose_engines()
+    with served_in_thread(review_app("review-browser")) as url:
+        yield url
 
 
 @pytest.mark.timeout(180)
 def test_review_page_in_a_browser(desk_url, project):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
     errors = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+        browser = chromium(p)
         page = browser.new_page(viewport={"width": 1440, "height": 900}, locale="zh-CN")
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" and "404" not in m.text else None)
         page.on("response", lambda r: errors.append(f"{r.status} {r.url}")
                 if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(f"{desk_url}/desk/review/")
-        page.fill("input[name=username]", "trainer1")
-        page.fill("input[name=password]", "correct horse")
-        page.click("button[type=submit]")
+        submit_login(page, "trainer1", REVIEW_PASSWORD)
         expect(page).to_have_url(f"{desk_url}/desk/review/")
         rows = page.locator("tr.review-row")
         expect(rows).to_have_count(3)

@@ -5,32 +5,22 @@ Screenshots: docs/images/review_conversation_{list,marked,saved}.png.
 """
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 
 import pytest
-import uvicorn
 import yaml
 from playwright.sync_api import expect, sync_playwright
 
-from desk.app import create_app
-from desk.auth import create_agent
-from kefu import db
-from tests.training.conftest import Script, save
-from tests.training.test_trainer_review_browser import CHROMIUM, free_port
-from tests.training.test_trainer_review_page import mount_review
+from browser_support import chromium, served_in_thread, submit_login
+from tests.training.conftest import REVIEW_PASSWORD, Script, save
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGES = ROOT / "docs" / "images"
 
 
 @pytest.fixture
-def desk_url(tmp_path, project, sqlite_tracker_url):
-    db_url = f"sqlite:///{tmp_path / 'kefu.db'}"
-    db.migrate(db_url)
-    with db.session_scope(db_url) as session:
-        create_agent(session, username="trainer1", display_name="培训师小李", password="correct horse", role="trainer")
+def desk_url(review_app, sqlite_tracker_url):
     now = time.time()
     save(sqlite_tracker_url, "web-5c21", Script(now - 1200)
          .user("在吗", "greet", 0.93).action("utter_greet").bot("您好，这里是暖风家电售后服务中心，请问有什么可以帮您？").listen()
@@ -41,28 +31,16 @@ def desk_url(tmp_path, project, sqlite_tracker_url):
     save(sqlite_tracker_url, "web-9e07", Script(now - 600)
          .user("查一下我的工单", "query_ticket", 0.91).action("utter_query").bot("我来帮您查询工单进度。").listen()
          .user("嗯", "greet", 0.31).action("action_default_fallback").bot("不好意思，我没听懂").listen())
-    app = mount_review(create_app(db_url=db_url, session_secret="review-conv-browser"), project, sqlite_tracker_url)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
-    db.dispose_engines()
+    with served_in_thread(review_app("review-conv-browser")) as url:
+        yield url
 
 
 @pytest.mark.timeout(240)
 def test_trainer_turns_a_failed_conversation_into_a_story(desk_url, project):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
     IMAGES.mkdir(parents=True, exist_ok=True)
     errors = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+        browser = chromium(p)
         page = browser.new_page(viewport={"width": 1440, "height": 900}, locale="zh-CN")
         # The desk's health banner polls /healthz/full: 503 here, as no Rasa/action server runs in this test.
         page.on("console", lambda m: errors.append(m.text)
@@ -71,9 +49,7 @@ def test_trainer_turns_a_failed_conversation_into_a_story(desk_url, project):
                 if r.status >= 400 and not r.url.endswith("/favicon.ico") and "/healthz/" not in r.url else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(f"{desk_url}/desk/review/")
-        page.fill("input[name=username]", "trainer1")
-        page.fill("input[name=password]", "correct horse")
-        page.click("button[type=submit]")
+        submit_login(page, "trainer1", REVIEW_PASSWORD)
         expect(page).to_have_url(f"{desk_url}/desk/review/")
 
         # From the message review to the dialogue review; the failed conversations, most recent first.

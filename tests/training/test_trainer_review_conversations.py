@@ -13,27 +13,13 @@ import pytest
 import yaml
 from starlette.testclient import TestClient
 
-from desk.app import create_app
-from desk.auth import create_agent
-from kefu import db
 from kefu.training import stories
 from tests.training.conftest import Script, save
-from tests.training.test_trainer_review_page import csrf_token, login, mount_review
+from tests.training.test_trainer_review_page import csrf_token, login
 
 
 @pytest.fixture
-def desk(tmp_path, project, sqlite_tracker_url, monkeypatch):
-    from argon2 import PasswordHasher
-
-    from kefu.services import agents
-
-    monkeypatch.setattr(agents, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    db_url = f"sqlite:///{tmp_path / 'kefu.db'}"
-    db.migrate(db_url)
-    with db.session_scope(db_url) as session:
-        for username, role in (("trainer1", "trainer"), ("boss", "supervisor"), ("agent1", "agent")):
-            create_agent(session, username=username, display_name=username, password="correct horse", role=role,
-                         groups=["综合"] if role != "trainer" else [])
+def desk(review_app, sqlite_tracker_url):
     now = time.time()
     # 你好 was answered with goodbye (a dialogue bug); then 空调坏了 fell back.
     save(sqlite_tracker_url, "web-bad-greet", Script(now - 900)
@@ -44,9 +30,7 @@ def desk(tmp_path, project, sqlite_tracker_url, monkeypatch):
          .user("怎么还没人来", "urge_ticket", 0.5).action("utter_goodbye").listen())
     save(sqlite_tracker_url, "web-fine", Script(now - 300)
          .user("你好", "greet", 0.99).action("utter_greet").listen())
-    app = mount_review(create_app(db_url=db_url, session_secret="review-conv-test"), project, sqlite_tracker_url)
-    yield TestClient(app)
-    db.dispose_engines()
+    return TestClient(review_app("review-conv-test"))
 
 
 def step_of(page_text: str, kind: str, name: str) -> int:

@@ -7,38 +7,15 @@ import re
 import time
 
 import pytest
-from starlette.routing import Mount
 from starlette.testclient import TestClient
 
 from desk import review
-from desk.app import create_app
-from desk.auth import create_agent
-from kefu import db
 from rasa.shared.nlu.training_data.loading import load_data
-from tests.training.conftest import Script, save
-
-
-def mount_review(app, project, tracker_url):
-    """How the desk app mounts the page (see desk/review.py): an unnamed Mount under /desk/review."""
-    app.router.routes.insert(0, Mount("/desk/review", routes=review.routes(project, tracker_url)))
-    return app
+from tests.training.conftest import REVIEW_PASSWORD, Script, save
 
 
 @pytest.fixture
-def desk(tmp_path, project, sqlite_tracker_url, monkeypatch):
-    from argon2 import PasswordHasher
-
-    from kefu.services import agents
-
-    monkeypatch.setattr(agents, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    db_url = f"sqlite:///{tmp_path / 'kefu.db'}"
-    db.migrate(db_url)
-    with db.session_scope(db_url) as session:
-        create_agent(session, username="trainer1", display_name="培训师小李", password="correct horse", role="trainer")
-        create_agent(session, username="boss", display_name="赵主管", password="correct horse", role="supervisor",
-                     groups=["综合"])
-        create_agent(session, username="agent1", display_name="坐席小王", password="correct horse", role="agent",
-                     groups=["综合"])
+def desk(review_app, sqlite_tracker_url):
     now = time.time()
     save(sqlite_tracker_url, "c1", Script(now - 3000)
          .user("空调维修到哪了", "report_repair", 0.52,
@@ -50,14 +27,12 @@ def desk(tmp_path, project, sqlite_tracker_url, monkeypatch):
          .slot("phone", "13812345678").listen()
          .user("怎么还没人来", "urge_ticket", 0.5).listen()  # a holdout text
          .user("你好", "greet", 0.99).listen())
-    app = mount_review(create_app(db_url=db_url, session_secret="review-test"), project, sqlite_tracker_url)
-    yield TestClient(app)
-    db.dispose_engines()
+    return TestClient(review_app("review-test"))
 
 
 def login(client, username):
     page = client.get("/desk/login")
-    response = client.post("/desk/login", data={"username": username, "password": "correct horse",
+    response = client.post("/desk/login", data={"username": username, "password": REVIEW_PASSWORD,
                                                 "csrf_token": csrf_token(page), "next": "/desk/"},
                            follow_redirects=False)
     assert response.status_code == 303

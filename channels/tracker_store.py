@@ -15,11 +15,14 @@ this module makes Rasa's agent use ``StrictTrackerStore`` instead of ``FailSafeT
 from __future__ import annotations
 
 import logging
-from typing import Optional, Text
+from typing import Any, Optional, Text
 
 import rasa.core.agent
+import sqlalchemy as sa
 from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
+
+from kefu.db import sqlite_pragmas
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +53,17 @@ class StrictTrackerStore(FailSafeTrackerStore):
 
 
 class KefuSQLTrackerStore(SQLTrackerStore):
-    """Rasa's SQL tracker store (same settings); only its import matters (see the module doc)."""
+    """Rasa's SQL tracker store (same settings). Its import replaces the fail-safe wrapper (see
+    the module doc); on SQLite it also gives the tracker DB the service DB's WAL settings
+    (kefu.db.sqlite_pragmas): Rasa saves each turn on its event loop, and the rollback
+    journal's syncs on every commit were a fifth of the loop's time under load
+    (docs/performance.md)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.engine.dialect.name == "sqlite":
+            sa.event.listen(self.engine, "connect", lambda connection, _record: sqlite_pragmas(connection))
+            self.engine.dispose()  # connections opened while creating the tables get them too
 
 
 rasa.core.agent.FailSafeTrackerStore = StrictTrackerStore  # used by Agent._create_tracker_store

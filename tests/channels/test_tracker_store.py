@@ -40,3 +40,25 @@ def test_an_unreachable_tracker_store_fails_the_turn_instead_of_forgetting_the_f
         asyncio.run(wrapped.save(tracker))
     # Rasa's own wrapper would have said "no such conversation": a fresh start, the form forgotten
     assert asyncio.run(FailSafeTrackerStore(store).retrieve("conv-1")) is None
+
+
+def test_a_sqlite_tracker_store_uses_wal_like_the_service_db(tmp_path):
+    """KefuSQLTrackerStore on SQLite: every connection in WAL mode with NORMAL sync (kefu.db's
+    pragmas), and trackers are saved and read back as before."""
+    import sqlalchemy as sa
+
+    domain = Domain.from_yaml("intents: [greet]")
+    endpoints = build_endpoints(f"sqlite:///{tmp_path / 'kefu.db'}", tmp_path, "http://127.0.0.1:5055/webhook", None)
+    store = TrackerStore.create(EndpointConfig.from_dict(endpoints["tracker_store"]), domain=domain)
+    assert isinstance(store, KefuSQLTrackerStore)
+    with store.engine.connect() as connection:
+        assert connection.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+        assert connection.execute(sa.text("PRAGMA synchronous")).scalar() == 1  # NORMAL
+    tracker = DialogueStateTracker("conv-wal", domain.slots)
+    for text in ["你好", "在吗"]:
+        tracker.update(UserUttered(text, {"name": "greet", "confidence": 1.0}))
+        asyncio.run(store.save(tracker))
+    again = asyncio.run(store.retrieve("conv-wal"))
+    assert [e.text for e in again.events if isinstance(e, UserUttered)] == ["你好", "在吗"]
+    store.engine.dispose()
+

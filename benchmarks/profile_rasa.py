@@ -36,6 +36,7 @@ GROUPS: List[Tuple[str, Tuple[str, ...]]] = [
         "tracker store: load",
         (
             "SQLTrackerStore.retrieve",
+            "SQLTrackerStore._retrieve",
             "retrieve_full_tracker",
             "TrackerStore.retrieve",
             "_event_query",

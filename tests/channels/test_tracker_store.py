@@ -62,3 +62,46 @@ def test_a_sqlite_tracker_store_uses_wal_like_the_service_db(tmp_path):
     assert [e.text for e in again.events if isinstance(e, UserUttered)] == ["你好", "在吗"]
     store.engine.dispose()
 
+
+def test_sql_work_runs_off_the_event_loop_and_callers_still_await_it(tmp_path, monkeypatch):
+    """config/reliability.yml tracker_store.off_event_loop: Rasa's SQL methods run on the
+    tracker-store threads; save then retrieve in one conversation sees the saved turn."""
+    import threading
+
+    from channels import tracker_store as module
+
+    domain = Domain.from_yaml("intents: [greet]")
+    store = KefuSQLTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / "tracker.db"))
+    threads = []
+    original = module.run_without_loop
+    monkeypatch.setattr(module, "run_without_loop", lambda c: threads.append(threading.current_thread().name) or original(c))
+
+    async def conversation():
+        loop_thread = threading.current_thread().name
+        tracker = DialogueStateTracker("conv-thread", domain.slots)
+        tracker.update(UserUttered("你好", {"name": "greet", "confidence": 1.0}))
+        assert not await store.exists("conv-thread")
+        await store.save(tracker)
+        assert await store.exists("conv-thread")
+        again = await store.retrieve("conv-thread")
+        full = await store.retrieve_full_tracker("conv-thread")
+        return loop_thread, again, full
+
+    loop_thread, again, full = asyncio.run(conversation())
+    assert [e.text for e in again.events if isinstance(e, UserUttered)] == ["你好"] and len(full.events) == len(again.events)
+    assert threads and all(name.startswith("kefu-tracker-store") for name in threads) and loop_thread not in threads
+    store.engine.dispose()
+
+
+def test_a_coroutine_that_would_wait_is_refused_off_the_loop():
+    from channels.tracker_store import run_without_loop
+
+    async def immediate():
+        return 42
+
+    async def waits():
+        await asyncio.sleep(0.01)
+
+    assert run_without_loop(immediate()) == 42
+    with pytest.raises(RuntimeError):
+        run_without_loop(waits())

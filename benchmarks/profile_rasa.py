@@ -64,6 +64,8 @@ IDLE_LEAVES = (
     "sleep (",
 )
 
+NATIVE_LOOP = "serve (sanic/server/runners.py"
+
 
 def thread_of(stack: str) -> str:
     if (
@@ -90,13 +92,16 @@ def analyse(raw: Path) -> Dict[str, collections.Counter]:
         leaf = stack.split(";")[-1]
         if any(marker in leaf for marker in IDLE_LEAVES):
             continue
+        if leaf.startswith(NATIVE_LOOP):  # uvloop's loop in C: waiting for sockets, or reading/writing them
+            result["native event loop"]["uvloop (waiting for or doing socket I/O)"] += int(count)
+            continue
         group = next((name for name, keys in GROUPS if any(key in stack for key in keys)), "other")
         result[thread_of(stack)][group] += int(count)
     return result
 
 
 def report(result: Dict[str, collections.Counter], seconds: float, rate: int) -> None:
-    for thread in ("event loop", "inference thread", "worker threads"):
+    for thread in ("event loop", "inference thread", "worker threads", "native event loop"):
         groups = result.get(thread)
         if not groups:
             continue

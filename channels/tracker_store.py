@@ -14,14 +14,22 @@ this module makes Rasa's agent use ``StrictTrackerStore`` instead of ``FailSafeT
 """
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import logging
-from typing import Optional, Text
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Coroutine, Optional, Text, TypeVar
 
 import rasa.core.agent
+import sqlalchemy as sa
 from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from kefu.db import sqlite_pragmas
+from kefu.runtime.reliability import reliability_config
+
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class StrictTrackerStore(FailSafeTrackerStore):
@@ -50,7 +58,56 @@ class StrictTrackerStore(FailSafeTrackerStore):
 
 
 class KefuSQLTrackerStore(SQLTrackerStore):
-    """Rasa's SQL tracker store (same settings); only its import matters (see the module doc)."""
+    """Rasa's SQL tracker store (same settings). Its import replaces the fail-safe wrapper (see
+    the module doc); on SQLite it also gives the tracker DB the service DB's WAL settings
+    (kefu.db.sqlite_pragmas): Rasa saves each turn on its event loop, and the rollback
+    journal's syncs on every commit were a fifth of the loop's time under load
+    (docs/performance.md)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.engine.dialect.name == "sqlite":
+            sa.event.listen(self.engine, "connect", lambda connection, _record: sqlite_pragmas(connection))
+            self.engine.dispose()  # connections opened while creating the tables get them too
+
+    # Rasa's SQL methods are coroutines that never await: synchronous SQLAlchemy work (queries,
+    # JSON, commit) that held the event loop. They run on worker threads instead
+    # (config/reliability.yml tracker_store); the caller awaits them as before.
+
+    async def _retrieve(self, sender_id: Text, fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
+        parent = super()._retrieve
+        return await off_event_loop(lambda: parent(sender_id, fetch_events_from_all_sessions))
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        if self.event_broker is not None:  # publishing is the broker's async business: as Rasa does it
+            return await super().save(tracker)
+        parent = super().save
+        await off_event_loop(lambda: parent(tracker))
+
+
+_executor: Optional[ThreadPoolExecutor] = None
+
+
+def run_without_loop(coroutine: Coroutine[Any, Any, T]) -> T:
+    """The result of a coroutine that completes without suspending (never awaits a future)."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value
+    coroutine.close()
+    raise RuntimeError("a tracker-store coroutine awaited something: it cannot run off the event loop")
+
+
+async def off_event_loop(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """``await make()``, on a tracker-store thread when configured (else on the loop, as Rasa does)."""
+    config = reliability_config().tracker_store
+    if not config.off_event_loop:
+        return await make()
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(max_workers=config.threads, thread_name_prefix="kefu-tracker-store")
+    context = contextvars.copy_context()
+    return await asyncio.get_running_loop().run_in_executor(_executor, context.run, lambda: run_without_loop(make()))
 
 
 rasa.core.agent.FailSafeTrackerStore = StrictTrackerStore  # used by Agent._create_tracker_store

@@ -67,13 +67,24 @@ def _json_dumps(value) -> str:
     return json.dumps(value, ensure_ascii=False)  # Chinese stays readable in the database
 
 
-def _sqlite_on_connect(dbapi_connection, connection_record) -> None:
-    dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (see module doc)
+def sqlite_pragmas(dbapi_connection) -> None:
+    """WAL, NORMAL sync and the busy timeout on a new SQLite connection: the service DB's
+    and Rasa's tracker store's (channels/tracker_store.py). With WAL a commit appends to the
+    log instead of rewriting pages through a rollback journal, and NORMAL syncs at
+    checkpoints only: a committed transaction survives a crash of the process; only a power
+    loss or OS crash can undo the last commits."""
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA journal_mode = WAL")
-    cursor.execute("PRAGMA foreign_keys = ON")
     cursor.execute("PRAGMA synchronous = NORMAL")  # safe with WAL, much faster commits
+    cursor.close()
+
+
+def _sqlite_on_connect(dbapi_connection, connection_record) -> None:
+    dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (see module doc)
+    sqlite_pragmas(dbapi_connection)
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys = ON")
     cursor.close()
 
 

@@ -31,6 +31,9 @@ FORMATTED = [
     "tests/test_numbers.py",
     "tests/test_transcript.py",
     "tests/training/test_model_code_fingerprint.py",
+    "benchmarks/realistic_mix.py",
+    "benchmarks/profile_rasa.py",
+    "tests/test_realistic_mix.py",
 ]
 
 

@@ -69,6 +69,11 @@ class InferenceConfig(_Strict):
     threads: conint(ge=1, le=8) = 1  # type: ignore[valid-type]
 
 
+class TrackerStoreConfig(_Strict):
+    off_event_loop: bool
+    threads: conint(ge=1, le=32) = 4  # type: ignore[valid-type]
+
+
 class ScaleOutConfig(_Strict):
     socketio_channel: constr(min_length=1)  # type: ignore[valid-type]
     ledger_prefix: constr(min_length=1)  # type: ignore[valid-type]
@@ -81,6 +86,7 @@ class ReliabilityConfig(_Strict):
     action_calls: ActionCallsConfig
     socketio: SocketIOConfig
     inference: InferenceConfig
+    tracker_store: TrackerStoreConfig
     scale_out: ScaleOutConfig
     turn_failed_reply: constr(min_length=1)  # type: ignore[valid-type]
     silent_reply: constr(min_length=1)  # type: ignore[valid-type]

@@ -180,3 +180,27 @@ def test_without_a_failure_the_turn_is_untouched(monkeypatch):
     result, outcome = asyncio.run(turn())
     assert result is True and not outcome.failed
     assert tracker.get_slot("address") == "北京市海淀区中关村大街27号3单元501"
+
+
+def test_action_responses_are_validated_against_rasas_schema_with_one_schema_check(monkeypatch):
+    """channels/action_calls.validate_action_result: Rasa's validation (same schema, same error
+    with Rasa's explanation) without re-checking the schema against the meta-schema per call."""
+    import jsonschema
+
+    action = RemoteAction("action_submit_repair", EndpointConfig("http://127.0.0.1:1/webhook"))
+    assert RemoteAction._validate_action_result is action_calls.validate_action_result  # installed
+    action_calls._response_validators.clear()
+    checks = []
+    cls = jsonschema.validators.validator_for(action.action_response_format_spec())
+    original = cls.check_schema
+    monkeypatch.setattr(cls, "check_schema", classmethod(lambda c, s, *a, **k: checks.append(1) or original(s)))
+    good = {"events": [{"event": "slot", "name": "phone", "value": "13912345678"}], "responses": [{"text": "好的"}]}
+    for _ in range(3):
+        assert action._validate_action_result(good) is True
+    assert len(checks) == 1
+    for bad in ({"events": "not a list"}, {"events": [{"event": 5}]}, {"events": [{"name": "phone"}]}, {"responses": "好的"}):
+        with pytest.raises(jsonschema.ValidationError) as mine:
+            action._validate_action_result(bad)
+        with pytest.raises(jsonschema.ValidationError) as rasas:
+            jsonschema.validate(bad, action.action_response_format_spec())
+        assert mine.value.message.startswith(rasas.value.message) and "custom-actions" in mine.value.message

@@ -40,3 +40,68 @@ def test_an_unreachable_tracker_store_fails_the_turn_instead_of_forgetting_the_f
         asyncio.run(wrapped.save(tracker))
     # Rasa's own wrapper would have said "no such conversation": a fresh start, the form forgotten
     assert asyncio.run(FailSafeTrackerStore(store).retrieve("conv-1")) is None
+
+
+def test_a_sqlite_tracker_store_uses_wal_like_the_service_db(tmp_path):
+    """KefuSQLTrackerStore on SQLite: every connection in WAL mode with NORMAL sync (kefu.db's
+    pragmas), and trackers are saved and read back as before."""
+    import sqlalchemy as sa
+
+    domain = Domain.from_yaml("intents: [greet]")
+    endpoints = build_endpoints(f"sqlite:///{tmp_path / 'kefu.db'}", tmp_path, "http://127.0.0.1:5055/webhook", None)
+    store = TrackerStore.create(EndpointConfig.from_dict(endpoints["tracker_store"]), domain=domain)
+    assert isinstance(store, KefuSQLTrackerStore)
+    with store.engine.connect() as connection:
+        assert connection.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+        assert connection.execute(sa.text("PRAGMA synchronous")).scalar() == 1  # NORMAL
+    tracker = DialogueStateTracker("conv-wal", domain.slots)
+    for text in ["你好", "在吗"]:
+        tracker.update(UserUttered(text, {"name": "greet", "confidence": 1.0}))
+        asyncio.run(store.save(tracker))
+    again = asyncio.run(store.retrieve("conv-wal"))
+    assert [e.text for e in again.events if isinstance(e, UserUttered)] == ["你好", "在吗"]
+    store.engine.dispose()
+
+
+def test_sql_work_runs_off_the_event_loop_and_callers_still_await_it(tmp_path, monkeypatch):
+    """config/reliability.yml tracker_store.off_event_loop: Rasa's SQL methods run on the
+    tracker-store threads; save then retrieve in one conversation sees the saved turn."""
+    import threading
+
+    from channels import tracker_store as module
+
+    domain = Domain.from_yaml("intents: [greet]")
+    store = KefuSQLTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / "tracker.db"))
+    threads = []
+    original = module.run_without_loop
+    monkeypatch.setattr(module, "run_without_loop", lambda c: threads.append(threading.current_thread().name) or original(c))
+
+    async def conversation():
+        loop_thread = threading.current_thread().name
+        tracker = DialogueStateTracker("conv-thread", domain.slots)
+        tracker.update(UserUttered("你好", {"name": "greet", "confidence": 1.0}))
+        assert not await store.exists("conv-thread")
+        await store.save(tracker)
+        assert await store.exists("conv-thread")
+        again = await store.retrieve("conv-thread")
+        full = await store.retrieve_full_tracker("conv-thread")
+        return loop_thread, again, full
+
+    loop_thread, again, full = asyncio.run(conversation())
+    assert [e.text for e in again.events if isinstance(e, UserUttered)] == ["你好"] and len(full.events) == len(again.events)
+    assert threads and all(name.startswith("kefu-tracker-store") for name in threads) and loop_thread not in threads
+    store.engine.dispose()
+
+
+def test_a_coroutine_that_would_wait_is_refused_off_the_loop():
+    from channels.tracker_store import run_without_loop
+
+    async def immediate():
+        return 42
+
+    async def waits():
+        await asyncio.sleep(0.01)
+
+    assert run_without_loop(immediate()) == 42
+    with pytest.raises(RuntimeError):
+        run_without_loop(waits())

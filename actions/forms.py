@@ -84,8 +84,9 @@ class SharedSlotValidation:
     @silent_on_reset
     def validate_product_model(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         text = str(value or "").strip()
-        if latest_intent(tracker) == "affirm" and tracker.get_slot("registered_model"):
-            return {"product_model": tracker.get_slot("registered_model")}
+        registered = tracker.get_slot("registered_model")
+        if registered and (latest_intent(tracker) == "affirm" or registered.upper() in text.upper()):
+            return {"product_model": registered}  # the card's spelling (KFR-35GW/BpR3), not the upper-cased answer
         if latest_intent(tracker) == "deny" or DONT_KNOW.search(text):
             return {"product_model": UNKNOWN_MODEL}
         if only_acknowledged(text, dispatcher):  # "好的" to "型号是多少？" is not a model

@@ -47,16 +47,20 @@ def main() -> int:
     parser.add_argument("--limit", type=float, default=60.0, help="longest wait for one turn")
     parser.add_argument("--screenshot", type=Path)
     parser.add_argument("--customer-token", default="", help="sign the demo page in as this customer")
+    parser.add_argument("--screenshot-top", type=Path, help="also a screenshot with the chat scrolled to its first bubble")
     args = parser.parse_args()
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium")
         page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
         chat = Chat.open_demo(page, args.url, customer_token=args.customer_token)
-        greeting = bubbles_after(chat, 0, args.quiet, args.limit if args.customer_token else 10) \
-            if args.customer_token or chat.bot_bubbles().count() else []
-        for bubble in greeting:
-            print(f"    小暖: {bubble.inner_text().strip()}")
-        seen = len(greeting)
+        if args.customer_token:  # the widget's own welcome is there at once; the archive greeting follows
+            page.wait_for_timeout(1000)
+            bubbles_after(chat, chat.bot_bubbles().count(), args.quiet, args.limit)
+        elif chat.bot_bubbles().count():
+            bubbles_after(chat, 0, args.quiet, 10)
+        seen = chat.bot_bubbles().count()
+        for i in range(seen):
+            print(f"    小暖: {chat.bot_bubbles().nth(i).inner_text().strip()}")
         for n, text in enumerate(args.messages, 1):
             chat.send(text)
             new = bubbles_after(chat, seen, args.quiet, args.limit)
@@ -72,6 +76,11 @@ def main() -> int:
             args.screenshot.parent.mkdir(parents=True, exist_ok=True)
             page.wait_for_timeout(1500)  # the panel's open animation has settled
             page.screenshot(path=str(args.screenshot))
+        if args.screenshot_top and chat.bot_bubbles().count():
+            args.screenshot_top.parent.mkdir(parents=True, exist_ok=True)
+            chat.bot_bubbles().first.evaluate("e => e.scrollIntoView({block: 'start'})")
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(args.screenshot_top))
         browser.close()
     return 0
 

@@ -93,6 +93,12 @@ def test_installation_answer_to_the_model_question_is_extracted_and_confirmed(ow
     tracker = signed(owner, slots, text="是的", intent="affirm")
     assert asyncio.run(validator.extract_product_model(CollectingDispatcher(), tracker, {})) == {"product_model": "是的"}
     assert validator.validate_product_model("是的", CollectingDispatcher(), tracker, {}) == {"product_model": "KFR-35GW"}
+    # the button's payload, or the model typed in any case, keeps the card's spelling
+    for answer in ("KFR-35GW/BpR3", "kfr-35gw/bpr3", "是，KFR-35GW/BpR3"):
+        typed = signed(owner, {**slots, "registered_model": "KFR-35GW/BpR3"}, text=answer, intent="inform")
+        assert validator.validate_product_model(answer, CollectingDispatcher(), typed, {}) == {"product_model": "KFR-35GW/BpR3"}
+    other = signed(owner, {**slots, "registered_model": "KFR-35GW/BpR3"}, text="KFR-26GW", intent="inform")
+    assert validator.validate_product_model("KFR-26GW", CollectingDispatcher(), other, {}) == {"product_model": "KFR-26GW"}
     denied = signed(owner, slots, text="不清楚", intent="deny")
     assert validator.validate_product_model("不清楚", CollectingDispatcher(), denied, {}) == {"product_model": forms.UNKNOWN_MODEL}
     # an interruption (domain.yml's not_intent for the slot's free-text mapping) is not an answer

@@ -7,14 +7,24 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import WEEKDAYS, local_time, parse_iso, verified_customer_id, with_session
+from actions.common import (
+    WEEKDAYS,
+    faq_topic,
+    intent_labels,
+    latest_text,
+    local_time,
+    parse_iso,
+    registered_products,
+    verified_customer_id,
+    with_session,
+)
 from kefu import clock
 from kefu.nlp.catalogue import find_products, load_catalogue
 from kefu.services import archive
@@ -171,3 +181,46 @@ class ActionBookMaintenance(Action):
             dispatcher.utter_message(response="utter_book_maintenance_general")
             events.append(SlotSet("fault_description", None))
         return events  # the rule runs repair_form next
+
+
+def card_line(card: Dict[str, Any], fact: str, today: dt.date) -> Optional[str]:
+    """One registered product's fact for a model-dependent FAQ answer; None when the card lacks it."""
+    what = f"{card['category']}（{card['model']}）" if card.get("model") else card["category"]
+    if fact == "maintenance" and card.get("maintenance_on") and card.get("maintenance_item"):
+        due = dt.date.fromisoformat(card["maintenance_on"])
+        when = f"已于{due.year}年{due.month}月{due.day}日到期" if due < today else f"在{due.year}年{due.month}月{due.day}日"
+        return f"您保养卡上登记的{what}，下次{card['maintenance_item']}{when}，需要的话可以直接预约师傅上门。"
+    if fact == "warranty" and card.get("warranty_end"):
+        end = dt.date.fromisoformat(card["warranty_end"])
+        state = "目前在保修期内" if end >= today else "目前已过保修期"
+        return f"您保养卡上登记的{what}保修期至{end.year}年{end.month}月{end.day}日，{state}。"
+    return None
+
+
+class ActionAnswerFaq(Action):
+    """The FAQ answer (utter_faq/<topic>); for a verified signed-in customer, when the answer
+    depends on the model (config/intent_labels.yml `card`), also what their 保养卡 says."""
+
+    def name(self) -> Text:
+        return "action_answer_faq"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        topic = faq_topic(tracker)
+        if topic is None:  # no selector output: nothing to answer from
+            dispatcher.utter_message(response="utter_ask_rephrase")
+            return []
+        dispatcher.utter_message(response=f"utter_faq/{topic}")
+        card = ((intent_labels().get("faq") or {}).get(topic) or {}).get("card")
+        if not card or verified_customer_id(tracker) is None:
+            return []
+        named = next(iter(find_products(latest_text(tracker))), None)
+        product = named or card.get("product")
+        cards = await registered_products(tracker, product)
+        if len(cards) != 1:  # none, or several machines of that product: the general answer stands
+            return []
+        line = card_line(cards[0], card["fact"], local_time(clock.now()).date())
+        if line is None:
+            return []
+        buttons = [maintenance_button({"category": cards[0]["category"]})] if card["fact"] == "maintenance" else []
+        dispatcher.utter_message(text=line, buttons=buttons)
+        return []

@@ -22,6 +22,7 @@ from kefu import settings
 from kefu.db import session_scope
 from kefu.errors import ServiceUnavailable
 from kefu.nlp.normalize import extract_phone
+from kefu.services import archive, customers
 from kefu.tokens import verify_customer_token
 
 logger = logging.getLogger(__name__)
@@ -92,6 +93,26 @@ def contact_phone(tracker: Tracker) -> Optional[str]:
 def verified_customer_id(tracker: Tracker) -> Optional[int]:
     claims = customer_claims(tracker)
     return int(claims["customer_id"]) if claims and claims.get("customer_id") is not None else None
+
+
+async def registered_products(tracker: Tracker, category: Optional[str] = None) -> List[Dict[str, Any]]:
+    """The verified token owner's registered products (保养卡), of one category if given,
+    as kefu.services.archive.product_card dicts.
+
+    Empty for everyone else -- a phone typed in chat opens nothing -- and when the look-up
+    fails (the card is a convenience: the caller asks or answers in general)."""
+    customer_id = verified_customer_id(tracker)
+    if customer_id is None:
+        return []
+
+    def read(session: Any) -> List[Dict[str, Any]]:
+        return [archive.product_card(p) for p in customers.registered_products(session, customer_id, category=category)]
+
+    try:
+        return await with_session(read)
+    except Exception as error:
+        logger.warning("registered product lookup failed: %s", error)
+        return []
 
 
 # --- formatting -------------------------------------------------------------------------
@@ -166,6 +187,13 @@ def latest_text(tracker: Tracker) -> str:
     """The latest message as the NLU read it (Simplified, slang mapped: components/normalizer.py)."""
     message = tracker.latest_message or {}
     return message.get("text_normalized") or message.get("text") or ""
+
+
+def faq_topic(tracker: Tracker) -> Optional[str]:
+    """The FAQ topic the ResponseSelector picked for the latest message (``warranty_period``)."""
+    selector = ((tracker.latest_message or {}).get("response_selector") or {}).get("faq") or {}
+    key = (selector.get("response") or {}).get("intent_response_key") or ""
+    return key.split("/", 1)[1] if key.startswith("faq/") else None
 
 
 def latest_intent(tracker: Tracker) -> Optional[str]:

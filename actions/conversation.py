@@ -8,7 +8,7 @@ from rasa_sdk.events import EventType, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import contact_phone, intent_labels, verified_customer_id, with_session
+from actions.common import contact_phone, faq_topic, intent_labels, verified_customer_id, with_session
 from actions.escalation import escalate
 from kefu.settings import service_config
 from kefu.services import surveys
@@ -65,9 +65,7 @@ class ActionDefaultAskAffirmation(Action):
         buttons: List[Dict[str, Any]] = []
         for name in ranking:
             if name == "faq":
-                selector = ((tracker.latest_message or {}).get("response_selector") or {}).get("faq", {})
-                key = ((selector.get("response") or {}).get("intent_response_key") or "").split("/")[-1]
-                topic = labels["faq"].get(key)
+                topic = labels["faq"].get(faq_topic(tracker) or "")
                 if topic:
                     # the canonical question is classified confidently on the normal FAQ path
                     buttons.append({"title": topic["label"], "payload": topic["question"]})

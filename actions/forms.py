@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.common import latest_intent, latest_text, previous_value, verified_customer_id, verified_phone
+from actions.common import latest_intent, latest_text, previous_value, registered_products, verified_customer_id, verified_phone
 from actions.stall import StallWatch
 from kefu import clock
 from kefu.nlp.catalogue import canonical_product, find_faults, find_products, product_for_model
@@ -82,6 +82,28 @@ class SharedSlotValidation:
     """Validators for slots that several forms ask for."""
 
     @silent_on_reset
+    def validate_product_model(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        text = str(value or "").strip()
+        registered = tracker.get_slot("registered_model")
+        if registered and (latest_intent(tracker) == "affirm" or registered.upper() in text.upper()):
+            return {"product_model": registered}  # the card's spelling (KFR-35GW/BpR3), not the upper-cased answer
+        if latest_intent(tracker) == "deny" or DONT_KNOW.search(text):
+            return {"product_model": UNKNOWN_MODEL}
+        if only_acknowledged(text, dispatcher):  # "好的" to "型号是多少？" is not a model
+            return {"product_model": None}
+        match = MODEL_PATTERN.search(text.upper())
+        if match:
+            model = match.group(0).strip("-/")
+            guessed = product_for_model(model)
+            events: Dict[Text, Any] = {"product_model": model}
+            if guessed and not tracker.get_slot("product"):
+                events["product"] = guessed
+            return events
+        if len(text) <= 30:
+            return {"product_model": text or UNKNOWN_MODEL}
+        return {"product_model": UNKNOWN_MODEL}
+
+    @silent_on_reset
     def validate_phone(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         phone = extract_phone(str(value or ""))
         if not phone and only_acknowledged(str(value or ""), dispatcher):
@@ -148,27 +170,6 @@ class ValidateRepairForm(StallWatch, SharedSlotValidation, FormValidationAction)
         return [s for s in domain_slots if s not in skip]
 
     @silent_on_reset
-    def validate_product_model(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
-        text = str(value or "").strip()
-        if latest_intent(tracker) == "affirm" and tracker.get_slot("registered_model"):
-            return {"product_model": tracker.get_slot("registered_model")}
-        if latest_intent(tracker) == "deny" or DONT_KNOW.search(text):
-            return {"product_model": UNKNOWN_MODEL}
-        if only_acknowledged(text, dispatcher):  # "好的" to "型号是多少？" is not a model
-            return {"product_model": None}
-        match = MODEL_PATTERN.search(text.upper())
-        if match:
-            model = match.group(0).strip("-/")
-            guessed = product_for_model(model)
-            events: Dict[Text, Any] = {"product_model": model}
-            if guessed and not tracker.get_slot("product"):
-                events["product"] = guessed
-            return events
-        if len(text) <= 30:
-            return {"product_model": text or UNKNOWN_MODEL}
-        return {"product_model": UNKNOWN_MODEL}
-
-    @silent_on_reset
     def validate_fault_description(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         text, _ = clean_user_text(str(value or ""), max_len=500)
         faults = find_faults(text)
@@ -183,11 +184,34 @@ class ValidateRepairForm(StallWatch, SharedSlotValidation, FormValidationAction)
 class ValidateInstallationForm(StallWatch, SharedSlotValidation, FormValidationAction):
     KINDS = [("移机", re.compile(r"移机|挪|搬家|新家|换个位置|换地方|移到|拆了装|拆下来装")), ("拆机", re.compile(r"拆机|拆下|拆掉|卸下")), ("新装", re.compile(r"新装|新机|安装|装机|新买|刚买|上门装"))]
 
+    OWNED_KINDS = ("移机", "拆机")  # a machine the customer already has: its 保养卡 model is confirmed
+
     def name(self) -> Text:
         return "validate_installation_form"
 
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Text]:
-        return [s for s in domain_slots if not (s == "phone" and verified_phone(tracker))]
+        slots = [s for s in domain_slots if not (s == "phone" and verified_phone(tracker))]
+        if "install_kind" in slots and await self._confirms_model(tracker):
+            slots.insert(slots.index("install_kind") + 1, "product_model")
+        return slots
+
+    async def _confirms_model(self, tracker: Tracker) -> bool:
+        """Moving or removing a machine of a signed-in customer who registered one of that product."""
+        if tracker.get_slot("product_model"):
+            return True
+        product = tracker.get_slot("product")
+        if not product or tracker.get_slot("install_kind") not in self.OWNED_KINDS:
+            return False
+        return any(p["model"] for p in await registered_products(tracker, product))
+
+    async def extract_product_model(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        """The answer to the model question (domain.yml maps free text to it in the repair form only)."""
+        if tracker.get_slot("requested_slot") != "product_model" or tracker.get_slot("product_model"):
+            return {}
+        if latest_intent(tracker) in _not_intents(domain, "product_model"):
+            return {}
+        text = latest_text(tracker).strip()
+        return {"product_model": text} if text else {}
 
     async def extract_install_kind(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         if tracker.get_slot("install_kind"):
@@ -253,12 +277,41 @@ class ValidateReturnForm(StallWatch, SharedSlotValidation, FormValidationAction)
     @silent_on_reset
     async def validate_order_no(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         order_no = extract_order_no(str(value or ""))
-        if order_no or value == NO_ORDER_NO:
-            return {"order_no": order_no or NO_ORDER_NO}
+        if order_no:
+            return {"order_no": order_no, **await self._returned_product(dispatcher, tracker, order_no)}
+        if value == NO_ORDER_NO:
+            return {"order_no": NO_ORDER_NO}
         if DONT_KNOW.search(latest_text(tracker)):
             return await self._forgotten_order_no(dispatcher, tracker)
         dispatcher.utter_message(response="utter_invalid_order_no")
         return {"order_no": None}
+
+    async def _returned_product(self, dispatcher: CollectingDispatcher, tracker: Tracker, order_no: str) -> Dict[Text, Any]:
+        """A signed-in owner's order names the product: confirm it with its model (the order's,
+        else the one 保养卡 of that product) and record both on the ticket. Anyone else's
+        order number reveals nothing here (the submit checks it against the typed phone)."""
+        from actions.common import with_session
+        from kefu.services import orders
+
+        customer_id = verified_customer_id(tracker)
+        if customer_id is None:
+            return {}
+        try:
+            items = await with_session(lambda s: orders.get_order_for_customer(s, order_no, customer_id=customer_id).items)
+        except Exception:  # not theirs, or not found: the submit says so
+            return {}
+        products = [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+        names = {canonical_product(str(i.get("product") or i.get("name") or "")) for i in products}
+        if len(products) != 1 or None in names:
+            return {}
+        product = names.pop()
+        model = str(products[0].get("model") or "") or None
+        if model is None:
+            cards = [p["model"] for p in await registered_products(tracker, product) if p["model"]]
+            model = cards[0] if len(cards) == 1 else None
+        what = f"{product} {model}" if model else product
+        dispatcher.utter_message(text=f"好的，为您办理订单 {order_no} 里的{what}。")
+        return {"product": product, "product_model": model}
 
     async def _forgotten_order_no(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[Text, Any]:
         """A signed-in customer picks one of their recent orders; anyone else may go on without it."""
@@ -371,6 +424,12 @@ def parse_score(text: str) -> Optional[int]:
 class ValidateCallbackForm(SharedSlotValidation, FormValidationAction):
     def name(self) -> Text:
         return "validate_callback_form"
+
+
+def _not_intents(domain: DomainDict, slot: str) -> List[str]:
+    """Intents that never fill ``slot`` from free text: its from_text mapping's ``not_intent`` in domain.yml."""
+    mappings = ((domain.get("slots") or {}).get(slot) or {}).get("mappings") or []
+    return next((list(m.get("not_intent") or []) for m in mappings if m.get("type") == "from_text"), [])
 
 
 def _items_text(items: Any) -> str:

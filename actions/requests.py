@@ -18,6 +18,7 @@ from actions.common import (
     idempotency_key,
     latest_text,
     parse_iso,
+    registered_products,
     safety_config,
     service_failure,
     ticket_card,
@@ -33,13 +34,15 @@ from kefu.services import customers, tickets
 from kefu.services.tickets import TicketRequest
 
 logger = logging.getLogger(__name__)
+MODEL_BUTTONS = 3  # registered models offered as buttons
 
 FORM_SLOTS = {
     "repair": ["product", "product_model", "fault", "fault_description", "address", "appointment_time",
                "appointment_start", "appointment_end", "emergency", "registered_model", "customer_address"],
-    "installation": ["product", "install_kind", "address", "appointment_time", "appointment_start", "appointment_end"],
+    "installation": ["product", "install_kind", "product_model", "registered_model", "address", "appointment_time",
+                     "appointment_start", "appointment_end"],
     "complaint": ["complaint_detail", "complaint_demand"],
-    "return": ["order_no", "return_kind", "return_reason"],
+    "return": ["order_no", "return_kind", "return_reason", "product", "product_model"],
     "suggestion": [],
 }
 
@@ -85,28 +88,29 @@ class ActionTriageRepair(Action):
 
 
 class ActionAskProductModel(Action):
-    """Signed-in customers are asked to confirm the registered model (保养卡)."""
+    """Signed-in customers are asked to confirm the registered model (保养卡): the repair and,
+    for a machine they already own, the installation form (移机/拆机) ask this way."""
 
     def name(self) -> Text:
         return "action_ask_product_model"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        customer_id = verified_customer_id(tracker)
         product = tracker.get_slot("product")
-        registered = None
-        if customer_id is not None and product:
-            try:
-                registered = await with_session(
-                    lambda s: next((p.model for p in customers.registered_products(s, customer_id, category=product) if p.model), None)
-                )
-            except Exception as error:  # identity is a convenience: fall back to asking
-                logger.warning("registered product lookup failed: %s", error)
-        if registered:
+        models = [p["model"] for p in await registered_products(tracker, product)] if product else []
+        models = list(dict.fromkeys(m for m in models if m))[:MODEL_BUTTONS]
+        if len(models) == 1:
+            registered = models[0]
             dispatcher.utter_message(
                 text=f"是上次登记的 {registered} 型号{product}吗？",
                 buttons=[{"title": f"是，{registered}", "payload": registered}, {"title": "不是 / 不清楚", "payload": "不清楚"}],
             )
             return [SlotSet("registered_model", registered)]
+        if models:  # several cards of this product: the customer picks one
+            dispatcher.utter_message(
+                text=f"您登记过 {len(models)} 台{product}，请问是哪一台？",
+                buttons=[{"title": m, "payload": m} for m in models] + [{"title": "都不是 / 不清楚", "payload": "不清楚"}],
+            )
+            return [SlotSet("registered_model", None)]
         dispatcher.utter_message(response="utter_ask_product_model")
         return []
 
@@ -231,10 +235,12 @@ class ActionSubmitInstallation(SubmitTicketAction):
 
     def request(self, tracker: Tracker) -> TicketRequest:
         kind = tracker.get_slot("install_kind") or "新装"
+        model = tracker.get_slot("product_model")
         return TicketRequest(
             type="installation",
             phone=tracker.get_slot("phone"),
             product=tracker.get_slot("product"),
+            product_model=None if model in (None, UNKNOWN_MODEL) else model,
             description=f"{kind}：{tracker.get_slot('product') or ''}",
             address=tracker.get_slot("address"),
             contact_name=tracker.get_slot("person_name"),
@@ -271,9 +277,12 @@ class ActionSubmitReturn(SubmitTicketAction):
         return "action_submit_return"
 
     def request(self, tracker: Tracker) -> TicketRequest:
+        model = tracker.get_slot("product_model")
         return TicketRequest(
             type="return",
             phone=tracker.get_slot("phone"),
+            product=tracker.get_slot("product"),  # set from the signed-in owner's order (forms.ValidateReturnForm)
+            product_model=None if model in (None, UNKNOWN_MODEL) else model,
             description=tracker.get_slot("return_reason") or "",
             extra={"order_no": tracker.get_slot("order_no"), "return_kind": tracker.get_slot("return_kind"),
                    "reason": tracker.get_slot("return_reason")},

@@ -7,6 +7,9 @@ Each message is typed into the widget like a customer would; the script waits un
 has been quiet for --quiet seconds, then prints the customer's line and every bot bubble
 (buttons in brackets). Used for the hands-on check of issue 10 (a 20-turn chat mixing
 requests and courtesy); the transcript is what a customer saw, not what the NLU guessed.
+With --customer-token (from `./kefu.sh customer-token PHONE`) the demo page is signed in as
+that customer: the widget's own greeting (from their archive) is printed first, and no
+message is needed to see it.
 """
 from __future__ import annotations
 
@@ -38,17 +41,26 @@ def bubbles_after(chat: Chat, seen: int, quiet: float, limit: float) -> list:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("messages", nargs="+")
+    parser.add_argument("messages", nargs="*")
     parser.add_argument("--url", default="http://127.0.0.1:8000")
     parser.add_argument("--quiet", type=float, default=3.0, help="seconds without a new bubble that end a turn")
     parser.add_argument("--limit", type=float, default=60.0, help="longest wait for one turn")
     parser.add_argument("--screenshot", type=Path)
+    parser.add_argument("--customer-token", default="", help="sign the demo page in as this customer")
+    parser.add_argument("--screenshot-top", type=Path, help="also a screenshot with the chat scrolled to its first bubble")
     args = parser.parse_args()
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium")
         page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-        chat = Chat.open_demo(page, args.url)
-        seen = len(bubbles_after(chat, 0, args.quiet, 10)) if chat.bot_bubbles().count() else 0
+        chat = Chat.open_demo(page, args.url, customer_token=args.customer_token)
+        if args.customer_token:  # the widget's own welcome is there at once; the archive greeting follows
+            page.wait_for_timeout(1000)
+            bubbles_after(chat, chat.bot_bubbles().count(), args.quiet, args.limit)
+        elif chat.bot_bubbles().count():
+            bubbles_after(chat, 0, args.quiet, 10)
+        seen = chat.bot_bubbles().count()
+        for i in range(seen):
+            print(f"    小暖: {chat.bot_bubbles().nth(i).inner_text().strip()}")
         for n, text in enumerate(args.messages, 1):
             chat.send(text)
             new = bubbles_after(chat, seen, args.quiet, args.limit)
@@ -64,6 +76,11 @@ def main() -> int:
             args.screenshot.parent.mkdir(parents=True, exist_ok=True)
             page.wait_for_timeout(1500)  # the panel's open animation has settled
             page.screenshot(path=str(args.screenshot))
+        if args.screenshot_top and chat.bot_bubbles().count():
+            args.screenshot_top.parent.mkdir(parents=True, exist_ok=True)
+            chat.bot_bubbles().first.evaluate("e => e.scrollIntoView({block: 'start'})")
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(args.screenshot_top))
         browser.close()
     return 0
 

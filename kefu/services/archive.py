@@ -57,22 +57,45 @@ def _today(now: Optional[dt.datetime] = None) -> dt.date:
     return (now or clock.now()).astimezone(service_config().tz).date()
 
 
-def due_date(product: RegisteredProduct, spec: Optional[Maintenance], today: dt.date) -> Optional[dt.date]:
-    """The product's current maintenance due date if it is due (or within the reminder lead), else None."""
+def maintenance_date(product: RegisteredProduct, spec: Optional[Maintenance], today: dt.date) -> Optional[dt.date]:
+    """The product's maintenance date as of today: the card's ``next_maintenance``, else the
+    latest period boundary reached (counting the reminder lead), else the first one ahead.
+    None without a maintenance spec or a date to count from."""
     if spec is None:
         return None
-    lead = dt.timedelta(days=spec.remind_days_before)
     if product.next_maintenance is not None:
-        due = product.next_maintenance
-    else:
-        base = product.install_date or product.purchase_date
-        if base is None:
-            return None
-        every = dt.timedelta(days=spec.every_days)
-        due = base + every
-        while due + every <= today + lead:  # the latest boundary reached: one reminder per period
-            due += every
-    return due if due <= today + lead else None
+        return product.next_maintenance
+    base = product.install_date or product.purchase_date
+    if base is None:
+        return None
+    lead = dt.timedelta(days=spec.remind_days_before)
+    every = dt.timedelta(days=spec.every_days)
+    due = base + every
+    while due + every <= today + lead:  # the latest boundary reached: one reminder per period
+        due += every
+    return due
+
+
+def due_date(product: RegisteredProduct, spec: Optional[Maintenance], today: dt.date) -> Optional[dt.date]:
+    """The product's current maintenance due date if it is due (or within the reminder lead), else None."""
+    due = maintenance_date(product, spec, today)
+    if due is None or spec is None:
+        return None
+    return due if due <= today + dt.timedelta(days=spec.remind_days_before) else None
+
+
+def product_card(product: RegisteredProduct, now: Optional[dt.datetime] = None) -> Dict[str, Any]:
+    """A registered product (保养卡) as the bot quotes it: model, warranty end, maintenance date."""
+    spec = getattr(load_catalogue().products.get(product.category), "maintenance", None)
+    due = maintenance_date(product, spec, _today(now))
+    return {
+        "id": product.id,
+        "category": product.category,
+        "model": product.model,
+        "warranty_end": product.warranty_end.isoformat() if product.warranty_end else None,
+        "maintenance_item": spec.item if spec is not None else None,
+        "maintenance_on": due.isoformat() if due else None,
+    }
 
 
 def _due_items(session: Session, products: Iterable[RegisteredProduct], today: dt.date,

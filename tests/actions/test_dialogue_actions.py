@@ -181,8 +181,9 @@ def test_forgotten_order_number_of_a_signed_in_customer_offers_recent_orders(ser
     payloads = [b["payload"] for b in messages[0]["buttons"]]
     assert payloads == ["DD202611150042", forms.NO_ORDER_NO]
     assert "冰箱" in messages[0]["buttons"][0]["title"]
-    _, picked = _validate_order("DD202611150042", {"customer_token": token})
-    assert picked == {"order_no": "DD202611150042"}
+    confirmed, picked = _validate_order("DD202611150042", {"customer_token": token})
+    assert picked == {"order_no": "DD202611150042", "product": "冰箱", "product_model": None}
+    assert confirmed[0]["text"] == "好的，为您办理订单 DD202611150042 里的冰箱。"
 
 
 def test_return_without_order_number_creates_its_ticket(service_db):

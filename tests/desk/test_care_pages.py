@@ -49,6 +49,7 @@ def test_survey_queue_lists_old_resolutions_and_records_a_call(app, clean_db, cl
     agent = client_for("wang")
     page = agent.get("/desk/care/surveys")
     assert f'data-ticket="{old}"' in page.text and f'data-ticket="{new}"' not in page.text  # resolved 2 h ago: not yet (24 h in service.yml)
+    assert '<td class="num">2 天</td>' in page.text  # waits of two days and more read in days
     response = agent.post(f"/desk/care/surveys/{old}", data={"score": "2", "comment": "师傅迟到"},
                           headers={"X-CSRF-Token": agent.csrf}, follow_redirects=False)
     assert response.status_code == 303

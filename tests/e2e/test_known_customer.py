@@ -9,6 +9,7 @@ from pathlib import Path
 
 from e2e_support import Customer
 from kefu import db
+from kefu.models import RegisteredProduct
 from kefu.services import customers, tickets
 from kefu.services.tickets import TicketRequest
 from kefu.tokens import sign_customer_token
@@ -105,3 +106,30 @@ def test_a_typed_phone_and_name_unlock_nothing(stack, pinned_clock):
 
     texts = "\n".join(r.get("text") or "" for r in asyncio.run(scenario()))
     assert "周明" not in texts and "工单号" not in texts and "洗衣机" not in texts, texts
+
+
+def test_a_model_dependent_faq_answer_quotes_the_owners_card_only_for_the_token(stack, pinned_clock):
+    with db.session_scope(stack.db_url) as session:
+        owner, _ = customers.get_or_create_customer(session, "13900000903", name="郑洁")
+        session.add(RegisteredProduct(customer=owner, category="净水器", model="RO-500",
+                                      next_maintenance=dt.date(2027, 1, 10)))
+        session.flush()
+        customer_id = owner.id
+    secrets = json.loads((Path(stack.env["KEFU_VAR_DIR"]) / "secrets.json").read_text("utf-8"))
+    token = sign_customer_token(customer_id, "13900000903", key=secrets["KEFU_CUSTOMER_TOKEN_KEY"])
+    question = "净水器滤芯多久换一次"
+
+    async def ask(data: dict) -> list:
+        async with Customer(stack.rasa_url) as customer:
+            await customer.client.emit("user_uttered", {"message": question, "session_id": customer.session_id,
+                                                         "customData": data})
+            return await collect(customer)
+
+    signed = asyncio.run(ask({"customer_token": token}))
+    texts = [r.get("text") or "" for r in signed]
+    assert "PP 棉" in texts[0], texts  # the general answer first (utter_faq/filter_replacement)
+    assert "您保养卡上登记的净水器（RO-500），下次更换滤芯在2027年1月10日" in "\n".join(texts), texts
+    card = next(r for r in signed if "RO-500" in (r.get("text") or ""))
+    assert [b["title"] for b in card["quick_replies"]] == ["预约净水器保养"]
+    typed = asyncio.run(ask({}))  # the same question without the token: the general answer only
+    assert "PP 棉" in (typed[0].get("text") or "") and not any("RO-500" in (r.get("text") or "") for r in typed), typed

@@ -5,6 +5,8 @@ Playwright's CSS locators pierce the widget's open Shadow DOM.
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from playwright.sync_api import Locator, Page, expect
 
 TIMEOUT_MS = 10_000
@@ -16,13 +18,15 @@ class Chat:
         self.base_url = base_url
 
     @classmethod
-    def open_demo(cls, page: Page, base_url: str, *, open_panel: bool = True) -> "Chat":
+    def open_demo(cls, page: Page, base_url: str, *, open_panel: bool = True, customer_token: str = "") -> "Chat":
+        """The demo page; with ``customer_token`` signed in as that customer (the brand site's sign-in)."""
         chat = cls(page, base_url)
-        chat.goto(open_panel=open_panel)
+        chat.goto(open_panel=open_panel, customer_token=customer_token)
         return chat
 
-    def goto(self, *, open_panel: bool = True) -> None:
-        self.page.goto(f"{self.base_url}/demo")
+    def goto(self, *, open_panel: bool = True, customer_token: str = "") -> None:
+        query = f"?customer_token={quote(customer_token)}" if customer_token else ""
+        self.page.goto(f"{self.base_url}/demo{query}")
         expect(self.launcher).to_be_visible(timeout=TIMEOUT_MS)
         if open_panel:
             self.open()

@@ -53,6 +53,9 @@ STORIES_HEADER = (
 )
 # Actions that are never a story step (Rasa adds them itself).
 IMPLICIT_ACTIONS = {"action_listen", "action_session_start"}
+# Rasa's own slots that are neither shown nor part of a story: the channel's session metadata
+# (the customer's IP address, message ids) is not dialogue state and not for the trainer's eyes.
+IMPLICIT_SLOTS = {"session_started_metadata"}
 # Intents a trainer may not pick for the corrected message.
 NOT_CHOOSABLE_INTENTS = {"nlu_fallback", "session_start", "restart", "back", "out_of_scope_default"}
 
@@ -125,7 +128,7 @@ def steps_from_events(events: Sequence[Dict[str, Any]]) -> List[Step]:
             last = next((s for s in reversed(steps) if s.kind == "action"), None)
             if last is not None and text:
                 last.bot.append(text)
-        elif kind == "slot":
+        elif kind == "slot" and event.get("name") not in IMPLICIT_SLOTS:
             steps.append(Step(len(steps), "slot", event.get("name"), value=event.get("value"), session=session,
                               timestamp=event.get("timestamp")))
         elif kind == "active_loop":

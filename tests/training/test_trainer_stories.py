@@ -59,6 +59,16 @@ def test_steps_show_messages_actions_and_what_the_bot_said():
     assert [s.index for s in steps] == list(range(len(steps)))
 
 
+def test_the_channels_session_metadata_is_not_a_step():
+    """Rasa stores the client's IP address in the session_started_metadata slot: never shown."""
+    steps = steps_from_events([
+        action("action_session_start"), {"event": "session_started"},
+        {"event": "slot", "name": "session_started_metadata", "value": {"client_ip": "203.0.113.7"}},
+        action("action_listen"), user("你好", "greet", 0.98), action("utter_greet")])
+    assert [(s.kind, s.name) for s in steps] == [("user", "greet"), ("action", "utter_greet")]
+    assert "203.0.113.7" not in repr([s.as_dict() for s in steps])
+
+
 def test_a_wrong_action_is_replaced_and_the_story_ends_there():
     steps = steps_from_events(EVENTS)
     wrong = next(s.index for s in steps if s.kind == "action" and s.name == "action_default_fallback" and not s.reverted)

@@ -2,9 +2,9 @@
 
 The conversation (tests/training/data/conversation_ticket_correction.json) is the tracker of a
 real chat in the widget against the model of 2026-12-06: the customer looked up a ticket, then
-wrote "不对，我说的是冰箱" (intent ``correct``, 0.94) and the bot fell back — the first story of
-data/stories/reviewed.yml was made from it on the desk. Client IPs are removed; the phone
-is the seeded demo customer's.
+wrote "不对，我说的是冰箱" (intent ``correct``, 0.94) and the bot fell back; a trainer turned it
+into a story on the desk (docs/trainers.md, "A real correction, end to end"). Client IPs are
+removed; the phone is the seeded demo customer's.
 
 A reviewed story only fixes the bot if the dialogue state it teaches is the state the
 policies saw when they went wrong. These tests build the story with the desk's builder on
@@ -12,8 +12,11 @@ the real domain, read it back with Rasa's own story reader and tracker generator
 what `rasa test core` in `./kefu.sh compare` and `rasa train` do), and check that
 
 - Rasa reads the file and replays it as one test conversation ending in the chosen action;
-- the featurized states before that action (what Memoization and TED see, max_history 5)
-  are the states of the live tracker before its wrong action;
+- the featurized states before that action (``past_states``, the last max_history 5) are
+  the states of the live tracker before its wrong action. This is necessary, not sufficient,
+  for the retrained model to follow the story: the ML policies also leave out turns that
+  RulePolicy marks as rule turns, and the retrained model of 2026-12-06 still failed this
+  story (docs/trainers.md);
 - the desk's save (page -> data/stories/reviewed.yml) writes the same story on a copy of the
   real project, after Rasa's data validation and rule-contradiction check.
 """

@@ -200,8 +200,11 @@ def build_story(steps: Sequence[Step], correction: Correction, domain: DomainInf
     intent = correction.intent or kept[last_user].name
     if intent not in domain.intents or intent in NOT_CHOOSABLE_INTENTS:
         raise Refused("unknown_intent", intent=intent)
+    hidden = loop_turns(kept)
     out: List[Dict[str, Any]] = []
     for i, step in enumerate(kept):
+        if i in hidden:
+            continue
         if step.kind == "user":
             name_ = intent if i == last_user else step.name
             entry: Dict[str, Any] = {"intent": name_}
@@ -214,8 +217,6 @@ def build_story(steps: Sequence[Step], correction: Correction, domain: DomainInf
             out.append({"action": step.name})
         elif step.kind == "slot" and step.name in domain.featurized_slots:
             out.append({"slot_was_set": [{step.name: step.value}]})
-        elif step.kind == "loop":
-            out.append({"active_loop": step.name})
     out.append({"action": correction.action})
     if correction.action in domain.forms:
         out.append({"active_loop": correction.action})
@@ -224,6 +225,33 @@ def build_story(steps: Sequence[Step], correction: Correction, domain: DomainInf
         story["metadata"] = metadata
     story["steps"] = out
     return story
+
+
+def loop_turns(kept: Sequence[Step]) -> Set[int]:
+    """Positions of the form's own turns: left out of the story, as Rasa's ML policies never see them.
+
+    While a form is active, RulePolicy answers each customer message with the form action
+    (the loop's happy path) and marks those turns ``hide_rule_turn``: Memoization and TED
+    leave them out of the states they predict from. Kept in a story, they would be learnt
+    as history that is never there at prediction time — and with ``active_loop`` steps,
+    Rasa's featurizer also keys the story's last action two turns short. So the story keeps
+    the form's activation and the actions around it, not the customer's answers to it
+    (those teach the NLU), nor the ``active_loop`` events.
+    """
+    hidden: Set[int] = set()
+    active: Optional[str] = None
+    for i, step in enumerate(kept):
+        if step.kind == "loop":
+            hidden.add(i)
+            if step.name is None:
+                active = None
+            else:
+                active = step.name
+        elif step.kind == "user" and active is not None:
+            nxt = next((j for j in range(i + 1, len(kept)) if kept[j].kind in ("user", "action")), None)
+            if nxt is not None and kept[nxt].kind == "action" and kept[nxt].name == active:
+                hidden.update({i, nxt})
+    return hidden
 
 
 def replaced_action(steps: Sequence[Step], step: int) -> Optional[str]:

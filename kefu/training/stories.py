@@ -50,6 +50,9 @@ STORIES_HEADER = (
 )
 # Actions that are never a story step (Rasa adds them itself).
 IMPLICIT_ACTIONS = {"action_listen", "action_session_start"}
+# Rasa's own slots that are neither shown nor part of a story: the channel's session metadata
+# (the customer's IP address, message ids) is not dialogue state and not for the trainer's eyes.
+IMPLICIT_SLOTS = {"session_started_metadata"}
 # Intents a trainer may not pick for the corrected message.
 NOT_CHOOSABLE_INTENTS = {"nlu_fallback", "session_start", "restart", "back", "out_of_scope_default"}
 
@@ -122,7 +125,7 @@ def steps_from_events(events: Sequence[Dict[str, Any]]) -> List[Step]:
             last = next((s for s in reversed(steps) if s.kind == "action"), None)
             if last is not None and text:
                 last.bot.append(text)
-        elif kind == "slot":
+        elif kind == "slot" and event.get("name") not in IMPLICIT_SLOTS:
             steps.append(Step(len(steps), "slot", event.get("name"), value=event.get("value"), session=session,
                               timestamp=event.get("timestamp")))
         elif kind == "active_loop":
@@ -194,8 +197,11 @@ def build_story(steps: Sequence[Step], correction: Correction, domain: DomainInf
     intent = correction.intent or kept[last_user].name
     if intent not in domain.intents or intent in NOT_CHOOSABLE_INTENTS:
         raise Refused("unknown_intent", intent=intent)
+    hidden = loop_turns(kept)
     out: List[Dict[str, Any]] = []
     for i, step in enumerate(kept):
+        if i in hidden:
+            continue
         if step.kind == "user":
             name_ = intent if i == last_user else step.name
             entry: Dict[str, Any] = {"intent": name_}
@@ -208,8 +214,6 @@ def build_story(steps: Sequence[Step], correction: Correction, domain: DomainInf
             out.append({"action": step.name})
         elif step.kind == "slot" and step.name in domain.featurized_slots:
             out.append({"slot_was_set": [{step.name: step.value}]})
-        elif step.kind == "loop":
-            out.append({"active_loop": step.name})
     out.append({"action": correction.action})
     if correction.action in domain.forms:
         out.append({"active_loop": correction.action})
@@ -218,6 +222,33 @@ def build_story(steps: Sequence[Step], correction: Correction, domain: DomainInf
         story["metadata"] = metadata
     story["steps"] = out
     return story
+
+
+def loop_turns(kept: Sequence[Step]) -> Set[int]:
+    """Positions of the form's own turns: left out of the story, as Rasa's ML policies never see them.
+
+    While a form is active, RulePolicy answers each customer message with the form action
+    (the loop's happy path) and marks those turns ``hide_rule_turn``: Memoization and TED
+    leave them out of the states they predict from. Kept in a story, they would be learnt
+    as history that is never there at prediction time — and with ``active_loop`` steps,
+    Rasa's featurizer also keys the story's last action two turns short. So the story keeps
+    the form's activation and the actions around it, not the customer's answers to it
+    (those teach the NLU), nor the ``active_loop`` events.
+    """
+    hidden: Set[int] = set()
+    active: Optional[str] = None
+    for i, step in enumerate(kept):
+        if step.kind == "loop":
+            hidden.add(i)
+            if step.name is None:
+                active = None
+            else:
+                active = step.name
+        elif step.kind == "user" and active is not None:
+            nxt = next((j for j in range(i + 1, len(kept)) if kept[j].kind in ("user", "action")), None)
+            if nxt is not None and kept[nxt].kind == "action" and kept[nxt].name == active:
+                hidden.update({i, nxt})
+    return hidden
 
 
 def replaced_action(steps: Sequence[Step], step: int) -> Optional[str]:

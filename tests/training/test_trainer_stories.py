@@ -59,6 +59,32 @@ def test_steps_show_messages_actions_and_what_the_bot_said():
     assert [s.index for s in steps] == list(range(len(steps)))
 
 
+def test_the_channels_session_metadata_is_not_a_step():
+    """Rasa stores the client's IP address in the session_started_metadata slot: never shown."""
+    steps = steps_from_events([
+        action("action_session_start"), {"event": "session_started"},
+        {"event": "slot", "name": "session_started_metadata", "value": {"client_ip": "203.0.113.7"}},
+        action("action_listen"), user("你好", "greet", 0.98), action("utter_greet")])
+    assert [(s.kind, s.name) for s in steps] == [("user", "greet"), ("action", "utter_greet")]
+    assert "203.0.113.7" not in repr([s.as_dict() for s in steps])
+
+
+def test_the_forms_own_turns_are_left_out():
+    """A message the active form answered (its happy path) is hidden from Rasa's ML policies: not in the story."""
+    steps = steps_from_events([
+        action("action_listen"), user("查一下工单", "query_ticket"), action("ticket_lookup_form"),
+        {"event": "active_loop", "name": "ticket_lookup_form"}, action("action_listen"),
+        user("13800000000", "inform"), action("ticket_lookup_form"), {"event": "active_loop", "name": None},
+        action("action_ticket_operation"), action("action_listen"), user("不对，我说的是冰箱", "correct")])
+    domain = DomainInfo(intents={"query_ticket", "inform", "correct"},
+                        actions={"ticket_lookup_form", "action_ticket_operation", "utter_ask_ticket_no"},
+                        forms={"ticket_lookup_form"})
+    story = build_story(steps, Correction("c1", len(steps) - 1, "utter_ask_ticket_no"), domain, "r")
+    assert story["steps"] == [{"intent": "query_ticket"}, {"action": "ticket_lookup_form"},
+                              {"action": "action_ticket_operation"}, {"intent": "correct"},
+                              {"action": "utter_ask_ticket_no"}]
+
+
 def test_a_wrong_action_is_replaced_and_the_story_ends_there():
     steps = steps_from_events(EVENTS)
     wrong = next(s.index for s in steps if s.kind == "action" and s.name == "action_default_fallback" and not s.reverted)
@@ -69,8 +95,7 @@ def test_a_wrong_action_is_replaced_and_the_story_ends_there():
         {"intent": "report_repair", "entities": [{"product": "空调"}]},
         {"slot_was_set": [{"product": "空调"}]},  # featurized slot kept; phone_hint is not
         {"action": "utter_repair_start"}, {"action": "repair_form"},
-        {"active_loop": "repair_form"}, {"active_loop": None},
-        # the reverted 好的 turn had no effect on the conversation: not in the story
+        # no active_loop steps (Rasa's ML policies never see them); the reverted 好的 turn had no effect on the conversation: not in the story
         {"intent": "thank"}, {"action": "utter_ack"},
     ]
 

@@ -25,6 +25,7 @@ import signal
 import subprocess
 import sys
 import time
+import xmlrpc.client
 from pathlib import Path
 from typing import List, Optional
 
@@ -158,7 +159,7 @@ def watch(stack, poll_seconds: float = 1.0) -> None:
     while stack.running():
         try:
             states = {p["name"]: p for p in stack.rpc().getAllProcessInfo()}
-        except OSError:
+        except (OSError, xmlrpc.client.Fault):  # not up yet, or shutting down (Fault SHUTDOWN_STATE)
             time.sleep(poll_seconds)
             continue
         for name, info in states.items():

@@ -112,3 +112,28 @@ def test_stop_leaves_no_process_behind_even_one_that_ignores_sigterm(stack):
     assert not stack.running()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_watch_ends_quietly_when_supervisord_answers_that_it_is_shutting_down(tmp_path):
+    """supervisord answers Fault SHUTDOWN_STATE while it stops: the run ends, it does not crash."""
+    import xmlrpc.client
+
+    from kefu.cli import watch
+
+    class ShuttingDown:
+        log_dir = tmp_path
+        polls = 0
+
+        def running(self):
+            self.polls += 1
+            return self.polls < 3
+
+        def rpc(self):
+            class Proxy:
+                def getAllProcessInfo(self):
+                    raise xmlrpc.client.Fault(6, "SHUTDOWN_STATE")
+            return Proxy()
+
+    with pytest.raises(SystemExit) as exit_:
+        watch(ShuttingDown(), poll_seconds=0.01)
+    assert exit_.value.code == 1

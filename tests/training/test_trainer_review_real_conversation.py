@@ -143,7 +143,8 @@ def test_the_desk_saves_it_as_a_story_rasa_accepts(tmp_path, sqlite_tracker_url,
     from kefu.services import agents
     from kefu.training import conversations as conv
     from tests.training.test_trainer_review_conversations import step_of
-    from tests.training.test_trainer_review_page import csrf_token, login, mount_review
+    from tests.training.conftest import mount_review
+    from tests.training.test_trainer_review_page import csrf_token, login
 
     root = tmp_path / "kefu"
     root.mkdir()

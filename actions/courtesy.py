@@ -4,9 +4,13 @@
   natural reply. Outside a form: "好的，还有什么可以帮您？", "不客气", a closing after
   "没有了/不用了"; inside a form a one-word acknowledgement, after which the form repeats
   its question. ``courtesy_reply`` is also used by the fallback and the bare-answer router.
-- ``action_switch_request``: a ticket/order question or a complaint typed while a form
-  is open: the form is set aside (its answers stay in the slots, so asking for the same
-  request again resumes it) and the new request starts, with a short confirmation.
+- ``action_switch_request``: a different request typed while a form is open
+  (config/dialogue.yml form_switches): the form is set aside (its answers stay in the
+  slots, so asking for the same request again resumes it) and the new request starts,
+  with a short confirmation.
+- ``action_goodbye_in_form``: a goodbye inside a form closes politely — unless it was
+  "没有了"/"不知道" answering a question where "nothing" is an answer (the model
+  question): then it is that answer and the form goes on.
 """
 from __future__ import annotations
 
@@ -23,12 +27,6 @@ FORM_LABELS = {
     "repair_form": "报修登记", "installation_form": "安装预约", "complaint_form": "投诉登记",
     "return_form": "退换货申请", "ticket_lookup_form": "工单查询", "order_lookup_form": "订单查询",
     "callback_form": "回电预约",
-}
-# The request each interrupting intent starts, and how it starts.
-SWITCH_TARGETS = {
-    "query_ticket": ("ticket_lookup_form", "query"), "urge_ticket": ("ticket_lookup_form", "urge"),
-    "cancel_ticket": ("ticket_lookup_form", "cancel"), "reschedule_ticket": ("ticket_lookup_form", "reschedule"),
-    "query_order": ("order_lookup_form", None), "complain": ("complaint_form", None),
 }
 
 
@@ -57,26 +55,54 @@ class ActionCourtesy(Action):
 
 # Form questions whose answer is free text, kept as typed (no validator has to see it).
 FREE_TEXT_SLOTS = {"product_model", "fault_description", "complaint_detail", "complaint_demand", "return_reason"}
+# ... and those where "没有了" / "不知道" is a complete answer (the NLU hears a goodbye in it).
+NOTHING_IS_AN_ANSWER = {"product_model", "complaint_demand"}
+# ... and those where a grievance is the answer (why the customer wants to return it).
+COMPLAINT_IS_AN_ANSWER = {"return_reason"}
+
+
+def asked_slot(tracker: Tracker) -> Optional[str]:
+    """The slot the form asked for last (action_deactivate_loop has just reset requested_slot)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "slot" and event.get("name") == "requested_slot" and event.get("value"):
+            return event["value"]
+    return None
+
+
+def previous_form(tracker: Tracker) -> Optional[str]:
+    """The form that was open before this turn's deactivation."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "active_loop" and event.get("name"):
+            return event["name"]
+    return None
+
+
+def resume_with_answer(form: str, slot: str, value: str) -> List[EventType]:
+    """Take the set-aside form up again with ``value`` as the answer to ``slot``."""
+    return [ActiveLoop(form), SlotSet("ticket_op", None), SlotSet("requested_slot", slot), SlotSet(slot, value),
+            FollowupAction(form)]
 
 
 def form_answer_events(tracker: Tracker, target: Optional[str], previous: Optional[str]) -> Optional[List[EventType]]:
-    """A "ticket question" inside another form that names no ticket and no ticket word
-    (config/dialogue.yml ticket_switch_words) is the answer to the form's question: the
-    form is taken up again with the text as the value of the slot it asked for."""
+    """When an interrupting request is really the answer to the form's question, the form is
+    taken up again with the text as the value of the slot it asked for:
+    - a "ticket question" that names no ticket and no ticket word (config/dialogue.yml
+      ticket_switch_words): "记不清了" to the model question;
+    - a complaint given as the reason for a return ("质量太差了，用两天就坏"): it is the reason."""
     from actions.common import latest_text
     from kefu.dialogue_config import dialogue_config
     from kefu.nlp.normalize import extract_ticket_no
 
-    if target != "ticket_lookup_form" or not previous or previous == "ticket_lookup_form":
+    if not previous or previous == target:
         return None
     text = latest_text(tracker)
+    asked = asked_slot(tracker)
+    if target == "complaint_form":
+        return resume_with_answer(previous, asked, text) if asked in COMPLAINT_IS_AN_ANSWER else None
+    if target != "ticket_lookup_form":
+        return None
     if extract_ticket_no(text) or any(word in text for word in dialogue_config().ticket_switch_words):
         return None
-    asked = None
-    for event in reversed(tracker.events):
-        if event.get("event") == "slot" and event.get("name") == "requested_slot" and event.get("value"):
-            asked = event["value"]
-            break
     if asked not in FREE_TEXT_SLOTS:
         return None  # phone, address, time...: their validators must see the text; the switch stands
     value = text
@@ -84,8 +110,7 @@ def form_answer_events(tracker: Tracker, target: Optional[str], previous: Option
         from actions.forms import DONT_KNOW, UNKNOWN_MODEL
 
         value = UNKNOWN_MODEL if DONT_KNOW.search(text) else text[:30]
-    return [ActiveLoop(previous), SlotSet("ticket_op", None), SlotSet("requested_slot", asked), SlotSet(asked, value),
-            FollowupAction(previous)]
+    return resume_with_answer(previous, asked, value)
 
 
 class ActionSwitchRequest(Action):
@@ -93,13 +118,11 @@ class ActionSwitchRequest(Action):
         return "action_switch_request"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        intent = latest_intent(tracker)
-        target, op = SWITCH_TARGETS.get(intent, (None, None))
-        previous = None
-        for event in reversed(tracker.events):
-            if event.get("event") == "active_loop" and event.get("name"):
-                previous = event["name"]
-                break
+        from kefu.dialogue_config import dialogue_config
+
+        previous = previous_form(tracker)
+        switch = dialogue_config().switch_for(latest_intent(tracker) or "", previous)
+        target, op = (switch.to, switch.op) if switch else (None, None)
         label = FORM_LABELS.get(previous or "", "刚才的登记")
         answer = form_answer_events(tracker, target, previous)
         if answer is not None:
@@ -120,3 +143,19 @@ class ActionSwitchRequest(Action):
                 return events + escalation
             return events + escalation + [FollowupAction(target)]
         return events + [FollowupAction(target)]
+
+
+class ActionGoodbyeInForm(Action):
+    def name(self) -> Text:
+        return "action_goodbye_in_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        from actions.common import latest_text
+        from actions.forms import DONT_KNOW, NOTHING_MORE, UNKNOWN_MODEL
+
+        text = latest_text(tracker).strip()
+        form, asked = previous_form(tracker), asked_slot(tracker)
+        if form and asked in NOTHING_IS_AN_ANSWER and (NOTHING_MORE.match(text) or DONT_KNOW.search(text)):
+            return resume_with_answer(form, asked, UNKNOWN_MODEL if asked == "product_model" else text)
+        dispatcher.utter_message(response="utter_goodbye")
+        return []

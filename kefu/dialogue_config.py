@@ -14,6 +14,14 @@ FULLWIDTH_SLASH = "／"
 _PAYLOAD = re.compile(r"^/([A-Za-z_][A-Za-z0-9_]*)(?:\{.*\})?(?:@[0-9.]+)?$", re.DOTALL)
 
 
+class FormSwitch(_Strict):
+    """config/dialogue.yml form_switches: where an interrupting request leads."""
+
+    to: str
+    op: Optional[str] = None
+    only_from: List[str] = []  # empty: from every other form
+
+
 class DialogueConfig(_Strict):
     max_bot_messages_per_turn: conint(ge=1, le=10)
     button_intents: List[str]
@@ -21,6 +29,14 @@ class DialogueConfig(_Strict):
     closing_phrases: List[str]
     thanks_phrases: List[str]
     ticket_switch_words: List[str] = []
+    form_switches: Dict[str, FormSwitch] = {}
+
+    def switch_for(self, intent: str, form: Optional[str]) -> Optional[FormSwitch]:
+        """The switch an ``intent`` typed inside ``form`` makes, if any (never into ``form`` itself)."""
+        switch = self.form_switches.get(intent)
+        if switch is None or switch.to == form or (switch.only_from and form not in switch.only_from):
+            return None
+        return switch
 
     @validator("button_intents")
     def _no_internal_intents(cls, value):

@@ -46,3 +46,22 @@ def test_a_real_ticket_question_still_switches():
 def test_a_validated_question_is_never_filled_unchecked():
     said, events = run_switch("不记得了", "phone")  # the phone validator must see it: the switch stands
     assert said == ["utter_switch_request"] and events[-1]["name"] == "ticket_lookup_form"
+
+
+def test_a_complaint_given_as_the_return_reason_is_the_reason():
+    said, events = run_switch("质量太差了，用两天就坏了", "return_reason", form="return_form", intent="complain")
+    assert said == []
+    assert {"event": "slot", "name": "return_reason", "value": "质量太差了，用两天就坏了", "timestamp": None} in events
+    assert events[-1]["event"] == "followup" and events[-1]["name"] == "return_form"
+
+
+def test_a_complaint_at_another_question_of_the_return_form_still_switches():
+    said, events = run_switch("你们退货太麻烦了，我要投诉", "order_no", form="return_form", intent="complain")
+    assert said[0] == "utter_switch_request" and "utter_complaint_empathy" in said
+
+
+def test_a_return_wish_in_the_repair_form_switches_to_the_return_form():
+    said, events = run_switch("算了不修了，我要退货", "product_model", intent="request_return")
+    assert said == ["utter_switch_request"]
+    assert events[-1]["event"] == "followup" and events[-1]["name"] == "return_form"
+    assert not any(e.get("name") == "product_model" for e in events)  # not saved as the model

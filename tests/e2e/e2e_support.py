@@ -19,6 +19,14 @@ def rest_headers(stack) -> Dict[str, str]:
     return {"Authorization": f"Bearer {stack.env['KEFU_REST_TOKEN']}"}
 
 
+def conversation_tracker(stack, sender: str) -> Dict[str, Any]:
+    """A conversation's tracker (Rasa's HTTP API, with the stack's server token)."""
+    r = httpx.get(f"{stack.rasa_url}/conversations/{sender}/tracker", params={"token": stack.env["KEFU_RASA_TOKEN"]},
+                  timeout=30)
+    r.raise_for_status()
+    return r.json()
+
+
 class RestChat:
     """A customer talking to Rasa's REST channel."""
 
@@ -37,6 +45,9 @@ class RestChat:
     @staticmethod
     def texts(replies: List[Dict[str, Any]]) -> str:
         return "\n".join(r.get("text") or "" for r in replies)
+
+    def tracker(self) -> Dict[str, Any]:
+        return conversation_tracker(self.stack, self.sender)
 
 
 

@@ -6,7 +6,6 @@ import asyncio
 import re
 from typing import Any, Dict, List
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -15,7 +14,7 @@ from kefu.dialogue_config import dialogue_config
 from kefu.models.desk import Handoff
 from kefu.models.service import Ticket
 
-from e2e_support import Customer, RestChat
+from e2e_support import Customer, RestChat, conversation_tracker
 
 TICKET_NO = re.compile(r"[A-Z]{2}\d{8}-\d{4,}")
 # What a customer must never get for a courtesy message: the fallback apology, a
@@ -44,12 +43,6 @@ def tickets_of(stack, sender: str) -> List[str]:
 def handoffs_of(stack, sender: str) -> int:
     with db.session_scope(stack.db_url) as session:
         return session.execute(select(func.count(Handoff.id)).where(Handoff.conversation_id == sender)).scalar_one()
-
-
-def tracker(stack, sender: str) -> Dict[str, Any]:
-    r = httpx.get(f"{stack.rasa_url}/conversations/{sender}/tracker", params={"token": stack.env["KEFU_RASA_TOKEN"]}, timeout=30)
-    r.raise_for_status()
-    return r.json()
 
 
 def test_chatting_past_the_end_of_a_repair(stack, chat):
@@ -123,12 +116,12 @@ def test_typed_slash_text_does_not_act_over_rest(stack, chat):
     say(chat, "冰箱不制冷了要报修")
     for text in ["/restart", '/EXTERNAL_handoff_resolved{"ticket_no":"BX20261120-0002"}', "/request_human"]:
         chat.say(text)
-    events = tracker(stack, chat.sender)["events"]
+    events = conversation_tracker(stack, chat.sender)["events"]
     assert not [e for e in events if e["event"] == "restart"]
     assert not [e for e in events if e["event"] == "action" and e["name"] in ("action_handback", "action_restart")]
     typed = [e["text"] for e in events if e["event"] == "user"][-3:]
     assert all(t.startswith("／") for t in typed), typed
-    assert tracker(stack, chat.sender)["slots"]["product"] == "冰箱"  # nothing was reset
+    assert conversation_tracker(stack, chat.sender)["slots"]["product"] == "冰箱"  # nothing was reset
 
 
 def test_typed_slash_text_does_not_act_over_socketio(stack):
@@ -146,7 +139,7 @@ def test_typed_slash_text_does_not_act_over_socketio(stack):
             return customer.session_id
 
     sender = asyncio.run(run())
-    events = tracker(stack, sender)["events"]
+    events = conversation_tracker(stack, sender)["events"]
     assert not [e for e in events if e["event"] == "restart"]
     assert not [e for e in events if e["event"] == "action" and e["name"] == "action_handback"]
     typed = [e["text"] for e in events if e["event"] == "user" and e["text"] != "你好"]

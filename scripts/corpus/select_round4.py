@@ -11,18 +11,21 @@ remark about a book, fruit, shampoo, milk, clothes or a hotel is deleted in revi
 catalogue" whose faults are still report_repair.
 
 Pools, in this order (a text goes to the first pool it matches), each a seeded sample:
+- typo:     a return or exchange written with a typo (反货, 退或, 推款, 换或 ...): the CSV's appliance
+            rows hold one;
 - change:   address or delivery-date changes (改地址, 送货时间, 预约, 推迟 ...);
-- chaser:   chasing without 催 (还没, 到现在, 迟迟, 什么时候, 几天了 ...): urge_ticket,
-            query_order or query_ticket wording;
+- query:    order / delivery / repair status wording (显示签收, 交易完成, 物流信息, 进度, 不更新 ...);
+- chaser:   negative reviews chasing something without 催 (还没到, 迟迟没回, 到现在还没处理,
+            什么时候能, 等了 ...): urge_ticket, query_order or query_ticket wording;
 - repair:   repair wording (修, 返修, 送修, 保修, 售后): plain repair requests;
 - delivery: negative reviews about delivery (快递, 物流, 发货, 到货, 签收 ...): delivery complaints;
 - symptom:  negative reviews describing a fault WITHOUT a fault keyword (no word of
             FAULT_WORDS, which holds round 3's fault keywords and every fault name and variant
-            of config/catalogue.yml): 声音, 信号, 电池, 屏幕, 按键, 发热 ...;
+            of config/catalogue.yml): 没声音, 信号差, 充不满, 屏幕有亮点, 按键不灵, 发烫 ...;
 - fault:    negative phone / tablet / computer reviews with a fault keyword: faults of products
             outside the catalogue.
-A return written with a typo (退或, 推款, 换或 ...) does not occur in the appliance rows of the
-CSV (one in clothes reviews), so round 4 has no pool for it.
+Sampling is stable: within a pool, rows are taken in the order of sha1(SEED:row), so changing
+one pool's rule or quota does not reshuffle the others.
 
 Guard (counts only are printed, to stderr; no held-out text is ever shown): a candidate is
 dropped when its normalised text (kefu.training.project.normalise) has a near-duplicate
@@ -33,8 +36,8 @@ holdout, the development sets, any NLU file under data/, the labelled texts kept
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
-import random
 import re
 import sys
 from pathlib import Path
@@ -57,13 +60,19 @@ MAX_LEN = 60
 SIMILAR = 0.85
 NON_CATALOGUE = {"计算机", "平板", "手机"}
 
+TYPO = re.compile("反货|返货|退或|推货|推款|换或|腿货|退贷|退huo|tui货")
 CHANGE = re.compile("改地址|换地址|地址|改时间|改期|改天|推迟|延期|预约|约好|约定|晚点送|送货时间|配送时间")
-CHASER = re.compile("还没|还未|迟迟|一直没|到现在|至今|几天了|多少天|多久|什么时候|啥时候|何时|怎么还|等了")
+QUERY = re.compile("显示签收|已签收|显示已|确认收货|交易完成|订单完成|物流信息|查不到|进度|不更新|没有更新")
+CHASER = re.compile("(还没|还未|一直没|迟迟|到现在|至今|怎么还|仍然没|依然没)有?"
+                    "(到|收到|发(?!现)|送|回|处理|退|修|寄|给|人|消息|动静|联系|解决|来|上门|安排|审核|答复|结果|通知)|"
+                    "几天了|多少天了|要多久|什么时候(能|可以|才|发|到|给|退|修|寄)|啥时候|何时|等了")
 REPAIR = re.compile("修|售后")
 DELIVERY = re.compile("快递|物流|送货|配送|发货|到货|签收|收货|派送|运输|送到|送来|快件")
-SYMPTOM = re.compile("声音|响|嗡|吱|杂音|电流|卡|发热|烫|信号|网络|wifi|WiFi|WIFI|连不上|上不了网|电池|耗电|掉电|"
-                     "续航|充电|屏|亮点|漏光|闪|按键|按钮|键盘|触摸|画面|图像|摄像|拍照|指纹|喇叭|听筒|话筒|"
-                     "耳机|松动|接触|不稳定|时好时坏|温度|水温")
+SYMPTOM = re.compile("没声|没有声音|无声|声音小|不响|杂音|电流声|嗞|吱吱|嗡嗡|破音|信号差|信号不好|没信号|无信号|"
+                     "无服务|连不上|上不了网|断网|充不了|充不满|不充电|充电慢|耗电快|掉电|没电|自己关|自己点|"
+                     "屏幕.{0,6}(点不动|不灵|线|闪|变色|发黄|裂|碎|重影|不能点)|亮点|漏光|重影|不灵敏|卡死|卡机|"
+                     "闪退|发热|发烫|烫手|很烫|松动|接触不良|时好时坏|时有时无|不稳定|插不进|不好使|不管用|点不动|"
+                     "触屏.{0,4}(不|没)")
 # Round 3's fault keywords plus generic ones; the catalogue's fault names and variants are added
 # at run time (fault_words()).
 FAULT = ("坏|故障|毛病|问题|开不了机|死机|黑屏|花屏|不加热|漏水|漏电|自动关机|失灵|不能用|用不了|没反应|充不进|"
@@ -71,7 +80,8 @@ FAULT = ("坏|故障|毛病|问题|开不了机|死机|黑屏|花屏|不加热|�
 GUARDED = ["tests/nlu/real_customers_test.yml", "tests/nlu/holdout.yml", "tests/nlu/dev.yml",
            "tests/nlu/dev_holdout_v1.yml"]
 PENDING = "scripts/corpus/pending"
-QUOTAS = {"change": 30, "chaser": 90, "repair": 80, "delivery": 70, "symptom": 80, "fault": 70}
+QUOTAS = {"typo": 10, "change": 30, "query": 40, "chaser": 100, "repair": 50, "delivery": 40, "symptom": 70,
+          "fault": 90}
 
 
 def fault_words(catalogue: Path = ROOT / "config/catalogue.yml") -> re.Pattern:
@@ -83,11 +93,15 @@ def fault_words(catalogue: Path = ROOT / "config/catalogue.yml") -> re.Pattern:
 
 def pool_of(text: str, cat: str, label: int, faults: re.Pattern) -> Optional[str]:
     """The round-4 pool a picked text of an appliance-like category belongs to, or None."""
+    if TYPO.search(text):
+        return "typo"
     if CHANGE.search(text):
         return "change"
+    if QUERY.search(text):
+        return "query"
     if "催" in text:
         return None
-    if CHASER.search(text):
+    if label == 0 and CHASER.search(text):
         return "chaser"
     if REPAIR.search(text):
         return "repair"
@@ -131,15 +145,18 @@ def candidates(rows: Sequence[Dict[str, str]], taken: Iterable[int]) -> Dict[str
     return pools
 
 
+def order_key(seed: int, row: int) -> str:
+    """The stable sampling order of a row: a seeded hash, independent of the other rows."""
+    return hashlib.sha1(f"{seed}:{row}".encode()).hexdigest()
+
+
 def select(pools: Dict[str, List[dict]], guard: Sequence[str], quotas: Dict[str, int] = QUOTAS,
            seed: int = SEED) -> tuple:
     """The seeded sample of each pool (guarded); returns (selected rows, report lines, dropped)."""
-    rng = random.Random(seed)
     guard = list(guard)
     out, report, dropped = [], [], 0
     for name, quota in quotas.items():
-        pool = list(pools.get(name, []))
-        rng.shuffle(pool)
+        pool = sorted(pools.get(name, []), key=lambda item: order_key(seed, item["row"]))
         kept = []
         for item in pool:
             if len(kept) >= quota:

@@ -1,4 +1,5 @@
-"""Round-4 corpus selection (scripts/corpus/select_round4.py): pools, leak guard, reproducibility.
+"""Round-4 corpus tools: selection (scripts/corpus/select_round4.py: pools, leak guard,
+reproducibility) and the review decisions (apply_review.py).
 
 Synthetic rows only; the guard is tested on a temporary project, so no held-out text is read here.
 """
@@ -105,3 +106,17 @@ def test_guard_reads_held_out_dev_data_and_pending_files(tmp_path):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(nlu.format(text), "utf-8")
     assert r4.guarded_norms(tmp_path) == sorted(["甲乙丙", "丁戊己", "庚辛壬", "子丑寅", "卯辰巳"])
+
+
+def test_review_decisions_by_position_or_by_example_id():
+    import apply_review
+
+    examples = [{"text": t, "intent": "faq/invoice", "entities": [], "metadata": {"id": f"osc10-{row}", "row": row}}
+                for t, row in (("屏幕坏了", 7), ("很好用", 3), ("发票没给", 5))]
+    by_id = apply_review.decide(examples, {"osc10-3": "D", "osc10-5": "Fi", "osc10-7": "R"})
+    by_position = apply_review.decide(examples, {"0": "R", "1": "D", "2": "Fi"})
+    assert by_id == by_position
+    assert [(r["text"], r["intent"], r["metadata"]["predicted"]) for r in by_id] == [
+        ("屏幕坏了", "report_repair", "faq/invoice"), ("发票没给", "faq/invoice", "faq/invoice")]
+    with pytest.raises(SystemExit):  # every block needs a decision
+        apply_review.decide(examples, {"osc10-3": "D", "osc10-7": "R"})

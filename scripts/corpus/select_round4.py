@@ -48,7 +48,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from select_reviews import APPLIANCE, pick  # noqa: E402
+from select_reviews import APPLIANCE, pick
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))

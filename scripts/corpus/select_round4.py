@@ -30,8 +30,9 @@ one pool's rule or quota does not reshuffle the others.
 Guard (counts only are printed, to stderr; no held-out text is ever shown): a candidate is
 dropped when its normalised text (kefu.training.project.normalise) has a near-duplicate
 (normalised Levenshtein similarity >= SIMILAR) in the real-customer test split, the fresh
-holdout, the development sets, any NLU file under data/, the labelled texts kept out of training
-(scripts/corpus/pending/) or an earlier candidate of this round.
+holdout, the development sets, any NLU file under data/ except this round's own output
+(data/nlu/real_customers_round4.yml, so that a re-run reproduces the selection), the labelled
+texts kept out of training (scripts/corpus/pending/) or an earlier candidate of this round.
 """
 from __future__ import annotations
 
@@ -80,6 +81,7 @@ FAULT = ("坏|故障|毛病|问题|开不了机|死机|黑屏|花屏|不加热|�
 GUARDED = ["tests/nlu/real_customers_test.yml", "tests/nlu/holdout.yml", "tests/nlu/dev.yml",
            "tests/nlu/dev_holdout_v1.yml"]
 PENDING = "scripts/corpus/pending"
+OWN_FILE = "data/nlu/real_customers_round4.yml"  # this round's accepted texts: not guarded, so a re-run selects them again
 QUOTAS = {"typo": 10, "change": 30, "query": 40, "chaser": 100, "repair": 50, "delivery": 40, "symptom": 70,
           "fault": 90}
 
@@ -118,8 +120,10 @@ def pool_of(text: str, cat: str, label: int, faults: re.Pattern) -> Optional[str
 
 
 def guarded_norms(root: Path = ROOT) -> List[str]:
-    """Normalised texts no candidate may be near: held-out and dev sets, data/, pending/."""
-    paths = [root / p for p in GUARDED] + list(nlu_files(root / "data")) + sorted((root / PENDING).glob("*.yml"))
+    """Normalised texts no candidate may be near: held-out and dev sets, data/ (but this round's
+    own file), pending/."""
+    data = [p for p in nlu_files(root / "data") if p.resolve() != (root / OWN_FILE).resolve()]
+    paths = [root / p for p in GUARDED] + data + sorted((root / PENDING).glob("*.yml"))
     return sorted({normalise(e["text"]) for p in paths if p.exists() for e in read_examples(p)} - {""})
 
 

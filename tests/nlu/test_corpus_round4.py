@@ -101,7 +101,8 @@ def test_guard_reads_held_out_dev_data_and_pending_files(tmp_path):
     nlu = 'version: "3.1"\nnlu:\n- intent: complain\n  examples: |\n    - {}\n'
     for rel, text in [("tests/nlu/holdout.yml", "甲乙丙"), ("tests/nlu/real_customers_test.yml", "丁戊己"),
                       ("tests/nlu/dev.yml", "庚辛壬"), ("data/nlu/x.yml", "子丑寅"),
-                      ("scripts/corpus/pending/y.yml", "卯辰巳"), ("tests/nlu/other.yml", "午未申")]:
+                      ("scripts/corpus/pending/y.yml", "卯辰巳"), ("tests/nlu/other.yml", "午未申"),
+                      (r4.OWN_FILE, "酉戌亥")]:
         path = tmp_path / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(nlu.format(text), "utf-8")

@@ -56,10 +56,12 @@ _ID_NUMBER = re.compile(r"(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])")
 _ADDR_CHARS = r"[\u4e00-\u9fa5A-Za-z0-9\-－#]"
 _ADDR_STOP = "我你他她您在是住到去来的家址请帮麻烦改换"
 _ADDR_SUFFIX = (
-    r"(?:特别行政区|自治区|自治州|省|市|区|县|旗|镇|乡|街道|大道|大街|路|街|巷|弄|胡同|里|小区|花园|家园|苑|公寓|"
-    r"大厦|广场|中心|村|组|期|栋|幢|座|号楼|楼|单元|层|号|室)"
+    r"(?:特别行政区|自治区|自治州|省|市|区|县|旗|镇|乡|街道|大道|大街|路|街|巷|胡同|里|小区|花园|家园|苑|公寓|"
+    r"大厦|广场|中心|村|栋|幢|号楼|楼|单元|层|号|室)"
 )
-_ADDR_PART = rf"(?:(?![{_ADDR_STOP}]){_ADDR_CHARS}){{1,12}}?{_ADDR_SUFFIX}"
+# Suffixes that are everyday words too (怎么弄, 一组, 分期, 座位) count only after a number: 100弄, 3组, 二期, A座.
+_ADDR_NUMBERED = r"[0-9A-Za-z一二三四五六七八九十百零两]{1,6}(?:弄|组|期|座)"
+_ADDR_PART = rf"(?:(?:(?![{_ADDR_STOP}]){_ADDR_CHARS}){{1,12}}?{_ADDR_SUFFIX}|{_ADDR_NUMBERED})"
 _ADDRESS = re.compile(rf"{_ADDR_PART}(?:[ ,，]?{_ADDR_PART})+(?:[-－]?[0-9A-Za-z]{{1,6}}(?:号|室)?)?")
 
 # Names: after an introducing phrase (two or three characters), or surname + title.

@@ -22,6 +22,10 @@ UNKNOWN_MODEL = "未知"
 DONT_KNOW = re.compile(r"不知道|不清楚|不记得|记不清|想不起|忘了|找不到|没有型号|看不到|不确定|不晓得|没注意")
 MODEL_PATTERN = re.compile(r"[A-Za-z]{1,5}[A-Za-z0-9]*[-/]?[A-Za-z0-9][A-Za-z0-9\-/().]{1,30}")
 ADDRESS_MARKERS = re.compile(r"[省市区县镇乡村路街道巷弄号栋幢楼室苑园里庄坊湾城]|小区|大厦|公寓|花园|单元")
+
+
+def plausible_address(text: str) -> bool:
+    return len(text) >= 6 and bool(ADDRESS_MARKERS.search(text))
 # Words that carry no content of their own in a fault or complaint description.
 FILLER = re.compile(r"你好|您好|在吗|我要|我想|帮我|麻烦|请|报修|维修|修一下|修理|投诉|我要投诉|客服|一下|了|的|啊|呢|吧|吗|[\s,.!?，。！？~～、]")
 NOTHING_MORE = re.compile(r"^(没有|没了|无|没|不用|暂时没有|没有了|没啥|就这样|跳过)[。!！.]*$")
@@ -124,7 +128,12 @@ class SharedSlotValidation:
             return {"address": tracker.get_slot("customer_address")}
         if only_acknowledged(text, dispatcher):
             return {"address": None}
-        if len(text) < 6 or not ADDRESS_MARKERS.search(text):
+        if not plausible_address(text):
+            # DIET's address span can be a piece of the answer ("成都市…环球中心E1区1803" ->
+            # "区1803"): the whole answer it was taken from is the address then.
+            whole, _ = clean_user_text(latest_text(tracker), max_len=200)
+            if text and text in whole and plausible_address(whole):
+                return {"address": whole}
             dispatcher.utter_message(response="utter_invalid_address")
             return {"address": None}
         return {"address": text}

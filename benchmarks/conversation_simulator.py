@@ -1,13 +1,15 @@
 """Conversation simulator, full run (issue 10 section 3).
 
-    python benchmarks/conversation_simulator.py [--conversations 2000] [--seed 1] [--concurrency 6]
+    python benchmarks/conversation_simulator.py [--conversations 2000] [--seed 1] [--concurrency 6] [--model PATH]
 
 Starts the product's stack (Rasa + action server, fresh SQLite service DB, pinned clock:
 Monday 10:00 Beijing) on the ports of KEFU_E2E_RASA_PORT / KEFU_E2E_ACTIONS_PORT, with the
 e2e configuration (every simulated customer comes from 127.0.0.1, so the per-address limits
 are those of tests/e2e/e2e_support.py), plays the generated conversations (tests/simulator/)
 and prints the invariant violations by kind (with examples) and the fallback rate on
-content turns (turns that carry a request, not courtesy). Exit code 1 on any violation.
+content turns (turns that carry a request, not courtesy; counted from the tracker's events:
+the core fallback or the two-stage fallback loop ran on the message, see
+tests/simulator/README.md). Exit code 1 on any violation.
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=6)
     parser.add_argument("--show", type=int, default=20, help="violations printed in full")
+    parser.add_argument("--model", help="model archive to run (default: the newest in models/)")
     args = parser.parse_args()
 
     from kefu import clock, db
@@ -41,8 +44,8 @@ def main() -> int:
     from tests.simulator.generator import generate, load_pools
     from tests.simulator.runner import Runner, prepare, run
 
-    models = sorted((ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
-    if not models:
+    models = [Path(args.model)] if args.model else sorted((ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    if not models or not models[-1].is_file():
         sys.exit("no trained model in models/ (./kefu.sh train)")
     var = Path(tempfile.mkdtemp(prefix="kefu-sim-"))
     db_url = f"sqlite:///{var / 'kefu.db'}"

@@ -137,6 +137,7 @@ class KefuRestInput(ChannelState, RestInput):
             metadata["client_ip"] = ip  # set by the channel only (per-IP limits in actions)
         if truncated:
             metadata["original_text"] = guards.original_text(raw)
+        text = await self._typed_confirmation(sender, text, metadata)  # "嗯" to "您是要…吗？" = its button
         text = customer_text(text, metadata)  # typed "/restart" is text, not a command
         client_id = str(metadata.get("client_message_id") or "")
         if client_id and not await self._ledger.first_delivery(sender, client_id):

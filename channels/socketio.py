@@ -204,6 +204,7 @@ class KefuSocketIOInput(ChannelState, SocketIOInput):
             metadata["original_text"] = guards.original_text(raw)  # kept, within a bound
         for payload in await presence.customer_back(sender_id, "message"):  # place given up meanwhile?
             await sio.emit(self.bot_message_evt, payload, room=room, namespace=self.namespace)
+        text = await self._typed_confirmation(sender_id, text, metadata)  # "嗯" to "您是要…吗？" = its button
         text = customer_text(text, metadata)  # typed "/restart" is text, not a command
         output = KefuSocketIOOutput(sio, self.bot_message_evt, hold=True)
         message = UserMessage(text, output, sender_id, input_channel=self.name(), metadata=metadata)

@@ -29,6 +29,7 @@ class DialogueConfig(_Strict):
     closing_phrases: List[str]
     thanks_phrases: List[str]
     ticket_switch_words: List[str] = []
+    affirmation_phrases: List[str] = []
     form_switches: Dict[str, FormSwitch] = {}
 
     def switch_for(self, intent: str, form: Optional[str]) -> Optional[FormSwitch]:
@@ -73,6 +74,62 @@ def courtesy_kind(text: str, config: Optional[DialogueConfig] = None) -> Optiona
 
 dialogue_config = settings.ConfigFile("dialogue.yml", DialogueConfig)  # config/dialogue.yml, validated, cached
 load_dialogue_config = dialogue_config.load
+
+
+def is_affirmation(text: str, config: Optional[DialogueConfig] = None) -> bool:
+    """Whether ``text`` is a bare yes ("嗯", "好的", "是的呀"): one or more ``affirmation_phrases``
+    and nothing else but particles and punctuation. Traditional and full-width forms count
+    ("對的", "ＯＫ"); "不是", "不要" do not (the "不" stays)."""
+    from kefu.nlp.textnorm import normalize_text
+
+    config = config or dialogue_config()
+    rest = normalize_text(text).text.lower()
+    found = False
+    for phrase in sorted(config.affirmation_phrases, key=len, reverse=True):
+        if phrase.lower() in rest:
+            found = True
+            rest = rest.replace(phrase.lower(), " ")
+    return found and not _PARTICLES.sub("", rest)
+
+
+# The two-stage fallback's question ("小暖想确认一下，您是要…吗？", actions/conversation.py):
+# its first button is the intent the question names.
+AFFIRMATION_RESPONSE = "utter_ask_affirmation"
+
+
+def offered_button(events: List[Dict[str, Any]], config: Optional[DialogueConfig] = None) -> Optional[Dict[str, str]]:
+    """The first button of the two-stage question, if that question is the bot's latest
+    message and the customer has not answered it yet (``events``: tracker events as dicts);
+    only a button a customer may press (an intent of ``button_intents``, or an FAQ question)."""
+    config = config or dialogue_config()
+    for event in reversed(events):
+        kind = event.get("event")
+        if kind == "user":
+            return None
+        if kind != "bot":
+            continue
+        if (event.get("metadata") or {}).get("utter_action") != AFFIRMATION_RESPONSE:
+            return None
+        buttons = (event.get("data") or {}).get("buttons") or []
+        first = buttons[0] if buttons and isinstance(buttons[0], dict) else {}
+        payload, title = str(first.get("payload") or ""), str(first.get("title") or "")
+        if not payload or not title:
+            return None
+        match = _PAYLOAD.match(payload)
+        if payload.startswith("/") and not (match and match.group(1) in config.button_intents):
+            return None
+        return {"payload": payload, "title": title}
+    return None
+
+
+def typed_confirmation(text: str, events: List[Dict[str, Any]],
+                       config: Optional[DialogueConfig] = None) -> Optional[Dict[str, str]]:
+    """A typed yes ("嗯", "好的", "是的") to the two-stage question "您是要…吗？" means its first
+    button: that button (payload, title), to be handled as if it was pressed; else None."""
+    config = config or dialogue_config()
+    if not is_affirmation(text, config):
+        return None
+    return offered_button(events, config)
 
 
 def customer_text(text: str, metadata: Optional[Dict[str, Any]] = None, config: Optional[DialogueConfig] = None) -> str:

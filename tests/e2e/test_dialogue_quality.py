@@ -144,3 +144,46 @@ def test_typed_slash_text_does_not_act_over_socketio(stack):
     assert not [e for e in events if e["event"] == "action" and e["name"] == "action_handback"]
     typed = [e["text"] for e in events if e["event"] == "user" and e["text"] != "你好"]
     assert typed and all(text.startswith("／") for text in typed), typed  # reached the NLU as text
+
+
+def ask_two_stage_question(stack, sender: str, intent: str, label: str) -> None:
+    """Put the conversation where the two-stage fallback has just asked "您是要<label>吗？"
+    (the events Rasa logs for it), through Rasa's HTTP API: which message the NLU is unsure
+    about depends on the model, the question's handling must not."""
+    events = [
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": "东西有点问题想处理一下",
+         "parse_data": {"intent": {"name": "nlu_fallback", "confidence": 0.4}, "entities": [],
+                        "intent_ranking": [{"name": intent, "confidence": 0.4}]}},
+        {"event": "action", "name": "action_two_stage_fallback"},
+        {"event": "active_loop", "name": "action_two_stage_fallback"},
+        {"event": "bot", "text": f"小暖想确认一下，您是要{label}吗？", "metadata": {"utter_action": "utter_ask_affirmation"},
+         "data": {"buttons": [{"title": label, "payload": f"/{intent}"}, {"title": "都不是", "payload": "/out_of_scope"}]}},
+        {"event": "action", "name": "action_listen"},
+    ]
+    r = httpx.post(f"{stack.rasa_url}/conversations/{sender}/tracker/events", json=events,
+                   params={"token": stack.env["KEFU_RASA_TOKEN"]}, timeout=30)
+    r.raise_for_status()
+    assert tracker(stack, sender)["active_loop"].get("name") == "action_two_stage_fallback"
+
+
+@pytest.mark.parametrize("typed", ["嗯", "好的", "是的"])
+def test_a_typed_yes_to_the_two_stage_question_confirms_it(stack, chat, typed):
+    """Like pressing the question's first button (known gap of issue 10: a typed yes was a bare
+    affirm, which clarified nothing, and the return request was lost)."""
+    say(chat, "你好")
+    ask_two_stage_question(stack, chat.sender, "request_return", "退换货")
+    replies = say(chat, typed)
+    state = tracker(stack, chat.sender)
+    assert state["active_loop"].get("name") == "return_form", (typed, chat.texts(replies))
+    assert "订单" in chat.texts(replies), chat.texts(replies)  # the return form's first question
+    shown = [e for e in state["events"] if e["event"] == "user"][-1]
+    assert (shown.get("metadata") or {}).get("display_text") == typed  # the transcript shows what was typed
+
+
+def test_a_typed_no_to_the_two_stage_question_does_not_confirm_it(stack, chat):
+    say(chat, "你好")
+    ask_two_stage_question(stack, chat.sender, "request_return", "退换货")
+    replies = say(chat, "不是")
+    assert tracker(stack, chat.sender)["active_loop"].get("name") != "return_form", chat.texts(replies)
+    assert not tickets_of(stack, chat.sender)

@@ -19,8 +19,12 @@ from tests.simulator.runner import Runner, prepare, run
 SEED = 20261207
 CONVERSATIONS = 200
 # Measured 2026-12-06 on seed 20261207 with model 20261206-034410-slim-silo: form_stuck 19,
-# form_derailed 2. A budget with room for training noise, not a target.
-QUALITY_BUDGET = {"form_stuck": 30, "form_derailed": 6}
+# form_derailed 2. Evening, model 20261206-195216-fixed-driver (branch sim: return-for-a-fault
+# examples, runner answering the two-stage question once): form_stuck 7 (all the address
+# question: DIET's span cut the answer short), then 0 with the whole answer taken
+# (actions/forms.py plausible_address); form_derailed 3 ("麻烦帮我登记一下维修，X的问题" read as
+# query_ticket). A budget with a small room for training noise, not a target (0).
+QUALITY_BUDGET = {"form_stuck": 3, "form_derailed": 5}
 
 
 def test_simulated_conversations_keep_every_invariant(stack):

@@ -20,6 +20,8 @@ from kefu.nlp.textnorm import load_slang, normalize_text
     ("3q", "谢谢"),
     ("型号KFR3Q-35", "型号KFR3Q-35"),                        # ASCII slang never inside a model number
     ("按装师傅什么时候来", "安装师傅什么时候来"),
+    ("买的冰箱坏了要腿货，腿款也行", "买的冰箱坏了要退货,退款也行"),  # homophones of 退货/退款
+    ("火腿肠", "火腿肠"),
 ])
 def test_normalize_text(raw, expected):
     assert normalize_text(raw).text == expected

@@ -16,6 +16,14 @@ and per conversation:
 - ``form_not_completed``: every answer of a form was given, yet no ticket;
 - ``form_stuck``: the bot asked the same question again and again for a valid answer;
 - ``form_derailed``: a plain answer to a form question switched the bot into another form.
+
+The two-stage fallback ("小暖想确认一下，您是要…吗？" with buttons) is Rasa's loop
+``action_two_stage_fallback``: while it asks, the form's ``requested_slot`` stays set. The
+runner answers that question once, as a customer would: it presses the button naming its
+own request when one is offered, otherwise it leaves the script (it never sends its last
+message again). When the customer's reply clarifies the message, Rasa logs that message a
+second time (``_message_clarification``): ``split_turns`` keeps it in the same turn.
+Fallback turns are read from the tracker's events (``is_fallback_turn``), not from reply texts.
 """
 from __future__ import annotations
 
@@ -36,7 +44,16 @@ from kefu.models.service import Ticket
 from tests.simulator.generator import FORMS, LOOKUPS, Plan
 
 TICKET_NO = re.compile(r"[A-Z]{2}\d{8}-\d{4,}")
-FALLBACK_ACTIONS = {"action_default_fallback", "action_default_ask_affirmation", "utter_ask_rephrase", "utter_default"}
+TWO_STAGE = "action_two_stage_fallback"
+# A fallback question the customer saw (bot events carry the response name as utter_action; the
+# two-stage loop runs ask-affirmation / rephrase / the give-up inside itself, so only their
+# responses, never their action names, are in the tracker).
+FALLBACK_RESPONSES = {"utter_ask_affirmation", "utter_ask_rephrase", "utter_default", "utter_fallback_offer_human"}
+# The request each scenario's customer came with: the two-stage button they press.
+REQUEST_INTENTS = {"repair": "report_repair", "installation": "request_installation", "complaint": "complain",
+                   "return": "request_return", "query_ticket": "query_ticket", "urge_ticket": "urge_ticket",
+                   "cancel_ticket": "cancel_ticket", "human": "request_human"}
+MAX_CONFIRMS = 2  # two-stage questions a customer answers with a button in one conversation
 # A hand-off or call-back started on the turn (a call-back form already asking goes on: not new).
 HANDOFF_ACTIONS = {"action_escalate", "action_book_callback", "activate:callback_form"}
 SUBMIT_ACTIONS = {"action_submit_repair": "repair", "action_submit_installation": "installation",
@@ -55,10 +72,12 @@ def example_ticket_numbers() -> set:
 @dataclass
 class Turn:
     text: str
-    kind: str  # opener | answer | courtesy | correction | digression_faq | noise | abandon | lookup
+    kind: str  # opener | answer | courtesy | correction | digression_faq | noise | abandon | lookup | confirm
     replies: List[str] = field(default_factory=list)
-    actions: List[str] = field(default_factory=list)
+    actions: List[str] = field(default_factory=list)  # from the tracker (TrackerTurn.actions)
     bot_messages: int = 0
+    fallback: bool = False  # from the tracker (is_fallback_turn)
+    metadata: Dict[str, Any] = field(default_factory=dict)  # sent with the message (a button's display_text)
 
 
 @dataclass
@@ -100,13 +119,18 @@ class Report:
                 and not (r.plan.scenario == "courtesy_only" and t.kind == "opener")]
 
     def fallback_rate(self) -> float:
+        """Share of content turns on which a fallback ran (tracker events, see is_fallback_turn)."""
         turns = self.content_turns()
-        return sum(1 for t in turns if FALLBACK_ACTIONS & set(t.actions)) / max(len(turns), 1)
+        return sum(1 for t in turns if t.fallback) / max(len(turns), 1)
 
     def summary(self) -> str:
         turns = sum(len(r.turns) for r in self.results)
-        lines = [f"conversations: {len(self.results)}  turns: {turns}  content turns: {len(self.content_turns())}",
-                 f"fallback rate on content turns: {self.fallback_rate():.2%}",
+        content = self.content_turns()
+        confirms = sum(1 for r in self.results for t in r.turns if t.kind == "confirm")
+        lines = [f"conversations: {len(self.results)}  turns: {turns}  content turns: {len(content)}",
+                 f"fallback rate on content turns: {self.fallback_rate():.2%} "
+                 f"({sum(1 for t in content if t.fallback)} turns with a fallback in the tracker)",
+                 f"two-stage questions answered with the customer's own request button: {confirms}",
                  f"violations: {len(self.violations)}"]
         for kind, n in sorted(self.by_kind().items()):
             lines.append(f"  {kind}: {n}")
@@ -179,8 +203,10 @@ class Runner:
 
     # --- talking ------------------------------------------------------------------
     def say(self, plan: Plan, turn: Turn) -> Turn:
-        r = self.http.post(f"{self.rasa_url}/webhooks/rest/webhook", headers=self.rest_headers,
-                           json={"sender": plan.sender, "message": turn.text})
+        body: Dict[str, Any] = {"sender": plan.sender, "message": turn.text}
+        if turn.metadata:
+            body["metadata"] = turn.metadata
+        r = self.http.post(f"{self.rasa_url}/webhooks/rest/webhook", headers=self.rest_headers, json=body)
         r.raise_for_status()
         turn.replies = [m.get("text") or "" for m in r.json()]
         return turn
@@ -192,6 +218,24 @@ class Runner:
         tracker = r.json()
         return {"loop": (tracker.get("active_loop") or {}).get("name"),
                 "requested": tracker["slots"].get("requested_slot"), "paused": bool(tracker.get("paused"))}
+
+    def offered_buttons(self, plan: Plan) -> List[Dict[str, Any]]:
+        """The buttons of the bot's latest message (the two-stage question's choices)."""
+        for event in reversed(self.events(plan)):
+            if event.get("event") == "user":
+                return []
+            if event.get("event") == "bot":
+                return list((event.get("data") or {}).get("buttons") or [])
+        return []
+
+    def confirmation(self, plan: Plan) -> Optional[Turn]:
+        """The customer's one answer to a pending two-stage question: the button naming
+        their own request, or None (not offered: they leave the script)."""
+        intent = REQUEST_INTENTS.get(plan.scenario)
+        for button in self.offered_buttons(plan) if intent else []:
+            if button.get("payload") == f"/{intent}":
+                return Turn(button["payload"], "confirm", metadata={"display_text": button.get("title") or ""})
+        return None
 
     def events(self, plan: Plan) -> List[Dict[str, Any]]:
         r = self.http.get(f"{self.rasa_url}/conversations/{plan.sender}/tracker", params={"token": self.rasa_token})
@@ -211,10 +255,21 @@ class Runner:
         pending = sorted(plan.interjections, key=lambda i: i.before_step)
         lookup = self.lookup_tickets[plan.lookup_pick % len(self.lookup_tickets)] if self.lookup_tickets else None
         stuck = derailed = None
+        confirms = 0
         while len(turns) < MAX_TURNS:
             state = self.state(plan)
             if state["paused"]:
                 break
+            if state["loop"] == TWO_STAGE:
+                # "您是要…吗？": answered once. (Its requested_slot is the form's, still set:
+                # answering that slot again would send the last message a second time.)
+                confirm = self.confirmation(plan) if confirms < MAX_CONFIRMS else None
+                if confirm is None:
+                    break
+                confirms += 1
+                turns.append(self.say(plan, confirm))
+                last_requested, repeats = None, 0
+                continue
             slot = state["requested"] if state["loop"] else None
             expected = FORM_OF.get(plan.scenario)
             if slot and expected and state["loop"] != expected:
@@ -243,7 +298,7 @@ class Runner:
                     plan.answers["product"] = plan.correction_product
             if interjected:
                 after = self.state(plan)
-                if after["paused"] or not after["loop"] or after["requested"] != slot:
+                if after["paused"] or after["loop"] != state["loop"] or after["requested"] != slot:
                     last_requested, repeats = None, 0
                     continue  # the interjection changed the question (or ended the form)
             answer = self.answer(plan, slot, lookup)
@@ -290,14 +345,15 @@ class Runner:
         per_turn = iter(split_turns(self.events(plan)))
         for turn in turns:
             if turn.text.strip():  # an empty message is answered by the channel, never reaches the tracker
-                turn.actions, turn.bot_messages = next(per_turn, ([], 0))
+                tracked = next(per_turn, TrackerTurn())
+                turn.actions, turn.bot_messages, turn.fallback = tracked.actions, tracked.bot_messages, is_fallback_turn(tracked)
         for i, turn in enumerate(turns):
             if len(turn.replies) > self.max_messages or turn.bot_messages > self.max_messages:
                 add("too_many_messages", i, f"{turn.text[:40]!r} -> {max(len(turn.replies), turn.bot_messages)} messages")
             if not turn.replies:
                 add("no_reply", i, f"{turn.text[:40]!r} got no reply (actions {turn.actions})")
             if turn.kind == "courtesy" or (plan.scenario == "courtesy_only" and turn.kind == "opener"):
-                if FALLBACK_ACTIONS & set(turn.actions):
+                if "action_default_fallback" in turn.actions or FALLBACK_RESPONSES & responses(turn.actions):
                     add("courtesy_fallback", i, f"{turn.text!r} -> {turn.actions}")
                 if HANDOFF_ACTIONS & set(turn.actions):
                     add("courtesy_handoff", i, f"{turn.text!r} -> {turn.actions}")
@@ -328,22 +384,62 @@ class Runner:
                 f"{[(t.text[:40], t.replies) for t in turns]}")
 
 
-def split_turns(events: List[Dict[str, Any]]) -> List[Tuple[List[str], int]]:
-    """(actions, bot message count) after each user message, in order."""
-    turns: List[Tuple[List[str], int]] = []
+@dataclass
+class TrackerTurn:
+    """What the tracker holds for one customer message.
+
+    ``actions``: the actions run (not action_listen), "activate:<loop>" for a loop started,
+    "utter:<response>" for a bot message sent from a domain response."""
+
+    actions: List[str] = field(default_factory=list)
+    bot_messages: int = 0
+    clarified: bool = False  # the two-stage fallback took this message as the clarification
+
+
+def responses(actions: List[str]) -> set:
+    return {a[len("utter:"):] for a in actions if a.startswith("utter:")}
+
+
+def split_turns(events: List[Dict[str, Any]]) -> List[TrackerTurn]:
+    """One TrackerTurn per customer message, in order.
+
+    When a message clarifies a pending two-stage question, Rasa reverts it and logs the same
+    message again (same message_id): that second copy is the same turn, not a new one."""
+    turns: List[TrackerTurn] = []
+    message_id = None
+    reverted = False
     for event in events:
         kind = event.get("event")
         if kind == "user":
-            turns.append(([], 0))
+            same = turns and reverted and event.get("message_id") is not None and event.get("message_id") == message_id
+            if same:
+                turns[-1].clarified = True
+            else:
+                turns.append(TrackerTurn())
+            message_id, reverted = event.get("message_id"), False
         elif not turns:
             continue
+        elif kind == "rewind":
+            reverted = True
         elif kind == "action" and event.get("name") != "action_listen":
-            turns[-1][0].append(event["name"])
+            turns[-1].actions.append(event["name"])
         elif kind == "bot":
-            turns[-1] = (turns[-1][0], turns[-1][1] + 1)
+            turns[-1].bot_messages += 1
+            response = (event.get("metadata") or {}).get("utter_action")
+            if response:
+                turns[-1].actions.append("utter:" + response)
         elif kind == "active_loop" and event.get("name"):
-            turns[-1][0].append("activate:" + event["name"])
+            turns[-1].actions.append("activate:" + event["name"])
     return turns
+
+
+def is_fallback_turn(turn: TrackerTurn) -> bool:
+    """A fallback ran on this message: Rasa's core fallback (action_default_fallback), or the
+    two-stage fallback asked about it ("您是要…吗？", rephrase) or gave up on it. A message
+    that clarified a pending two-stage question was understood: not a fallback."""
+    if "action_default_fallback" in turn.actions:
+        return True
+    return TWO_STAGE in turn.actions and not turn.clarified
 
 
 def run(runner: Runner, plans: List[Plan], concurrency: int = 6, progress=None) -> Report:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from tests.simulator.generator import SCENARIOS, generate, load_pools
-from tests.simulator.runner import split_turns
+from tests.simulator.runner import TrackerTurn, split_turns
 
 
 def test_the_same_seed_gives_the_same_conversations_and_another_seed_others():
@@ -31,4 +31,5 @@ def test_turns_are_split_at_each_customer_message():
               {"event": "bot", "text": "好的，还有什么可以帮您？"}, {"event": "action", "name": "action_listen"},
               {"event": "user", "text": "转人工"}, {"event": "action", "name": "action_escalate"},
               {"event": "active_loop", "name": "callback_form"}, {"event": "bot", "text": "a"}, {"event": "bot", "text": "b"}]
-    assert split_turns(events) == [(["action_courtesy"], 1), (["action_escalate", "activate:callback_form"], 2)]
+    assert split_turns(events) == [TrackerTurn(["action_courtesy"], 1),
+                                   TrackerTurn(["action_escalate", "activate:callback_form"], 2)]

@@ -21,6 +21,7 @@ the session it opens borrows the connections of one shared connector:
 Only the action endpoint's calls made inside ``RemoteAction.run`` use the pool (a context
 variable set by channels/action_calls.py); every other endpoint is untouched.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -83,8 +84,11 @@ class ActionPool:
         loop = asyncio.get_running_loop()
         if self._connector is None or self._connector.closed or self._loop is not loop:
             config = reliability_config().action_pool
-            self._connector = CheckedConnector(limit=config.max_connections, limit_per_host=config.max_connections,
-                                               keepalive_timeout=config.idle_timeout_s)
+            self._connector = CheckedConnector(
+                limit=config.max_connections,
+                limit_per_host=config.max_connections,
+                keepalive_timeout=config.idle_timeout_s,
+            )
             self._loop = loop
         return self._connector
 
@@ -93,13 +97,17 @@ class ActionPool:
         auth = None
         if endpoint.basic_auth:
             auth = aiohttp.BasicAuth(endpoint.basic_auth["username"], endpoint.basic_auth["password"])
-        return aiohttp.ClientSession(headers=endpoint.headers, auth=auth, timeout=timeout,
-                                     connector=self.connector(), connector_owner=False)
+        return aiohttp.ClientSession(
+            headers=endpoint.headers, auth=auth, timeout=timeout, connector=self.connector(), connector_owner=False
+        )
 
     @property
     def open_connections(self) -> int:
-        return 0 if self._connector is None else sum(len(c) for c in self._connector._conns.values()) + len(
-            self._connector._acquired)
+        return (
+            0
+            if self._connector is None
+            else sum(len(c) for c in self._connector._conns.values()) + len(self._connector._acquired)
+        )
 
     async def close(self) -> None:
         connector, self._connector, self._loop = self._connector, None, None
@@ -108,7 +116,9 @@ class ActionPool:
 
 
 pool = ActionPool()
-_calling: contextvars.ContextVar[Optional[EndpointConfig]] = contextvars.ContextVar("kefu_action_endpoint", default=None)
+_calling: contextvars.ContextVar[Optional[EndpointConfig]] = contextvars.ContextVar(
+    "kefu_action_endpoint", default=None
+)
 
 
 @contextlib.contextmanager

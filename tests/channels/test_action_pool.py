@@ -5,6 +5,7 @@ local HTTP/1.1 server in a thread that counts the TCP connections it accepts and
 misbehave on purpose: close a connection after answering, drop a request it has read,
 answer late.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -109,8 +110,10 @@ class CountingServer:
                 if isinstance(action, float):
                     time.sleep(action)
                 try:
-                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: keep-alive\r\n"
-                                 b"Content-Length: %d\r\n\r\n%s" % (len(BODY), BODY))
+                    conn.sendall(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: keep-alive\r\n"
+                        b"Content-Length: %d\r\n\r\n%s" % (len(BODY), BODY)
+                    )
                 except OSError:
                     return
                 if action == "answer-close":
@@ -123,8 +126,9 @@ class CountingServer:
 
 def use_pool(monkeypatch, keep_alive: bool = True, max_connections: int = 4, idle_timeout_s: float = 60.0) -> None:
     config = reliability.reliability_config()
-    pool = config.action_pool.copy(update={"keep_alive": keep_alive, "max_connections": max_connections,
-                                           "idle_timeout_s": idle_timeout_s})
+    pool = config.action_pool.copy(
+        update={"keep_alive": keep_alive, "max_connections": max_connections, "idle_timeout_s": idle_timeout_s}
+    )
     calls = config.action_calls.copy(update={"backoff_s": [0.01], "budget_s": 2.0})
     patched = config.copy(update={"action_pool": pool, "action_calls": calls})
     monkeypatch.setattr(action_pool, "reliability_config", lambda: patched)
@@ -132,15 +136,21 @@ def use_pool(monkeypatch, keep_alive: bool = True, max_connections: int = 4, idl
 
 
 def tracker() -> DialogueStateTracker:
-    return DialogueStateTracker.from_events("t-pool", [
-        ActionExecuted("action_listen"), UserUttered("我的电话是13912345678", {"name": "inform", "confidence": 0.99}),
-    ], slots=DOMAIN.slots)
+    return DialogueStateTracker.from_events(
+        "t-pool",
+        [
+            ActionExecuted("action_listen"),
+            UserUttered("我的电话是13912345678", {"name": "inform", "confidence": 0.99}),
+        ],
+        slots=DOMAIN.slots,
+    )
 
 
 async def call(url: str, name: str = "validate_repair_form"):
     action = RemoteAction(name, EndpointConfig(url))
-    return await action.run(CollectingOutputChannel(), TemplatedNaturalLanguageGenerator(DOMAIN.responses),
-                            tracker(), DOMAIN)
+    return await action.run(
+        CollectingOutputChannel(), TemplatedNaturalLanguageGenerator(DOMAIN.responses), tracker(), DOMAIN
+    )
 
 
 async def many_calls(url: str, total: int, concurrency: int) -> None:
@@ -187,8 +197,11 @@ def test_only_the_action_call_in_progress_uses_the_pool(monkeypatch):
             pooled, not_pooled = endpoint.session(), other.session()
         outside = endpoint.session()
         try:
-            return (pooled.connector is action_pool.pool.connector(), not_pooled.connector is action_pool.pool.connector(),
-                    outside.connector is action_pool.pool.connector())
+            return (
+                pooled.connector is action_pool.pool.connector(),
+                not_pooled.connector is action_pool.pool.connector(),
+                outside.connector is action_pool.pool.connector(),
+            )
         finally:
             for session in (pooled, not_pooled, outside):
                 await session.close()

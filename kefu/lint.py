@@ -37,6 +37,7 @@ FORMATTED = [
     "channels/action_pool.py",
     "tests/channels/test_action_pool.py",
     "benchmarks/action_call_overhead.py",
+    "benchmarks/rasa_startup.py",
 ]
 
 

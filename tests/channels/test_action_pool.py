@@ -346,3 +346,13 @@ def test_the_pool_must_drop_idle_connections_before_the_action_server_does():
         reliability.ReliabilityConfig(**raw)
     raw["action_pool"]["idle_timeout_s"] = raw["action_server"]["keep_alive_timeout_s"] - 1
     reliability.ReliabilityConfig(**raw)
+
+
+def test_nginx_keeps_rasas_idle_action_connections_longer_than_rasa_does():
+    """Scaled out, Rasa's action calls go to nginx (deploy/nginx.conf.template), not to the server."""
+    import re
+
+    template = (settings.repo_root() / "deploy" / "nginx.conf.template").read_text(encoding="utf-8")
+    block = template[template.index("listen 127.0.0.1:{{ actions_port }};") :]
+    nginx_idle = float(re.search(r"keepalive_timeout (\d+)s;", block.split("location")[0]).group(1))
+    assert nginx_idle > reliability.reliability_config().action_pool.idle_timeout_s

@@ -35,9 +35,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
-def _mark(path: str, name: str, **extra: Any) -> None:
+def _mark(path: str, mark: str, **extra: Any) -> None:
     with open(path, "a", encoding="utf-8") as out:
-        out.write(json.dumps({"mark": name, "t": time.time(), **extra}) + "\n")
+        out.write(json.dumps({"mark": mark, "t": time.time(), **extra}) + "\n")
 
 
 def child(marks: str, rasa_argv: List[str]) -> None:
@@ -152,7 +152,8 @@ def one_start(model: Path, timeout: float) -> Dict[str, Any]:
                     pass
                 time.sleep(0.1)
             if ready is None:
-                sys.exit(f"Rasa not ready after {timeout:.0f} s ({var / 'rasa.log'})")
+                lines = [line for line in (var / "rasa.log").read_text().splitlines() if "No agent loaded" not in line]
+                sys.exit(f"Rasa not ready after {timeout:.0f} s:\n" + "\n".join(lines[-40:]))
         finally:
             process.terminate()
             try:
@@ -209,7 +210,7 @@ def main() -> None:
         results.append(result)
         print(f"run {number}: ready {result['ready_s']:.1f} s after start (model {model.name})", flush=True)
         for label, seconds in result["steps"].items():
-            print(f"  {label:<52} {seconds:6.1f} s  {100 * seconds / result['ready_s']:3.0f} %")
+            print(f"  {label:<56} {seconds:6.1f} s  {100 * seconds / result['ready_s']:3.0f} %")
         print("  model load:")
         for label, seconds in result["model_load"].items():
             print(f"    {label:<50} {seconds:6.1f} s")

@@ -2,12 +2,16 @@
 
     python benchmarks/realistic_mix.py [--conversations 20] [--duration 60] [--transport both]
     python benchmarks/realistic_mix.py --url http://127.0.0.1:5005 --no-baseline   # a running stack
+    python benchmarks/realistic_mix.py --stores postgres-redis   # PostgreSQL tracker + service DB, Redis locks
 
 By default the script starts its own Kefu stack (Rasa + action server, fresh SQLite service DB
 and tracker store, clock pinned to a Monday morning; the stack of benchmarks/widget_load.py) on
 KEFU_RASA_PORT / KEFU_ACTIONS_PORT with the newest model in models/, and a stock bot made by
 `rasa init --no-prompt` (trained once, kept in var/bench/stock/; in-memory tracker store, no
-action server) on KEFU_BENCH_STOCK_PORT (default KEFU_RASA_PORT + 7). Both get the same load:
+action server) on KEFU_BENCH_STOCK_PORT (default KEFU_RASA_PORT + 7). ``--stores postgres-redis``
+runs Kefu's stack on a fresh PostgreSQL database (service DB and tracker store; created on
+KEFU_BENCH_PG_URL's server, default 127.0.0.1:5432 db ``test``, dropped at the end) with the
+Redis lock store (KEFU_BENCH_REDIS_URL, default redis://127.0.0.1:6379/0). Both get the same load:
 
 - ``--conversations`` customers at once, each starting conversation after conversation (new
   sender id each) for ``--duration`` seconds with no think time (a conversation in progress
@@ -56,6 +60,41 @@ if str(ROOT) not in sys.path:
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from widget_load import RESEND_MARKER, SILENT_MARKER, start_own_stack  # noqa: E402  (one home for the stack)
+
+# --stores postgres-redis: a fresh database on this server (created and dropped by the run), and Redis.
+PG_ADMIN_URL = os.environ.get("KEFU_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("KEFU_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _pg_admin(statement: str) -> None:
+    import psycopg2
+
+    connection = psycopg2.connect(PG_ADMIN_URL, connect_timeout=5)
+    connection.autocommit = True  # CREATE/DROP DATABASE cannot run in a transaction
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(statement)
+    finally:
+        connection.close()
+
+
+def create_pg_database() -> str:
+    """An empty PostgreSQL database for one run (service DB and Rasa's tracker store); its URL."""
+    from sqlalchemy.engine import make_url
+
+    name = f"kefu_bench_{uuid.uuid4().hex[:12]}"
+    _pg_admin(f'CREATE DATABASE "{name}"')
+    return str(make_url(PG_ADMIN_URL).set(drivername="postgresql+psycopg2", database=name))
+
+
+def drop_pg_database(url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    from kefu import db
+
+    db.dispose_engines()
+    _pg_admin(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+
 
 TICKET_NO = re.compile(r"[A-Z]{2}\d{8}-\d{4,}")
 ERROR_MARKERS = (RESEND_MARKER, SILENT_MARKER)
@@ -496,7 +535,7 @@ def print_summary(name: str, summary: Dict[str, Any]) -> None:
         f"p99 {summary['p99_ms']} ms, max {summary['max_ms']} ms",
         flush=True,
     )
-    extra = {k: v for k, v in summary.items() if k.startswith(("rss_", "ready_"))}
+    extra = {k: v for k, v in summary.items() if k.startswith(("rss_", "ready_", "stores"))}
     print(f"  {extra}\n  mix {summary['mix']}", flush=True)
     for example in summary["error_examples"]:
         print(f"  e.g. {example}", flush=True)
@@ -518,6 +557,13 @@ def main() -> None:
     parser.add_argument("--ready-timeout", type=float, default=900)
     parser.add_argument("--csv", help="append one row per message to this CSV file")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON line at the end")
+    parser.add_argument(
+        "--stores",
+        choices=["sqlite", "postgres-redis"],
+        default="sqlite",
+        help="Kefu's own stack: SQLite service DB + tracker store (default), or a fresh PostgreSQL database "
+        "(KEFU_BENCH_PG_URL's server) for both + the Redis lock store (KEFU_BENCH_REDIS_URL)",
+    )
     args = parser.parse_args()
     from kefu import settings
 
@@ -526,12 +572,20 @@ def main() -> None:
         var = Path(tmp)
         if not args.no_kefu:
             stack = None
+            pg_url = None
             if args.url:
                 url, token, pids = args.url, args.token or settings.get_secret("KEFU_REST_TOKEN"), {}
                 ready = None
             else:
                 started = time.perf_counter()
-                stack, _db_url = start_own_stack(var, args.ready_timeout)
+                pg_url = create_pg_database() if args.stores == "postgres-redis" else None
+                extra = {"KEFU_REDIS_URL": REDIS_URL} if pg_url else {}
+                try:
+                    stack, _db_url = start_own_stack(var, args.ready_timeout, db_url=pg_url, extra_env=extra)
+                except BaseException:
+                    if pg_url:
+                        drop_pg_database(pg_url)
+                    raise
                 ready = round(time.perf_counter() - started, 1)
                 url, token = stack.rasa_url, stack.env["KEFU_REST_TOKEN"]
                 pids = {"rasa": stack.pid("rasa"), "actions": stack.pid("actions")}
@@ -541,6 +595,9 @@ def main() -> None:
             finally:
                 if stack:
                     stack.stop()
+                if pg_url:
+                    drop_pg_database(pg_url)
+            results["kefu"]["stores"] = args.stores if stack else "(running stack)"
             print_summary("Kefu", results["kefu"])
         if not args.no_baseline:
             port = int(os.environ.get("KEFU_BENCH_STOCK_PORT") or int(os.environ.get("KEFU_RASA_PORT", "5005")) + 7)

@@ -400,15 +400,19 @@ def summarize(run: Dict[str, Any], db_problems: List[str], log_counts: Dict[str,
     }
 
 
-def start_own_stack(var: Path, ready_timeout: float):
-    """The product's stack (kefu.runtime.stack.start_stack) on a fresh SQLite DB and a pinned clock."""
+def start_own_stack(var: Path, ready_timeout: float, db_url: Optional[str] = None,
+                    extra_env: Optional[Dict[str, str]] = None):
+    """The product's stack (kefu.runtime.stack.start_stack) on a fresh DB and a pinned clock.
+
+    ``db_url``: an empty database to use (service DB and, on PostgreSQL, Rasa's tracker store);
+    default a fresh SQLite file in ``var``. ``extra_env``: e.g. KEFU_REDIS_URL (Redis lock store)."""
     from kefu import clock, db
     from kefu.runtime.stack import Ports, start_stack
 
     models = sorted((ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
     if not models:
         sys.exit("no trained model in models/ (./kefu.sh train)")
-    db_url = f"sqlite:///{var / 'kefu.db'}"
+    db_url = db_url or f"sqlite:///{var / 'kefu.db'}"
     db.migrate(db_url)
     clock_file = var / "fake-now.json"
     clock.write_fake_now(clock_file, PINNED_NOW)
@@ -422,6 +426,7 @@ def start_own_stack(var: Path, ready_timeout: float):
         "KEFU_ALLOW_FAKE_CLOCK": "1", "KEFU_FAKE_NOW_FILE": str(clock_file), "KEFU_VAR_DIR": str(var),
         "KEFU_DATABASE_URL": db_url, "KEFU_RASA_TOKEN": "load-" + uuid.uuid4().hex, "RASA_TELEMETRY_ENABLED": "false",
     }
+    env.update(extra_env or {})
     stack = start_stack(ports=Ports(), env=env, model=str(models[-1]), with_web=False, log_dir=var / "logs",
                         rasa_timeout=ready_timeout)
     return stack, db_url

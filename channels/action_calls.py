@@ -13,6 +13,7 @@ Installed when Rasa loads Kefu's channel (channels/socketio.py calls ``install()
   and the requested slot are exactly as before, so the next answer can never be taken for
   the previous question. Rasa itself would log "Bot will continue, but the actions events
   are lost" and carry on with a half-applied turn.
+- The calls share one pool of keep-alive connections (channels/action_pool.py, issue 13).
 - ``track_turn()`` lets the channel know that the turn failed, so that it tells the
   customer plainly to send the message again instead of claiming it was recorded.
 """
@@ -37,6 +38,7 @@ from rasa.shared.core.events import ActionExecuted, UserUttered, UserUtteranceRe
 from rasa.shared.exceptions import RasaException
 from rasa.utils.endpoints import ClientResponseError
 
+from channels import action_pool
 from kefu.runtime.reliability import UNCERTAIN, UNSENT, reliability_config
 
 logger = logging.getLogger(__name__)
@@ -100,7 +102,8 @@ async def run_with_retry(original, action: RemoteAction, *args: Any, **kwargs: A
     while True:
         attempts += 1
         try:
-            return await original(action, *args, **kwargs)
+            with action_pool.action_call(action.action_endpoint):  # keep-alive connections (issue 13)
+                return await original(action, *args, **kwargs)
         except ActionExecutionRejection:
             raise
         except (RasaException, aiohttp.ClientError) as error:
@@ -193,6 +196,7 @@ def install() -> None:
         with track_turn():  # REST and other channels: rewind a failed turn too
             return await original_handle(self, message)
 
+    action_pool.install()
     RemoteAction.run = run
     RemoteAction._validate_action_result = validate_action_result
     MessageProcessor._run_action = _run_action

@@ -39,7 +39,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from channels import action_calls, compat, fanout, guards, inference, presence
+from channels import action_calls, action_pool, compat, fanout, guards, inference, presence
 from channels.fanout import replies_to  # noqa: F401  (re-exported: one home, channels/fanout.py)
 from channels.shared import EMPTY_MESSAGE_REPLY, ChannelState
 from kefu.dialogue_config import customer_text
@@ -121,6 +121,10 @@ class KefuSocketIOInput(ChannelState, SocketIOInput):
         @bp.listener("after_server_start")
         async def remember_agent(app: Any, _loop: Any) -> None:
             self._agent = app.ctx.agent  # to tell a paused conversation from a silent bot
+
+        @bp.listener("after_server_stop")
+        async def close_action_connections(_app: Any, _loop: Any) -> None:
+            await action_pool.pool.close()  # the keep-alive connections to the action server (issue 13)
 
         @bp.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

@@ -34,6 +34,10 @@ FORMATTED = [
     "benchmarks/realistic_mix.py",
     "benchmarks/profile_rasa.py",
     "tests/test_realistic_mix.py",
+    "channels/action_pool.py",
+    "tests/channels/test_action_pool.py",
+    "benchmarks/action_call_overhead.py",
+    "benchmarks/rasa_startup.py",
 ]
 
 

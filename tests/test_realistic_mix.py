@@ -57,3 +57,29 @@ def test_faq_markers_are_in_every_variant_of_the_answer():
     for question, marker in mix.FAQS:
         variants = [v["text"] for v in responses[names[question]]]
         assert variants and all(re.search(marker, text) for text in variants), question
+
+
+def test_postgres_redis_stores_get_a_database_of_their_own_that_is_dropped_after_the_run(monkeypatch):
+    """--stores postgres-redis: a fresh database per run (never the shared `test` database itself)."""
+    import psycopg2
+    from sqlalchemy.engine import make_url
+
+    from kefu import db
+
+    import os
+
+    monkeypatch.setattr(mix, "PG_ADMIN_URL", os.environ.get("KEFU_TEST_PG_URL", mix.PG_ADMIN_URL))  # the suite's server
+    url = mix.create_pg_database()
+    name = make_url(url).database
+    try:
+        assert name.startswith("kefu_bench_") and name != make_url(mix.PG_ADMIN_URL).database
+        db.migrate(url)  # what start_own_stack does with it
+    finally:
+        mix.drop_pg_database(url)
+    connection = psycopg2.connect(mix.PG_ADMIN_URL, connect_timeout=5)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_database WHERE datname = %s", (name,))
+            assert cursor.fetchone()[0] == 0
+    finally:
+        connection.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import fnmatch
 from typing import List, Optional
 
-from pydantic import confloat, conint, constr, validator
+from pydantic import confloat, conint, constr, root_validator, validator
 
 from kefu import settings
 from kefu.settings import _Strict
@@ -54,6 +54,14 @@ class ActionCallsConfig(_Strict):
         return elapsed_s + self.delay(attempts_made) <= self.budget_s
 
 
+class ActionPoolConfig(_Strict):
+    """Rasa's HTTP connections to the action server (channels/action_pool.py, issue 13)."""
+
+    keep_alive: bool
+    max_connections: conint(ge=1, le=1000)  # type: ignore[valid-type]
+    idle_timeout_s: confloat(gt=0, le=3600)  # type: ignore[valid-type]
+
+
 class SocketIOConfig(_Strict):
     ping_interval_s: confloat(ge=1, le=600)  # type: ignore[valid-type]
     ping_timeout_s: confloat(ge=1, le=600)  # type: ignore[valid-type]
@@ -84,12 +92,22 @@ class ScaleOutConfig(_Strict):
 class ReliabilityConfig(_Strict):
     action_server: ActionServerConfig
     action_calls: ActionCallsConfig
+    action_pool: ActionPoolConfig
     socketio: SocketIOConfig
     inference: InferenceConfig
     tracker_store: TrackerStoreConfig
     scale_out: ScaleOutConfig
     turn_failed_reply: constr(min_length=1)  # type: ignore[valid-type]
     silent_reply: constr(min_length=1)  # type: ignore[valid-type]
+
+    @root_validator(skip_on_failure=True)
+    def _rasa_drops_idle_connections_first(cls, values):
+        # A pooled connection must be dropped by Rasa before the action server closes it as
+        # idle: otherwise Rasa could write a request on a connection the server is closing.
+        pool, server = values["action_pool"], values["action_server"]
+        if pool.keep_alive and pool.idle_timeout_s >= server.keep_alive_timeout_s:
+            raise ValueError("action_pool.idle_timeout_s must be shorter than action_server.keep_alive_timeout_s")
+        return values
 
 
 reliability_config = settings.ConfigFile("reliability.yml", ReliabilityConfig)  # config/reliability.yml, validated, cached

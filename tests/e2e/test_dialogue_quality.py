@@ -6,6 +6,7 @@ import asyncio
 import re
 from typing import Any, Dict, List
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -164,7 +165,7 @@ def ask_two_stage_question(stack, sender: str, intent: str, label: str) -> None:
     r = httpx.post(f"{stack.rasa_url}/conversations/{sender}/tracker/events", json=events,
                    params={"token": stack.env["KEFU_RASA_TOKEN"]}, timeout=30)
     r.raise_for_status()
-    assert tracker(stack, sender)["active_loop"].get("name") == "action_two_stage_fallback"
+    assert conversation_tracker(stack, sender)["active_loop"].get("name") == "action_two_stage_fallback"
 
 
 @pytest.mark.parametrize("typed", ["嗯", "好的", "是的"])
@@ -174,7 +175,7 @@ def test_a_typed_yes_to_the_two_stage_question_confirms_it(stack, chat, typed):
     say(chat, "你好")
     ask_two_stage_question(stack, chat.sender, "request_return", "退换货")
     replies = say(chat, typed)
-    state = tracker(stack, chat.sender)
+    state = conversation_tracker(stack, chat.sender)
     assert state["active_loop"].get("name") == "return_form", (typed, chat.texts(replies))
     assert "订单" in chat.texts(replies), chat.texts(replies)  # the return form's first question
     shown = [e for e in state["events"] if e["event"] == "user"][-1]
@@ -185,5 +186,5 @@ def test_a_typed_no_to_the_two_stage_question_does_not_confirm_it(stack, chat):
     say(chat, "你好")
     ask_two_stage_question(stack, chat.sender, "request_return", "退换货")
     replies = say(chat, "不是")
-    assert tracker(stack, chat.sender)["active_loop"].get("name") != "return_form", chat.texts(replies)
+    assert conversation_tracker(stack, chat.sender)["active_loop"].get("name") != "return_form", chat.texts(replies)
     assert not tickets_of(stack, chat.sender)

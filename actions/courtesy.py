@@ -10,10 +10,12 @@
   with a short confirmation.
 - ``action_goodbye_in_form``: a goodbye inside a form closes politely — unless it was
   "没有了"/"不知道" answering a question where "nothing" is an answer (the model
-  question): then it is that answer and the form goes on.
+  question): then it is that answer and the form goes on. ``answer_heard_as_stop`` does
+  the same for a "stop" (``action_abandon_form``): "记不清了" to the model question.
 """
 from __future__ import annotations
 
+import re
 from typing import List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -143,6 +145,30 @@ class ActionSwitchRequest(Action):
                 return events + escalation
             return events + escalation + [FollowupAction(target)]
         return events + [FollowupAction(target)]
+
+
+# In a message the NLU took for "stop the form", these mean the customer does want to stop,
+# even with "不知道" in it ("不知道，算了不修了").
+STOP_WORDS = re.compile(r"算了|不修|不装|不退|不换|不办|不弄|不查|取消|不要了|不用了|不需要|不想")
+
+
+async def answer_heard_as_stop(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
+    """"记不清了"/"不知道" that the NLU took for "stop the form" but that answers the form's
+    question: the model is unknown, the demand is none; a forgotten ticket number gets the
+    way forward without it. None: it really is a stop."""
+    from actions.common import latest_text
+    from actions.forms import DONT_KNOW, NOTHING_MORE, UNKNOWN_MODEL, ticket_no_unknown
+
+    text = latest_text(tracker).strip()
+    form, asked = previous_form(tracker), asked_slot(tracker)
+    if not form or STOP_WORDS.search(text):
+        return None
+    if asked in NOTHING_IS_AN_ANSWER and (NOTHING_MORE.match(text) or DONT_KNOW.search(text)):
+        return resume_with_answer(form, asked, UNKNOWN_MODEL if asked == "product_model" else text)
+    if asked == "ticket_no" and DONT_KNOW.search(text):
+        await ticket_no_unknown(dispatcher, tracker)
+        return [ActiveLoop(form), SlotSet("requested_slot", asked), FollowupAction(form)]
+    return None
 
 
 class ActionGoodbyeInForm(Action):

@@ -381,11 +381,37 @@ class ValidateTicketLookupForm(StallWatch, SharedSlotValidation, FormValidationA
         return {}
 
     @silent_on_reset
-    def validate_ticket_no(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
-        ticket_no = extract_ticket_no(str(value or ""))
-        if not ticket_no:
+    async def validate_ticket_no(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        text = str(value or "")
+        ticket_no = extract_ticket_no(text)
+        if not ticket_no and DONT_KNOW.search(text):
+            await ticket_no_unknown(dispatcher, tracker)
+        elif not ticket_no:
             dispatcher.utter_message(response="utter_invalid_ticket_no")
         return {"ticket_no": ticket_no}
+
+
+async def ticket_no_unknown(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """"单号忘了": a signed-in customer picks one of their recent tickets; anyone else hears
+    where the number is and may have a person check the phone number (a ticket's details are
+    never shown for a phone number alone)."""
+    from actions.common import with_session
+    from kefu.services import tickets
+
+    customer_id = verified_customer_id(tracker)
+    recent: List[Dict[str, Any]] = []
+    if customer_id is not None:
+        try:
+            recent = await with_session(lambda s: [
+                {"ticket_no": t.ticket_no, "product": t.product or ""}
+                for t in tickets.list_recent_tickets(s, customer_id, limit=3)])
+        except Exception:  # the way forward without the number still works
+            recent = []
+    if recent:
+        buttons = [{"title": f"{t['ticket_no']} {t['product']}".strip(), "payload": t["ticket_no"]} for t in recent]
+        dispatcher.utter_message(response="utter_pick_recent_ticket", buttons=buttons)
+        return
+    dispatcher.utter_message(response="utter_ticket_no_unknown", buttons=[{"title": "转人工客服", "payload": "/request_human"}])
 
 
 class ValidateOrderLookupForm(StallWatch, SharedSlotValidation, FormValidationAction):

@@ -338,6 +338,11 @@ class ActionAbandonForm(Action):
         return "action_abandon_form"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        from actions.courtesy import answer_heard_as_stop
+
+        answered = await answer_heard_as_stop(dispatcher, tracker)
+        if answered is not None:  # "记不清了" to the model question is its answer, not a stop
+            return answered
         dispatcher.utter_message(response="utter_form_abandoned")
         slots = {s for kind in FORM_SLOTS.values() for s in kind} | {"ticket_no", "ticket_op", "satisfaction_score", "satisfaction_comment"}
         return [SlotSet(slot, None) for slot in sorted(slots)] + [SlotSet("emergency", False)]

@@ -39,6 +39,12 @@ class DialogueConfig(_Strict):
             return None
         return switch
 
+    def op_change_for(self, intent: str, form: Optional[str]) -> Optional[str]:
+        """The ticket operation an ``intent`` typed inside its own look-up form changes to
+        ("帮我催一下" while the form asks for the number of a ticket to look up), if any."""
+        switch = self.form_switches.get(intent)
+        return switch.op if switch is not None and switch.to == form and switch.op else None
+
     @validator("button_intents")
     def _no_internal_intents(cls, value):
         bad = [v for v in value if v.startswith("EXTERNAL_") or v in ("restart", "session_start", "back", "nlu_fallback")]

@@ -10,7 +10,9 @@ here (edit this script, not the YAML; run it and retrain):
   it answered a question where "没有了" is an answer (`action_goodbye_in_form`);
 - a different request inside a form (config/dialogue.yml form_switches: a ticket/order
   question, a complaint, a return wish in the repair form...) switches to it
-  (`action_switch_request`, with a short confirmation).
+  (`action_switch_request`, with a short confirmation); another ticket operation inside
+  the ticket look-up ("帮我催一下" while it asks for the number) changes `ticket_op`
+  (its from_intent mapping) and the form goes on after a short confirmation.
 """
 from __future__ import annotations
 
@@ -48,6 +50,11 @@ def rules():
                     "steps": [{"intent": "goodbye"}, {"action": "action_deactivate_loop"}, {"active_loop": None},
                               {"action": "action_goodbye_in_form"}]})
         for intent in dialogue_config().form_switches:
+            if dialogue_config().op_change_for(intent, form):
+                out.append({"rule": f"{intent} during {form}: the operation changes, the form goes on",
+                            "condition": [{"active_loop": form}],
+                            "steps": [{"intent": intent}, {"action": "utter_ticket_op_changed"}, {"action": form},
+                                      {"active_loop": form}]})
             if dialogue_config().switch_for(intent, form) is None:
                 continue
             out.append({"rule": f"{intent} during {form}: switch to it",

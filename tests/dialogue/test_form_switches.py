@@ -60,3 +60,27 @@ def test_switches_are_limited_where_the_request_is_an_answer():
     assert config.switch_for("request_return", "complaint_form") is None  # "我要退货" is the complaint's demand
     assert config.switch_for("complain", "complaint_form") is None  # never into the form itself
     assert config.switch_for("urge_ticket", "repair_form").op == "urge"
+
+
+def test_another_ticket_operation_inside_the_lookup_changes_it_and_the_form_goes_on():
+    """"帮我催一下" while the look-up asked for the number of a ticket to query got the
+    fallback (found chatting as a customer): it changes the operation (ticket_op's
+    from_intent mapping), a short confirmation, and the form asks on."""
+    config = dialogue_config()
+    assert config.switch_for("urge_ticket", "ticket_lookup_form") is None
+    assert config.op_change_for("urge_ticket", "ticket_lookup_form") == "urge"
+    assert config.op_change_for("urge_ticket", "repair_form") is None  # there it is a switch
+    assert config.op_change_for("complain", "complaint_form") is None
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+    ticket_op_intents = {m["intent"]: m["value"] for m in domain["slots"]["ticket_op"]["mappings"]}
+    rules = {r["rule"]: r for r in generator().rules()}
+    for intent, switch in config.form_switches.items():
+        if switch.to != "ticket_lookup_form":
+            continue
+        assert ticket_op_intents[intent] == switch.op  # the slot is set before the rule runs
+        steps = rules[f"{intent} during ticket_lookup_form: the operation changes, the form goes on"]["steps"]
+        assert steps == [{"intent": intent}, {"action": "utter_ticket_op_changed"}, {"action": "ticket_lookup_form"},
+                         {"active_loop": "ticket_lookup_form"}]
+    variations = domain["responses"]["utter_ticket_op_changed"]
+    conditioned = {c["value"] for v in variations for c in v.get("condition", [])}
+    assert conditioned == set(domain["slots"]["ticket_op"]["values"]) - {"query"} and any("condition" not in v for v in variations)

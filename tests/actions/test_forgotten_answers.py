@@ -1,0 +1,107 @@
+""""I don't know" is an answer, not a dead end (found chatting as a customer):
+
+- "不知道单号" in the ticket look-up only repeated the number format: now a signed-in
+  customer picks one of their recent tickets, anyone else hears where the number is and
+  gets a button to a person (never a ticket's details for a phone number alone);
+- "记不清了" to the model question, taken by the NLU for "stop the form", ended the repair
+  form: it is the answer (model unknown) unless the customer also says they want to stop.
+"""
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Dict, List
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.forms import ValidateTicketLookupForm
+from actions.requests import ActionAbandonForm
+from kefu import db
+from kefu.services import customers, tickets
+from kefu.services.tickets import TicketRequest
+from kefu.tokens import sign_customer_token
+from tests.actions.test_actions import make_tracker, responses, run
+
+PHONE = "13900000931"
+
+
+@pytest.fixture
+def service_db(clean_db, monkeypatch):
+    monkeypatch.setenv("KEFU_DATABASE_URL", clean_db)
+    return clean_db
+
+
+def stopped(text: str, asked: str, form: str = "repair_form") -> Tracker:
+    """The tracker action_abandon_form sees after "stop_form" deactivated ``form``."""
+    latest = {"text": text, "intent": {"name": "stop_form", "confidence": 0.9}, "entities": []}
+    events: List[Dict[str, Any]] = [
+        {"event": "active_loop", "name": form},
+        {"event": "slot", "name": "requested_slot", "value": asked},
+        {"event": "user", "text": text, "parse_data": latest},
+        {"event": "action", "name": "action_deactivate_loop"},
+        {"event": "active_loop", "name": None},
+        {"event": "slot", "name": "requested_slot", "value": None},
+    ]
+    return Tracker("stop-1", {}, latest, events, False, None, {}, "action_listen")
+
+
+def slot_value(events: List[Dict[str, Any]], name: str) -> Any:
+    return next(e["value"] for e in events if e.get("event") == "slot" and e.get("name") == name)
+
+
+def validate_ticket_no(tracker: Tracker):
+    dispatcher = CollectingDispatcher()
+    result = asyncio.run(ValidateTicketLookupForm().validate_ticket_no(tracker.latest_message["text"], dispatcher, tracker, {}))
+    return dispatcher.messages, result
+
+
+def test_dont_know_to_the_model_question_is_the_answer_not_a_stop():
+    for text in ["记不清了", "不知道", "忘了型号"]:
+        messages, events = run(ActionAbandonForm(), stopped(text, "product_model"))
+        assert responses(messages) == [], text
+        assert slot_value(events, "product_model") == "未知"
+        assert events[-1]["event"] == "followup" and events[-1]["name"] == "repair_form"
+
+
+def test_a_real_stop_still_ends_the_form():
+    for text, asked in [("不知道，算了不修了", "product_model"), ("算了", "product_model"), ("不弄了", "address"),
+                        ("记不清了", "address")]:
+        messages, events = run(ActionAbandonForm(), stopped(text, asked))
+        assert responses(messages) == ["utter_form_abandoned"], (text, asked)
+        assert not any(e.get("event") == "followup" for e in events)
+
+
+def test_a_forgotten_ticket_number_heard_as_stop_gets_the_way_forward_and_the_lookup_goes_on():
+    messages, events = run(ActionAbandonForm(), stopped("单号忘了", "ticket_no", form="ticket_lookup_form"))
+    assert responses(messages) == ["utter_ticket_no_unknown"]
+    assert messages[0]["buttons"] == [{"title": "转人工客服", "payload": "/request_human"}]
+    assert events[0] == {"event": "active_loop", "name": "ticket_lookup_form", "timestamp": None}
+    assert events[-1]["event"] == "followup" and events[-1]["name"] == "ticket_lookup_form"
+
+
+def test_a_forgotten_ticket_number_typed_to_the_lookup_form_is_not_called_malformed(service_db):
+    messages, result = validate_ticket_no(make_tracker({"requested_slot": "ticket_no"}, text="不记得单号了"))
+    assert result == {"ticket_no": None}
+    assert responses(messages) == ["utter_ticket_no_unknown"]
+    messages, result = validate_ticket_no(make_tracker({"requested_slot": "ticket_no"}, text="BX2026"))
+    assert responses(messages) == ["utter_invalid_ticket_no"]
+
+
+def test_a_signed_in_customer_picks_one_of_their_own_recent_tickets(service_db):
+    with db.session_scope(service_db) as session:
+        customer, _ = customers.get_or_create_customer(session, PHONE, name="周敏")
+        other, _ = customers.get_or_create_customer(session, "13900000932", name="别人")
+        session.flush()
+        mine = tickets.create_ticket(session, TicketRequest(type="repair", customer_id=customer.id, product="空调",
+                                                            fault="不制冷", description="空调不制冷")).ticket.ticket_no
+        theirs = tickets.create_ticket(session, TicketRequest(type="repair", customer_id=other.id, product="冰箱",
+                                                              description="冰箱不制冷")).ticket.ticket_no
+        token = sign_customer_token(customer.id, PHONE)
+    tracker = make_tracker({"requested_slot": "ticket_no"}, text="单号找不到了", metadata={"customer_token": token})
+    messages, result = validate_ticket_no(tracker)
+    assert result == {"ticket_no": None}
+    assert responses(messages) == ["utter_pick_recent_ticket"]
+    payloads = [b["payload"] for b in messages[0]["buttons"]]
+    assert payloads == [mine] and theirs not in payloads
+    assert messages[0]["buttons"][0]["title"] == f"{mine} 空调"

@@ -343,6 +343,9 @@ class ActionAbandonForm(Action):
         answered = await answer_heard_as_stop(dispatcher, tracker)
         if answered is not None:  # "记不清了" to the model question is its answer, not a stop
             return answered
-        dispatcher.utter_message(response="utter_form_abandoned")
+        from actions.courtesy import previous_form
+
+        lookup = previous_form(tracker) in ("ticket_lookup_form", "order_lookup_form")  # nothing was being filed
+        dispatcher.utter_message(response="utter_lookup_abandoned" if lookup else "utter_form_abandoned")
         slots = {s for kind in FORM_SLOTS.values() for s in kind} | {"ticket_no", "ticket_op", "satisfaction_score", "satisfaction_comment"}
         return [SlotSet(slot, None) for slot in sorted(slots)] + [SlotSet("emergency", False)]

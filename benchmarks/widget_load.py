@@ -326,6 +326,18 @@ def count_log(path: Optional[Path], offset: int) -> Dict[str, int]:
     return {name: text.count(pattern) for name, pattern in LOG_PATTERNS.items()}
 
 
+def log_excerpt(path: Optional[Path], offset: int, pattern: str, lines_after: int = 6) -> str:
+    """The log lines from ``offset`` that contain ``pattern``, each with what follows it (a
+    traceback, the destroyed task): what a failed check shows instead of a bare count."""
+    if path is None or not path.exists():
+        return ""
+    with path.open("rb") as f:
+        f.seek(offset)
+        lines = f.read().decode("utf-8", "replace").splitlines()
+    hits = [i for i, line in enumerate(lines) if pattern in line]
+    return "\n---\n".join("\n".join(lines[i:i + 1 + lines_after]) for i in hits[:5])
+
+
 def kill_and_restart_actions(stack) -> float:
     """The fault: SIGKILL the action server; its supervisor (supervisord) starts it again."""
     started = time.perf_counter()

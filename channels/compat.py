@@ -31,6 +31,9 @@ def apply() -> None:
     """Install the shim (idempotent: a second call changes nothing)."""
     from sanic.server.websockets import impl
 
+    from engineio.asyncio_server import AsyncServer as EngineIOServer
+
+    keep_background_tasks(EngineIOServer)
     if getattr(impl.asyncio, "wait", None) is _wait:
         return
     impl.asyncio = _compat_asyncio()
@@ -126,3 +129,49 @@ class CleanCloseSocketBlueprint(SocketBlueprint):
     def register(self, app: Any, options: Any) -> None:
         self.ctx.sio.attach(websocket_aware(app), self.ctx.socketio_path)
         super(SocketBlueprint, self).register(app, options)
+
+
+# --- engine.io background tasks -----------------------------------------------------------
+# python-engineio 4.5.1 (the version Rasa 3.6's python-socketio pin allows) starts its
+# background tasks -- the service task that closes sockets whose pong is late, one ping
+# sender per socket, socket.io's event handlers -- with ``asyncio.ensure_future`` and keeps
+# no reference; asyncio holds tasks only weakly. When Rasa stops, the sleeping service and
+# ping tasks are still pending as Sanic closes the loop, and asyncio logs "Task was
+# destroyed but it is pending!" (seen in CI in Rasa's log, python-engineio issue #304).
+# Later engine.io releases keep the references (``task_reference_holder``); here the
+# server keeps them too, and cancels the ones still running when the server stops.
+
+
+def _start_background_task(self: Any, target: Any, *args: Any, **kwargs: Any) -> "asyncio.Task":
+    task = asyncio.ensure_future(target(*args, **kwargs))
+    tasks = self.__dict__.setdefault("_kefu_background_tasks", set())
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+    return task
+
+
+def keep_background_tasks(server_class: Any) -> None:
+    """Make ``server_class`` (engine.io's asyncio server) keep its background tasks (idempotent)."""
+    server_class.start_background_task = _start_background_task
+
+
+# engine.io's own timers: nothing is lost when they stop at once.
+_TIMER_TASKS = ("AsyncServer._service_task", "AsyncSocket.schedule_ping.<locals>.send_ping")
+
+
+async def stop_background_tasks(eio_server: Any, grace: float = 10.0) -> int:
+    """Stop the engine.io server's pending background tasks before the loop closes: its
+    timers at once; a customer's turn in progress gets ``grace`` seconds to finish first.
+    Returns how many tasks were still pending."""
+    pending = [t for t in eio_server.__dict__.get("_kefu_background_tasks", ()) if not t.done()]
+    timers = [t for t in pending if t.get_coro().__qualname__ in _TIMER_TASKS]
+    turns = [t for t in pending if t not in timers]
+    for task in timers:
+        task.cancel()
+    if turns:
+        await asyncio.wait(turns, timeout=grace)
+    for task in turns:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending, timeout=5.0)
+    return len(pending)

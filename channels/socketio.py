@@ -122,6 +122,10 @@ class KefuSocketIOInput(ChannelState, SocketIOInput):
         async def remember_agent(app: Any, _loop: Any) -> None:
             self._agent = app.ctx.agent  # to tell a paused conversation from a silent bot
 
+        @bp.listener("before_server_stop")
+        async def stop_engineio_tasks(_app: Any, _loop: Any) -> None:
+            await compat.stop_background_tasks(sio.eio)  # ping and service tasks end before the loop closes
+
         @bp.listener("after_server_stop")
         async def close_action_connections(_app: Any, _loop: Any) -> None:
             await action_pool.pool.close()  # the keep-alive connections to the action server (issue 13)

@@ -105,3 +105,10 @@ def test_a_signed_in_customer_picks_one_of_their_own_recent_tickets(service_db):
     payloads = [b["payload"] for b in messages[0]["buttons"]]
     assert payloads == [mine] and theirs not in payloads
     assert messages[0]["buttons"][0]["title"] == f"{mine} 空调"
+
+
+def test_stopping_a_lookup_says_so_rather_than_cancelling_a_registration():
+    messages, _ = run(ActionAbandonForm(), stopped("算了不查了", "ticket_no", form="ticket_lookup_form"))
+    assert responses(messages) == ["utter_lookup_abandoned"]
+    messages, _ = run(ActionAbandonForm(), stopped("算了", "phone", form="order_lookup_form"))
+    assert responses(messages) == ["utter_lookup_abandoned"]

@@ -53,6 +53,48 @@ def test_engineio_route_is_a_websocket_handler_so_a_closed_socket_is_no_error():
     assert set(routes[0].methods) == {"GET", "POST", "OPTIONS"}
 
 
+def test_engineio_background_tasks_are_kept_and_stopped_before_the_loop_closes():
+    """engine.io 4.5.1 kept no reference to its service and ping tasks: still sleeping when
+    Rasa stopped, they were destroyed with the loop ("Task was destroyed but it is pending!"
+    in Rasa's log, CI). The server now keeps them; at stop its timers end at once and a
+    turn in progress gets a grace period."""
+    import gc
+
+    from engineio.asyncio_server import AsyncServer as EngineIOServer
+
+    compat.apply()
+    finished = []
+
+    async def turn():
+        await asyncio.sleep(0.05)
+        finished.append("turn")
+
+    async def orphan():  # waits on a future nothing else references: unreferenced, gc destroys it
+        await asyncio.get_running_loop().create_future()
+
+    async def scenario():
+        server = EngineIOServer(async_mode="asgi")
+        server.start_background_task(server._service_task)
+        server.start_background_task(turn)
+        kept = server.start_background_task(orphan)
+        del kept
+        gc.collect()
+        assert len(server._kefu_background_tasks) == 3  # the orphan too: kept, not destroyed
+        stopped = await compat.stop_background_tasks(server, grace=5)
+        assert stopped == 3 and not server._kefu_background_tasks
+        return finished
+
+    destroyed = []
+    loop = asyncio.new_event_loop()
+    loop.set_exception_handler(lambda _loop, context: destroyed.append(context["message"]))
+    try:
+        assert loop.run_until_complete(scenario()) == ["turn"]  # the turn finished, not cancelled
+    finally:
+        loop.close()
+    gc.collect()
+    assert destroyed == []
+
+
 class _RecordingSio:
     def __init__(self):
         self.emitted = []

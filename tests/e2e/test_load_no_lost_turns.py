@@ -15,7 +15,7 @@ import uuid
 
 import httpx
 
-from benchmarks.widget_load import check_database, count_log, run_load, summarize
+from benchmarks.widget_load import LOG_PATTERNS, check_database, count_log, log_excerpt, run_load, summarize
 from e2e_support import Customer
 
 CUSTOMERS = 20
@@ -93,4 +93,5 @@ def test_widget_customers_lose_nothing_when_the_action_server_restarts(stack):
     assert summary["finished_forms"] == CUSTOMERS
     assert summary["conversations_without_proper_ticket"] == 0, summary["examples"]
     assert summary["handler_exceptions"] == 0
-    assert summary["tracebacks"] == 0 and summary["asyncio_errors"] == 0, "errors in Rasa's log"
+    for kind in ("tracebacks", "asyncio_errors"):
+        assert summary[kind] == 0, log_excerpt(rasa_log(stack), offset, LOG_PATTERNS[kind])

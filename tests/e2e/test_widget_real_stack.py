@@ -10,6 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from benchmarks.widget_load import count_log, log_excerpt
 from kefu import db
 from kefu.models.service import Ticket
 
@@ -124,11 +125,15 @@ def test_server_restart_reconnects_and_delivers_the_queued_message_once(page, st
     chat = demo(page, stack)
     chat.send("你好")
     bot_says(chat, "小暖")
+    rasa_log = stack.log_dir / "rasa.log"
+    offset = rasa_log.stat().st_size
     stack.restart("rasa")  # stops Rasa; the widget must notice and keep what is typed meanwhile
     expect(chat.banner).to_contain_text("重新连接", timeout=BOT_TIMEOUT)
     chat.send("保修期是多久")
     stack.wait_rasa()  # model load: ~1 minute
     bot_says(chat, "保修")
+    # engine.io's ping and service tasks end before the loop closes (channels/compat.py)
+    assert count_log(rasa_log, offset)["asyncio_errors"] == 0, log_excerpt(rasa_log, offset, "ERROR    asyncio")
     tracker = httpx.get(f"{stack.rasa_url}/conversations/{chat.session_id()}/tracker",
                         params={"token": stack.env["KEFU_RASA_TOKEN"]}).json()
     sent = [e for e in tracker["events"] if e["event"] == "user" and e.get("text") == "保修期是多久"]

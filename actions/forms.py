@@ -234,8 +234,8 @@ class ValidateInstallationForm(StallWatch, SharedSlotValidation, FormValidationA
     @silent_on_reset
     def validate_install_kind(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         kind = self._kind(str(value or ""))
-        if not kind:
-            dispatcher.utter_message(response="utter_ask_install_kind")
+        if not kind:  # a short hint; the form asks again with the buttons (not the question twice)
+            dispatcher.utter_message(response="utter_invalid_install_kind")
             return {"install_kind": None}
         return {"install_kind": kind}
 

@@ -34,3 +34,37 @@ def test_a_return_wish_at_the_model_question_starts_the_return(stack, chat):
         assert session.execute(select(Ticket).where(Ticket.conversation_id == chat.sender)).first() is None
     events = chat.tracker()["events"]
     assert not any(e.get("event") == "slot" and e.get("name") == "product_model" and e.get("value") for e in events)
+
+
+def test_a_repair_request_while_booking_an_installation_starts_the_repair(stack, chat):
+    """The customer changed their mind in the installation form: the kind question used to
+    come back twice a turn, for ever, whatever they typed (found chatting as a customer)."""
+    chat.say("洗衣机买回来要装")
+    text = chat.texts(chat.say("那我先报个修吧，冰箱不制冷"))
+    assert "安装预约" in text and "型号" in text, text  # a short confirmation, then the repair form's question
+    assert "新机安装" not in text
+    chat.say("不知道")
+    chat.say("杭州市西湖区文三路478号1203室")
+    chat.say("13700001111")
+    numbers = TICKET_NO.findall(chat.texts(chat.say("越快越好")))
+    assert numbers and numbers[0].startswith("BX")  # a repair ticket
+    with db.session_scope(stack.db_url) as session:
+        ticket = session.execute(select(Ticket).where(Ticket.ticket_no == numbers[0])).scalar_one()
+        assert ticket.type == "repair" and ticket.product == "冰箱"
+
+
+def test_a_wrong_answer_to_the_installation_kind_gets_one_hint_and_the_buttons(stack, chat):
+    chat.say("洗衣机买回来要装")
+    replies = chat.say("滚筒的")
+    assert sum("新装" in m.get("text", "") or "新机安装" in m.get("text", "") for m in replies) == 1, replies
+    assert any(b.get("payload") == "新装" for m in replies for b in m.get("buttons") or []), replies
+
+
+def test_a_forgotten_ticket_number_and_a_change_to_urging_in_the_lookup(stack, chat):
+    chat.say("我想查一下工单")
+    text = chat.texts(chat.say("帮我催一下"))
+    assert "催办" in text and "工单" in text, text
+    replies = chat.say("单号不记得了")
+    assert "短信" in chat.texts(replies), replies
+    assert any(b.get("payload") == "/request_human" for m in replies for b in m.get("buttons") or []), replies
+    assert "格式好像不对" not in chat.texts(replies)

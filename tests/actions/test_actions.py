@@ -28,6 +28,21 @@ def make_tracker(slots: Dict[str, Any], text: str = "", intent: str = "inform", 
     return Tracker(sender, slots, latest, (events or []) + [user_event], False, None, {}, "action_listen")
 
 
+def deactivated_form_tracker(text: str, intent: str, asked: str, form: str = "repair_form") -> Tracker:
+    """What an action after ``action_deactivate_loop`` sees: ``text`` (read as ``intent``)
+    came while ``form`` asked for ``asked``, and a rule set the form aside."""
+    latest = {"text": text, "intent": {"name": intent, "confidence": 0.95}, "entities": []}
+    events: List[Dict[str, Any]] = [
+        {"event": "active_loop", "name": form},
+        {"event": "slot", "name": "requested_slot", "value": asked},
+        {"event": "user", "text": text, "parse_data": latest},
+        {"event": "action", "name": "action_deactivate_loop"},
+        {"event": "active_loop", "name": None},
+        {"event": "slot", "name": "requested_slot", "value": None},
+    ]
+    return Tracker(f"{intent}-1", {}, latest, events, False, None, {}, "action_listen")
+
+
 def run(action, tracker: Tracker):
     dispatcher = CollectingDispatcher()
     events = asyncio.run(action.run(dispatcher, tracker, {}))

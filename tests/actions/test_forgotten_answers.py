@@ -21,7 +21,7 @@ from kefu import db
 from kefu.services import customers, tickets
 from kefu.services.tickets import TicketRequest
 from kefu.tokens import sign_customer_token
-from tests.actions.test_actions import make_tracker, responses, run
+from tests.actions.test_actions import deactivated_form_tracker, make_tracker, responses, run
 
 PHONE = "13900000931"
 
@@ -33,17 +33,8 @@ def service_db(clean_db, monkeypatch):
 
 
 def stopped(text: str, asked: str, form: str = "repair_form") -> Tracker:
-    """The tracker action_abandon_form sees after "stop_form" deactivated ``form``."""
-    latest = {"text": text, "intent": {"name": "stop_form", "confidence": 0.9}, "entities": []}
-    events: List[Dict[str, Any]] = [
-        {"event": "active_loop", "name": form},
-        {"event": "slot", "name": "requested_slot", "value": asked},
-        {"event": "user", "text": text, "parse_data": latest},
-        {"event": "action", "name": "action_deactivate_loop"},
-        {"event": "active_loop", "name": None},
-        {"event": "slot", "name": "requested_slot", "value": None},
-    ]
-    return Tracker("stop-1", {}, latest, events, False, None, {}, "action_listen")
+    """The tracker action_abandon_form sees after "stop_form" set ``form`` aside."""
+    return deactivated_form_tracker(text, "stop_form", asked, form)
 
 
 def slot_value(events: List[Dict[str, Any]], name: str) -> Any:

@@ -6,23 +6,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Dict, List
 
-from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.courtesy import ActionGoodbyeInForm
+from tests.actions.test_actions import deactivated_form_tracker
 
 
 def run_goodbye(text: str, asked: str, form: str = "repair_form") -> tuple:
-    latest = {"text": text, "intent": {"name": "goodbye", "confidence": 0.98}, "entities": []}
-    events: List[Dict[str, Any]] = [
-        {"event": "active_loop", "name": form},
-        {"event": "slot", "name": "requested_slot", "value": asked},
-        {"event": "user", "text": text, "parse_data": latest},
-        {"event": "action", "name": "action_deactivate_loop"},
-        {"event": "active_loop", "name": None},
-        {"event": "slot", "name": "requested_slot", "value": None},
-    ]
-    tracker = Tracker("bye-1", {}, latest, events, False, None, {}, "action_listen")
+    tracker = deactivated_form_tracker(text, "goodbye", asked, form)
     dispatcher = CollectingDispatcher()
     result = asyncio.run(ActionGoodbyeInForm().run(dispatcher, tracker, {}))
     return [m.get("response") for m in dispatcher.messages], result

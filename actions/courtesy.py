@@ -132,8 +132,12 @@ class ActionSwitchRequest(Action):
         if target is None:
             dispatcher.utter_message(response="utter_ask_what_service")
             return []
-        dispatcher.utter_message(response="utter_switch_request", form=label)
         events: List[EventType] = [SlotSet("requested_slot", None)]
+        if target == "repair_form":  # what the repair request itself says (an emergency's safety first)
+            from actions.requests import repair_request_events
+
+            events += repair_request_events(dispatcher, tracker)
+        dispatcher.utter_message(response="utter_switch_request", form=label)
         if op:
             events.append(SlotSet("ticket_op", op))
         if target == "complaint_form":  # feelings first, then the complaint form

@@ -71,20 +71,41 @@ class ActionTriageRepair(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         text = latest_text(tracker)
-        events: List[EventType] = []
-        fault = emergency_fault(text, tracker.get_slot("fault"))
-        if fault:
-            config = safety_config()
-            dispatcher.utter_message(response=config["fault_instructions"].get(fault, config["default_instruction"]))
-            dispatcher.utter_message(text="我们马上为您登记紧急抢修，只需要再确认几项信息。")
-            events += [SlotSet("emergency", True), SlotSet("fault", fault)]
-        else:
+        events = emergency_first(dispatcher, text, tracker.get_slot("fault"))
+        if not events:
             dispatcher.utter_message(response="utter_repair_start")
         if not tracker.get_slot("product"):
             product = next(iter(find_products(text)), None)
             if product:
                 events.append(SlotSet("product", product))
         return events
+
+
+def emergency_first(dispatcher: CollectingDispatcher, text: str, fault: Optional[str]) -> List[EventType]:
+    """An emergency's safety instruction before any question (and the slots saying so)."""
+    fault = emergency_fault(text, fault)
+    if not fault:
+        return []
+    config = safety_config()
+    dispatcher.utter_message(response=config["fault_instructions"].get(fault, config["default_instruction"]))
+    dispatcher.utter_message(text="我们马上为您登记紧急抢修，只需要再确认几项信息。")
+    return [SlotSet("emergency", True), SlotSet("fault", fault)]
+
+
+def repair_request_events(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    """A repair request typed inside another form ("那我先报个修吧，冰箱不制冷" while booking an
+    installation) is the repair form's start: its product, fault and description (the other
+    form's product and model were about another machine); an emergency is triaged first."""
+    text = latest_text(tracker)
+    named = [e.get("value") for e in (tracker.latest_message or {}).get("entities", []) if e.get("entity") == "product"]
+    product = next(iter(named), None) or next(iter(find_products(text)), None)
+    fault = next((e.get("value") for e in (tracker.latest_message or {}).get("entities", []) if e.get("entity") == "fault"), None)
+    events = emergency_first(dispatcher, text, fault)
+    if product:
+        events += [SlotSet("product", product), SlotSet("product_model", None)]
+    if fault and not any(e.get("name") == "fault" for e in events):
+        events.append(SlotSet("fault", fault))
+    return events + [SlotSet("fault_description", text)]
 
 
 class ActionAskProductModel(Action):

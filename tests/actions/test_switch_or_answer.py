@@ -65,3 +65,33 @@ def test_a_return_wish_in_the_repair_form_switches_to_the_return_form():
     assert said == ["utter_switch_request"]
     assert events[-1]["event"] == "followup" and events[-1]["name"] == "return_form"
     assert not any(e.get("name") == "product_model" for e in events)  # not saved as the model
+
+
+def test_a_repair_request_inside_the_installation_form_starts_the_repair_with_its_details():
+    """"那我先报个修吧，冰箱不制冷" while booking the washing machine's installation: the repair
+    is for the fridge (not the washing machine of the other form), with its description."""
+    from actions.courtesy import ActionSwitchRequest
+    from tests.actions.test_actions import deactivated_form_tracker, responses, run
+
+    text = "那我先报个修吧，冰箱不制冷"
+    tracker = deactivated_form_tracker(text, "report_repair", "install_kind", form="installation_form")
+    tracker.latest_message["entities"] = [{"entity": "product", "value": "冰箱"}, {"entity": "fault", "value": "不制冷"}]
+    tracker.slots.update({"product": "洗衣机", "product_model": "XQG100"})
+    messages, events = run(ActionSwitchRequest(), tracker)
+    assert responses(messages) == ["utter_switch_request"]
+    slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+    assert slots["product"] == "冰箱" and slots["product_model"] is None and slots["fault"] == "不制冷"
+    assert slots["fault_description"] == text
+    assert events[-1]["event"] == "followup" and events[-1]["name"] == "repair_form"
+
+
+def test_an_emergency_typed_inside_another_form_gets_the_safety_instruction_first():
+    from actions.courtesy import ActionSwitchRequest
+    from tests.actions.test_actions import deactivated_form_tracker, run
+
+    tracker = deactivated_form_tracker("先别装了，家里燃气灶漏气了", "report_repair", "address", form="installation_form")
+    messages, events = run(ActionSwitchRequest(), tracker)
+    slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+    assert slots.get("emergency") is True and slots["product"] == "燃气灶"
+    assert messages[-1].get("response") == "utter_switch_request"  # after the safety instruction
+    assert any("抢修" in (m.get("text") or "") for m in messages[:-1])

@@ -177,3 +177,81 @@ def test_the_ticket_just_told_is_still_used_when_none_is_typed():
     asked = tracker_of([action("action_listen"), user("BX202611220042")], {"requested_slot": "ticket_no"},
                        active_loop="ticket_lookup_form")
     assert asyncio.run(forms.ValidateTicketLookupForm().extract_ticket_no(CollectingDispatcher(), asked, {})) == {}
+
+
+# --- another request that names a product / ticket / time is not the form's answer -------------
+
+REPAIR_DOMAIN = {"forms": {"repair_form": {"required_slots": ["product", "product_model", "fault_description",
+                                                                "address", "phone", "appointment_time"]}},
+                 "slots": {}}
+ASKED_ADDRESS = {"product": "空调", "product_model": "未知", "fault_description": "空调漏水", "requested_slot": "address"}
+
+
+def repair_turn(text: str, intent: str, extracted: Dict[str, Any], slots: Dict[str, Any],
+                entities: List[Dict[str, Any]]) -> Tracker:
+    """The repair form's validation after action_extract_slots filled ``extracted`` from ``text``."""
+    parse = {"text": text, "intent": {"name": intent, "confidence": 0.99}, "entities": entities}
+    events: List[Dict[str, Any]] = [
+        {"event": "active_loop", "name": "repair_form"},
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": text, "parse_data": parse, "metadata": {}},
+        # what Rasa's FormAction sends to the validation action: the requested slot, its own
+        # ActionExecuted, then the slot candidates extracted from the message
+        {"event": "slot", "name": "requested_slot", "value": slots.get("requested_slot")},
+        {"event": "action", "name": "repair_form"},
+    ] + [{"event": "slot", "name": name, "value": value} for name, value in extracted.items()]
+    return Tracker("probe-1", {**slots, **extracted}, parse, events, False, None, {"name": "repair_form"}, "action_listen")
+
+
+def validate_repair(tracker: Tracker):
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(forms.ValidateRepairForm().run(dispatcher, tracker, REPAIR_DOMAIN))
+    return dispatcher.messages, events
+
+
+def rejected(events: List[Dict[str, Any]]) -> bool:
+    return events == [{"event": "action_execution_rejected", "name": "repair_form", "policy": None,
+                       "confidence": None, "timestamp": None}]
+
+
+@pytest.mark.parametrize("text, intent, extracted, entities", [
+    ("你们空调质量太差了 我要投诉", "complain", {"product": "空调"}, [{"entity": "product", "value": "空调"}]),
+    ("算了空调我不修了 我要退货", "request_return", {"product": "空调"}, [{"entity": "product", "value": "空调"}]),
+    ("空调保修几年", "faq", {"product": "空调"}, [{"entity": "product", "value": "空调"}]),
+    ("不对 我是想查一下之前报修的进度", "query_ticket", {"appointment_time": "之前"},
+     [{"entity": "time", "value": "之前", "start": 8, "end": 10}]),
+])
+def test_another_request_naming_a_product_or_time_is_rejected_not_taken_as_the_answer(
+        service_db, text, intent, extracted, entities):
+    messages, events = validate_repair(repair_turn(text, intent, extracted, ASKED_ADDRESS, entities))
+    assert rejected(events), events
+    assert messages == []  # no "这个时间小暖没看懂" about a time that was no answer
+
+
+def test_an_answer_to_the_question_with_another_intent_still_fills_it(service_db):
+    text = "那算了 还是给你吧 13420975933"  # read as stop_form, but it is the phone asked for
+    slots = {**ASKED_ADDRESS, "address": "厦门市思明区湖滨南路1号", "requested_slot": "phone"}
+    _, events = validate_repair(repair_turn(text, "stop_form", {"phone": "13420975933"}, slots,
+                                            [{"entity": "phone", "value": "13420975933"}]))
+    assert {"event": "slot", "name": "phone", "value": "13420975933", "timestamp": None} in events
+    assert not any(e["event"] == "action_execution_rejected" for e in events)
+
+
+def test_a_plain_answer_is_not_rejected(service_db):
+    text = "昆明市五华区东风西路1号"
+    _, events = validate_repair(repair_turn(text, "inform", {"address": text}, ASKED_ADDRESS,
+                                            [{"entity": "address", "value": text}]))
+    assert {"event": "slot", "name": "address", "value": text, "timestamp": None} in events
+
+
+def test_the_form_asks_again_after_the_rule_answered_the_other_request(service_db):
+    """"冰箱保修几年啊" at the address question: the FAQ answer, then the form's question (the
+    form runs a second time on the same message and must not reject it again)."""
+    tracker = repair_turn("冰箱保修几年啊", "faq", {"product": "冰箱"}, ASKED_ADDRESS, [{"entity": "product", "value": "冰箱"}])
+    first = validate_repair(tracker)[1]
+    assert rejected(first)
+    tracker.events.extend([first[0], {"event": "action", "name": "action_answer_faq"},
+                           {"event": "slot", "name": "requested_slot", "value": "address"},
+                           {"event": "action", "name": "repair_form"}])
+    messages, again = validate_repair(tracker)
+    assert not any(e["event"] == "action_execution_rejected" for e in again)

@@ -63,6 +63,36 @@ def silent_on_reset(validator):
     return wrapper
 
 
+def without_products(text: str) -> str:
+    """``text`` without the product names in it: "洗碗机报修" says nothing about the fault."""
+    from kefu.nlp.catalogue import load_catalogue
+
+    for match in reversed(load_catalogue().match_products(text)):
+        text = text[:match.start] + text[match.end:]
+    return text
+
+
+def whole_time_span(tracker: Tracker, value: Any) -> str:
+    """DIET may cut one time expression into pieces ("下" + "周五", "这" + "周日下午") and
+    Rasa keeps the last piece: "下周五" became this week's Friday. The run of adjacent
+    `time` pieces of the latest message that contains ``value`` is what the customer said."""
+    value = str(value or "")
+    latest = tracker.latest_message or {}
+    text = latest.get("text") or ""
+    spans = sorted((e["start"], e["end"]) for e in latest.get("entities") or []
+                   if e.get("entity") == "time" and isinstance(e.get("start"), int) and isinstance(e.get("end"), int))
+    runs: List[List[int]] = []
+    for start, end in spans:
+        if runs and start >= runs[-1][0] and not text[runs[-1][1]:start].strip():
+            runs[-1][1] = max(runs[-1][1], end)
+        else:
+            runs.append([start, end])
+    for start, end in reversed(runs):
+        if value and value in text[start:end]:
+            return text[start:end]
+    return value
+
+
 def only_acknowledged(text: str, dispatcher: CollectingDispatcher) -> bool:
     """"好的"/"嗯" to a form's question is no answer: acknowledge it, and the form asks again."""
     from kefu.dialogue_config import courtesy_kind
@@ -142,7 +172,7 @@ class SharedSlotValidation:
     def validate_appointment_time(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         now = now_local()
         # the value is a DIET `time` span or the whole answer; fall back to the whole answer
-        window = parse_appointment(str(value or ""), now) or parse_appointment(latest_text(tracker), now)
+        window = parse_appointment(whole_time_span(tracker, value), now) or parse_appointment(latest_text(tracker), now)
         if window is None and only_acknowledged(str(value or ""), dispatcher):
             return {"appointment_time": None, "appointment_start": None, "appointment_end": None}
         if window is None:
@@ -182,8 +212,8 @@ class ValidateRepairForm(StallWatch, SharedSlotValidation, FormValidationAction)
     def validate_fault_description(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         text, _ = clean_user_text(str(value or ""), max_len=500)
         faults = find_faults(text)
-        if not faults and len(FILLER.sub("", text)) < 3:
-            return {"fault_description": None}  # e.g. just "我要报修": the form asks
+        if not faults and len(FILLER.sub("", without_products(text))) < 3:
+            return {"fault_description": None}  # e.g. just "我要报修", "洗碗机报修": the form asks
         slots: Dict[Text, Any] = {"fault_description": text}
         if faults:
             slots["fault"] = faults[0]
@@ -191,7 +221,7 @@ class ValidateRepairForm(StallWatch, SharedSlotValidation, FormValidationAction)
 
 
 class ValidateInstallationForm(StallWatch, SharedSlotValidation, FormValidationAction):
-    KINDS = [("移机", re.compile(r"移机|挪|搬家|新家|换个位置|换地方|移到|拆了装|拆下来装")), ("拆机", re.compile(r"拆机|拆下|拆掉|卸下")), ("新装", re.compile(r"新装|新机|安装|装机|新买|刚买|上门装"))]
+    KINDS = [("移机", re.compile(r"移机|挪|搬家|新家|换个位置|换地方|移到|拆了装|拆下来装")), ("拆机", re.compile(r"拆机|拆下|拆掉|卸下")), ("新装", re.compile(r"新装|新机|安装|装机|新买|刚买|上门装|装一下|装个|装上|要装|帮我装|新的|全新"))]
 
     OWNED_KINDS = ("移机", "拆机")  # a machine the customer already has: its 保养卡 model is confirmed
 
@@ -324,22 +354,10 @@ class ValidateReturnForm(StallWatch, SharedSlotValidation, FormValidationAction)
 
     async def _forgotten_order_no(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[Text, Any]:
         """A signed-in customer picks one of their recent orders; anyone else may go on without it."""
-        from actions.common import with_session
-        from kefu.services import orders
-
-        customer_id = verified_customer_id(tracker)
-        recent: List[Dict[str, Any]] = []
-        if customer_id is not None:
-            try:
-                recent = await with_session(lambda s: [
-                    {"order_no": o.order_no, "items": o.items, "ordered_at": o.ordered_at}
-                    for o in orders.list_recent_orders(s, customer_id, limit=3)])
-            except Exception:  # the way forward without the number still works
-                recent = []
+        recent = await recent_order_buttons(tracker)
         if recent:
-            buttons = [{"title": f"{o['order_no']} {_items_text(o['items'])}".strip(), "payload": o["order_no"]} for o in recent]
-            buttons.append({"title": "都不是，不填订单号", "payload": NO_ORDER_NO})
-            dispatcher.utter_message(response="utter_pick_recent_order", buttons=buttons)
+            recent.append({"title": "都不是，不填订单号", "payload": NO_ORDER_NO})
+            dispatcher.utter_message(response="utter_pick_recent_order", buttons=recent)
             return {"order_no": None}
         dispatcher.utter_message(response="utter_no_order_no_ok")
         return {"order_no": NO_ORDER_NO}
@@ -371,14 +389,16 @@ class ValidateTicketLookupForm(StallWatch, SharedSlotValidation, FormValidationA
         return [s for s in domain_slots if s not in skip]
 
     async def extract_ticket_no(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
-        """"查一下刚才那个工单" right after a ticket: the ticket this conversation told the
-        customer about (last_ticket_no) needs no number typed again."""
+        """The request's own message names the ticket, even in a form the NLU did not see
+        ("BX202611220042" without its dash); else "查一下刚才那个工单" right after a ticket:
+        the ticket this conversation told the customer about (last_ticket_no)."""
         if tracker.get_slot("ticket_no") or tracker.get_slot("requested_slot"):
             return {}
+        typed = extract_ticket_no(latest_text(tracker))
+        if typed:  # "查一下工单 BX202611220042": a number the NLU's pattern (with its dash) missed
+            return {"ticket_no": typed}
         told = tracker.get_slot("last_ticket_no")
-        if told and not extract_ticket_no(latest_text(tracker)):
-            return {"ticket_no": told}
-        return {}
+        return {"ticket_no": told} if told else {}
 
     @silent_on_reset
     async def validate_ticket_no(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
@@ -421,7 +441,43 @@ class ValidateOrderLookupForm(StallWatch, SharedSlotValidation, FormValidationAc
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Text]:
         return [s for s in domain_slots if not (s == "phone" and verified_customer_id(tracker) is not None)]
 
-    validate_order_no = ValidateReturnForm.validate_order_no
+    @silent_on_reset
+    async def validate_order_no(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        """A look-up needs the number itself (the return form's "go on without it" and its
+        product confirmation do not apply): a forgotten number gets a signed-in customer's
+        recent orders to pick from, anyone else where to find it and a way to a person."""
+        order_no = extract_order_no(str(value or ""))
+        if order_no:
+            return {"order_no": order_no}
+        if DONT_KNOW.search(latest_text(tracker)):
+            recent = await recent_order_buttons(tracker)
+            if recent:
+                dispatcher.utter_message(response="utter_pick_recent_order", buttons=recent)
+            else:
+                dispatcher.utter_message(text=ORDER_NO_UNKNOWN, buttons=[{"title": "转人工客服", "payload": "/request_human"}])
+            return {"order_no": None}
+        dispatcher.utter_message(response="utter_invalid_order_no")
+        return {"order_no": None}
+
+
+ORDER_NO_UNKNOWN = ("没关系。订单号在下单平台的“我的订单”里可以查到，是 DD 开头的 14 位编号（例如 DD202611150042）。"
+                    "实在找不到的话，可以转人工客服，核对下单手机号后帮您查询。")
+
+
+async def recent_order_buttons(tracker: Tracker) -> List[Dict[str, Any]]:
+    """A signed-in customer's three latest orders as buttons (none for anyone else)."""
+    from actions.common import with_session
+    from kefu.services import orders
+
+    customer_id = verified_customer_id(tracker)
+    if customer_id is None:
+        return []
+    try:
+        recent = await with_session(lambda s: [
+            {"order_no": o.order_no, "items": o.items} for o in orders.list_recent_orders(s, customer_id, limit=3)])
+    except Exception:  # the way forward without the number still works
+        return []
+    return [{"title": f"{o['order_no']} {_items_text(o['items'])}".strip(), "payload": o["order_no"]} for o in recent]
 
 
 class ValidateSurveyForm(FormValidationAction):

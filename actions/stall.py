@@ -7,11 +7,11 @@ from __future__ import annotations
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import ActionExecutionRejected, ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import filled, previous_value
+from actions.common import filled, latest_intent, previous_value
 from actions.escalation import escalate
 
 # Slots the form machinery sets itself: changing them is not the customer's progress.
@@ -67,15 +67,58 @@ def progressed_now(validation_events: Iterable[Dict[str, Any]], tracker: Tracker
     )
 
 
+# Intents the dialogue rules answer inside every form (data/rules.yml), besides the form
+# switches of config/dialogue.yml.
+DIGRESSIONS = frozenset({"faq", "chitchat", "bot_challenge", "stop_form", "request_human"})
+
+
+def another_request(form: str, validation_events: Iterable[Dict[str, Any]], tracker: Tracker) -> bool:
+    """Is the latest message another request that does not answer the form's question?
+
+    "你们空调质量太差了，我要投诉", "算了洗衣机我不修了，我要退货", "对了我之前的单子
+    AZ20261112-0001 怎么样了" name a product, a ticket or a time: Rasa's entity mappings fill
+    those slots, so the form took the message for an answer (Rasa rejects a form turn only
+    when nothing was extracted) and the complaint, return or look-up was lost. Such a turn is
+    rejected like one with nothing to extract, and the request's rule (an FAQ answer, a
+    switch) runs instead.
+    """
+    from kefu.dialogue_config import dialogue_config
+
+    asked, intent = tracker.get_slot("requested_slot"), latest_intent(tracker)
+    if not asked or not intent or not validating_the_message(tracker, form):
+        return False
+    if intent not in DIGRESSIONS and dialogue_config().switch_for(intent, form) is None:
+        return False
+    return not any(event.get("event") == "slot" and event.get("name") == asked and filled(event.get("value"))
+                   for event in validation_events)
+
+
+def validating_the_message(tracker: Tracker, form: str) -> bool:
+    """Does the form run right after the customer's message (Rasa validates it then), not
+    again after a rule answered it (the FAQ answer, then the form asks its question again)?
+    Rasa adds the form's own ActionExecuted to the tracker it sends to the validator."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "action" and event.get("name") not in ("action_extract_slots", form):
+            return event.get("name") == "action_listen"
+        if event.get("event") == "user":
+            return True
+    return True
+
+
 class StallWatch:
     """Form-validator mixin: after validating, check the form-stall escalation rule.
 
     When a person takes over, the form stops (its slots go to the agent's summary) and
-    the conversation pauses; with nobody available the form simply goes on.
+    the conversation pauses; with nobody available the form simply goes on. Another
+    request that does not answer the question (``another_request``) is no stall: the form
+    rejects the turn, without the validators' remarks, and the request's rule runs.
     """
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         events = await super().run(dispatcher, tracker, domain)
+        if another_request(self.form_name(), events, tracker):
+            dispatcher.messages.clear()  # "这个时间小暖没看懂" about a time the customer did not give as one
+            return [ActionExecutionRejected(self.form_name())]
         if progressed_now(events, tracker):
             return events
         stall_turns = earlier_stalled_turns(tracker.events, self.form_name()) + 1

@@ -70,9 +70,11 @@ def ticket_no_pattern(prefixes: Iterable[str]) -> str:
 
 
 def ticket_in_text_pattern(prefixes: Iterable[str]) -> str:
-    """A ticket number inside customer text (spaces, any dash; use re.IGNORECASE)."""
+    """A ticket number inside customer text (spaces, any dash or none: customers type
+    "BX202611220042"; the date has exactly 8 digits, so the serial is what follows; use
+    re.IGNORECASE)."""
     return (
-        rf"(?<![A-Za-z])({_alternatives(prefixes)})\s*(\d{{8}})\s*[{DASHES}]\s*"
+        rf"(?<![A-Za-z])({_alternatives(prefixes)})\s*(\d{{8}})\s*[{DASHES}]?\s*"
         rf"(\d{{{TICKET_SERIAL_MIN_DIGITS},}})(?!\d)"
     )
 

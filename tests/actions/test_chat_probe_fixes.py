@@ -1,0 +1,257 @@
+"""Found chatting with the running bot as customers do (REST channel, 2026-12-07):
+
+- the order look-up crashed on every answer to its order-number question (its validator was
+  the return form's, which calls helpers only the return form has): "抱歉，系统刚才繁忙";
+- "洗碗机报修" / "空调要报修" was taken as the fault description, so the fault was never asked;
+- "就是装一下" / "新的" to "新机安装、移机，还是拆机？" was no answer: the question looped;
+- "下周五" (DIET: "下" + "周五", Rasa keeps the last piece) was booked for this week's Friday;
+- "查一下工单 BX202611220042" (no dash) was not a ticket number: asked for it again.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Any, Dict, List, Optional
+from zoneinfo import ZoneInfo
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import forms
+from kefu import db
+from kefu.models.service import Order
+from tests.actions.test_dialogue_actions import action, tracker_of, user
+
+MONDAY_8_BEIJING = dt.datetime(2026, 12, 7, 8, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+@pytest.fixture
+def service_db(clean_db, monkeypatch):
+    monkeypatch.setenv("KEFU_DATABASE_URL", clean_db)
+    return clean_db
+
+
+def in_form(text: str, form: str, requested: str, intent: str = "inform", slots: Optional[Dict[str, Any]] = None,
+            entities: Optional[List[Dict[str, Any]]] = None, metadata: Optional[Dict[str, Any]] = None) -> Tracker:
+    event = user(text, intent, entities=entities or [])
+    event["metadata"] = metadata or {}
+    event["parse_data"]["metadata"] = metadata or {}
+    return tracker_of([action("action_listen"), event], {"requested_slot": requested, **(slots or {})}, active_loop=form)
+
+
+# --- order look-up ------------------------------------------------------------------------
+
+
+def validate_lookup_order(text: str, metadata: Optional[Dict[str, Any]] = None):
+    tracker = in_form(text, "order_lookup_form", "order_no", metadata=metadata)
+    dispatcher = CollectingDispatcher()
+    result = asyncio.run(forms.ValidateOrderLookupForm().validate_order_no(text, dispatcher, tracker, {}))
+    return dispatcher.messages, result
+
+
+def test_order_lookup_takes_the_order_number_without_the_return_forms_extras():
+    messages, result = validate_lookup_order("DD202611180001")
+    assert result == {"order_no": "DD202611180001"} and messages == []
+    messages, result = validate_lookup_order("dd202611180001到哪了")
+    assert result == {"order_no": "DD202611180001"} and messages == []
+
+
+def test_order_lookup_rejects_a_wrong_number():
+    messages, result = validate_lookup_order("13812345678")
+    assert result == {"order_no": None}
+    assert [m.get("response") for m in messages] == ["utter_invalid_order_no"]
+
+
+def test_forgotten_order_number_in_the_lookup_says_where_it_is_and_offers_a_person():
+    messages, result = validate_lookup_order("订单号忘了")
+    assert result == {"order_no": None}  # a look-up cannot go on without it (no "未提供")
+    assert messages[0]["text"] == forms.ORDER_NO_UNKNOWN
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/request_human"]
+
+
+def test_forgotten_order_number_in_the_lookup_offers_a_signed_in_customer_their_orders(service_db):
+    from kefu.services import customers
+    from kefu.tokens import sign_customer_token
+
+    with db.session_scope(service_db) as session:
+        customer, _ = customers.get_or_create_customer(session, "13812345678")
+        session.add(Order(order_no="DD202611150042", customer=customer, items=[{"product": "冰箱"}],
+                          ordered_at=dt.datetime(2026, 11, 15, 20, 30, tzinfo=dt.timezone.utc)))
+        session.flush()
+        token = sign_customer_token(customer_id=customer.id, phone="13812345678")
+    messages, result = validate_lookup_order("不记得订单号", {"customer_token": token})
+    assert result == {"order_no": None}
+    assert messages[0]["response"] == "utter_pick_recent_order"
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["DD202611150042"]  # no "不填订单号" here
+
+
+def test_the_return_form_still_goes_on_without_an_order_number():
+    tracker = in_form("订单号找不到", "return_form", "order_no")
+    dispatcher = CollectingDispatcher()
+    result = asyncio.run(forms.ValidateReturnForm().validate_order_no("订单号找不到", dispatcher, tracker, {}))
+    assert result == {"order_no": forms.NO_ORDER_NO}
+    assert [m.get("response") for m in dispatcher.messages] == ["utter_no_order_no_ok"]
+
+
+# --- fault description ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["洗碗机报修", "空调要报修", "冰箱坏了报修", "滚筒洗衣机报修一下", "我要报修"])
+def test_a_product_name_is_not_a_fault_description(text):
+    tracker = in_form(text, "repair_form", "product", intent="report_repair")
+    assert forms.ValidateRepairForm().validate_fault_description(text, CollectingDispatcher(), tracker, {}) == {
+        "fault_description": None}
+
+
+@pytest.mark.parametrize("text", ["净水器出水很小 要报修", "热水器不加热", "油烟机吸力不行了要报修", "洗衣鸡漏水"])
+def test_a_described_fault_is_kept_with_its_product(text):
+    tracker = in_form(text, "repair_form", "product", intent="report_repair")
+    result = forms.ValidateRepairForm().validate_fault_description(text, CollectingDispatcher(), tracker, {})
+    assert result["fault_description"] == text
+
+
+# --- installation kind ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["就是装一下", "新的", "帮我装个", "全新的还没拆箱"])
+def test_plain_words_for_a_new_installation_answer_the_kind_question(text):
+    tracker = in_form(text, "installation_form", "install_kind", intent="affirm", slots={"product": "油烟机"})
+    validator = forms.ValidateInstallationForm()
+    assert asyncio.run(validator.extract_install_kind(CollectingDispatcher(), tracker, {})) == {"install_kind": "新装"}
+
+
+def test_moving_and_removing_are_still_told_apart():
+    validator = forms.ValidateInstallationForm()
+    assert validator._kind("搬家了要移机") == "移机"
+    assert validator._kind("拆下来不要了") == "拆机"
+
+
+# --- appointment time -----------------------------------------------------------------------
+
+
+def validate_time(text: str, value: str, entities: List[Dict[str, Any]], monkeypatch) -> Dict[str, Any]:
+    monkeypatch.setattr(forms, "now_local", lambda: MONDAY_8_BEIJING)
+    tracker = in_form(text, "repair_form", "appointment_time", entities=entities)
+    return forms.ValidateRepairForm().validate_appointment_time(value, CollectingDispatcher(), tracker, {})
+
+
+def time_entity(text: str, piece: str, start: int) -> Dict[str, Any]:
+    assert text[start:start + len(piece)] == piece
+    return {"entity": "time", "value": piece, "start": start, "end": start + len(piece)}
+
+
+def test_next_friday_cut_in_two_by_the_nlu_is_next_weeks_friday(monkeypatch):
+    text = "下周五"
+    result = validate_time(text, "周五", [time_entity(text, "下", 0), time_entity(text, "周五", 1)], monkeypatch)
+    assert result["appointment_start"].startswith("2026-12-18")  # not this week's Friday, 12-11
+
+
+def test_separate_time_expressions_keep_the_last_one(monkeypatch):
+    text = "我后天有事 改到下周二下午吧"
+    entities = [time_entity(text, "后天", 1), time_entity(text, "下周二下午", 8)]
+    result = validate_time(text, "下周二下午", entities, monkeypatch)
+    assert result["appointment_start"] == "2026-12-15T13:00:00+08:00"
+
+
+def test_a_whole_answer_without_entities_is_parsed_as_before(monkeypatch):
+    result = validate_time("明天下午", "明天下午", [], monkeypatch)
+    assert result["appointment_start"] == "2026-12-08T13:00:00+08:00"
+
+
+# --- ticket number without its dash ---------------------------------------------------------
+
+
+def test_a_ticket_number_typed_without_its_dash_is_taken_from_the_request():
+    text = "查一下工单 BX202611220042"
+    tracker = tracker_of([action("action_listen"), user(text, "query_ticket")], {}, active_loop="ticket_lookup_form")
+    result = asyncio.run(forms.ValidateTicketLookupForm().extract_ticket_no(CollectingDispatcher(), tracker, {}))
+    assert result == {"ticket_no": "BX20261122-0042"}
+
+
+def test_the_ticket_just_told_is_still_used_when_none_is_typed():
+    tracker = tracker_of([action("action_listen"), user("查一下刚才那个工单", "query_ticket")],
+                         {"last_ticket_no": "BX20261207-0003"}, active_loop="ticket_lookup_form")
+    result = asyncio.run(forms.ValidateTicketLookupForm().extract_ticket_no(CollectingDispatcher(), tracker, {}))
+    assert result == {"ticket_no": "BX20261207-0003"}
+    asked = tracker_of([action("action_listen"), user("BX202611220042")], {"requested_slot": "ticket_no"},
+                       active_loop="ticket_lookup_form")
+    assert asyncio.run(forms.ValidateTicketLookupForm().extract_ticket_no(CollectingDispatcher(), asked, {})) == {}
+
+
+# --- another request that names a product / ticket / time is not the form's answer -------------
+
+REPAIR_DOMAIN = {"forms": {"repair_form": {"required_slots": ["product", "product_model", "fault_description",
+                                                                "address", "phone", "appointment_time"]}},
+                 "slots": {}}
+ASKED_ADDRESS = {"product": "空调", "product_model": "未知", "fault_description": "空调漏水", "requested_slot": "address"}
+
+
+def repair_turn(text: str, intent: str, extracted: Dict[str, Any], slots: Dict[str, Any],
+                entities: List[Dict[str, Any]]) -> Tracker:
+    """The repair form's validation after action_extract_slots filled ``extracted`` from ``text``."""
+    parse = {"text": text, "intent": {"name": intent, "confidence": 0.99}, "entities": entities}
+    events: List[Dict[str, Any]] = [
+        {"event": "active_loop", "name": "repair_form"},
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": text, "parse_data": parse, "metadata": {}},
+        # what Rasa's FormAction sends to the validation action: the requested slot, its own
+        # ActionExecuted, then the slot candidates extracted from the message
+        {"event": "slot", "name": "requested_slot", "value": slots.get("requested_slot")},
+        {"event": "action", "name": "repair_form"},
+    ] + [{"event": "slot", "name": name, "value": value} for name, value in extracted.items()]
+    return Tracker("probe-1", {**slots, **extracted}, parse, events, False, None, {"name": "repair_form"}, "action_listen")
+
+
+def validate_repair(tracker: Tracker):
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(forms.ValidateRepairForm().run(dispatcher, tracker, REPAIR_DOMAIN))
+    return dispatcher.messages, events
+
+
+def rejected(events: List[Dict[str, Any]]) -> bool:
+    return events == [{"event": "action_execution_rejected", "name": "repair_form", "policy": None,
+                       "confidence": None, "timestamp": None}]
+
+
+@pytest.mark.parametrize("text, intent, extracted, entities", [
+    ("你们空调质量太差了 我要投诉", "complain", {"product": "空调"}, [{"entity": "product", "value": "空调"}]),
+    ("算了空调我不修了 我要退货", "request_return", {"product": "空调"}, [{"entity": "product", "value": "空调"}]),
+    ("空调保修几年", "faq", {"product": "空调"}, [{"entity": "product", "value": "空调"}]),
+    ("不对 我是想查一下之前报修的进度", "query_ticket", {"appointment_time": "之前"},
+     [{"entity": "time", "value": "之前", "start": 8, "end": 10}]),
+])
+def test_another_request_naming_a_product_or_time_is_rejected_not_taken_as_the_answer(
+        service_db, text, intent, extracted, entities):
+    messages, events = validate_repair(repair_turn(text, intent, extracted, ASKED_ADDRESS, entities))
+    assert rejected(events), events
+    assert messages == []  # no "这个时间小暖没看懂" about a time that was no answer
+
+
+def test_an_answer_to_the_question_with_another_intent_still_fills_it(service_db):
+    text = "那算了 还是给你吧 13420975933"  # read as stop_form, but it is the phone asked for
+    slots = {**ASKED_ADDRESS, "address": "厦门市思明区湖滨南路1号", "requested_slot": "phone"}
+    _, events = validate_repair(repair_turn(text, "stop_form", {"phone": "13420975933"}, slots,
+                                            [{"entity": "phone", "value": "13420975933"}]))
+    assert {"event": "slot", "name": "phone", "value": "13420975933", "timestamp": None} in events
+    assert not any(e["event"] == "action_execution_rejected" for e in events)
+
+
+def test_a_plain_answer_is_not_rejected(service_db):
+    text = "昆明市五华区东风西路1号"
+    _, events = validate_repair(repair_turn(text, "inform", {"address": text}, ASKED_ADDRESS,
+                                            [{"entity": "address", "value": text}]))
+    assert {"event": "slot", "name": "address", "value": text, "timestamp": None} in events
+
+
+def test_the_form_asks_again_after_the_rule_answered_the_other_request(service_db):
+    """"冰箱保修几年啊" at the address question: the FAQ answer, then the form's question (the
+    form runs a second time on the same message and must not reject it again)."""
+    tracker = repair_turn("冰箱保修几年啊", "faq", {"product": "冰箱"}, ASKED_ADDRESS, [{"entity": "product", "value": "冰箱"}])
+    first = validate_repair(tracker)[1]
+    assert rejected(first)
+    tracker.events.extend([first[0], {"event": "action", "name": "action_answer_faq"},
+                           {"event": "slot", "name": "requested_slot", "value": "address"},
+                           {"event": "action", "name": "repair_form"}])
+    messages, again = validate_repair(tracker)
+    assert not any(e["event"] == "action_execution_rejected" for e in again)

@@ -454,14 +454,10 @@ class ValidateOrderLookupForm(StallWatch, SharedSlotValidation, FormValidationAc
             if recent:
                 dispatcher.utter_message(response="utter_pick_recent_order", buttons=recent)
             else:
-                dispatcher.utter_message(text=ORDER_NO_UNKNOWN, buttons=[{"title": "转人工客服", "payload": "/request_human"}])
+                dispatcher.utter_message(response="utter_order_no_unknown", buttons=[{"title": "转人工客服", "payload": "/request_human"}])
             return {"order_no": None}
         dispatcher.utter_message(response="utter_invalid_order_no")
         return {"order_no": None}
-
-
-ORDER_NO_UNKNOWN = ("没关系。订单号在下单平台的“我的订单”里可以查到，是 DD 开头的 14 位编号（例如 DD202611150042）。"
-                    "实在找不到的话，可以转人工客服，核对下单手机号后帮您查询。")
 
 
 async def recent_order_buttons(tracker: Tracker) -> List[Dict[str, Any]]:

@@ -66,7 +66,7 @@ def test_order_lookup_rejects_a_wrong_number():
 def test_forgotten_order_number_in_the_lookup_says_where_it_is_and_offers_a_person():
     messages, result = validate_lookup_order("订单号忘了")
     assert result == {"order_no": None}  # a look-up cannot go on without it (no "未提供")
-    assert messages[0]["text"] == forms.ORDER_NO_UNKNOWN
+    assert messages[0]["response"] == "utter_order_no_unknown"
     assert [b["payload"] for b in messages[0]["buttons"]] == ["/request_human"]
 
 

@@ -30,8 +30,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from rounds import excerpts, guarded_norms, is_near, item, normalise, read_rows, taken_rows  # noqa: E402
-from select_reviews import APPLIANCE, SERVICE  # noqa: E402
+from rounds import excerpts, guarded_norms, is_near, item, normalise, read_rows, taken_rows
+from select_reviews import APPLIANCE, SERVICE
 
 SEED = 20261206
 MAX_LEN = 50

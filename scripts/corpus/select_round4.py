@@ -44,9 +44,9 @@ from typing import Dict, Iterable, List, Optional, Sequence
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import rounds  # noqa: E402
-from rounds import ROOT, normalise  # noqa: E402,F401  (normalise: used by the tests)
-from select_reviews import APPLIANCE  # noqa: E402
+import rounds
+from rounds import ROOT, normalise  # noqa: F401  (normalise: used by the tests)
+from select_reviews import APPLIANCE
 
 SEED = 20261207
 MAX_LEN = 60

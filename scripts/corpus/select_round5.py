@@ -36,10 +36,10 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import rounds  # noqa: E402
-from rounds import ROOT, normalise  # noqa: E402,F401  (normalise: used by the tests)
-from select_reviews import APPLIANCE  # noqa: E402
-from select_round4 import CHASER, DELIVERY, NON_CATALOGUE, SYMPTOM, fault_words  # noqa: E402
+import rounds
+from rounds import ROOT, normalise  # noqa: F401  (normalise: used by the tests)
+from select_reviews import APPLIANCE
+from select_round4 import CHASER, DELIVERY, NON_CATALOGUE, SYMPTOM, fault_words
 
 SEED = 20261208
 MAX_LEN = 60

@@ -20,7 +20,8 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
@@ -134,3 +135,43 @@ def emit(out: List[dict], report: List[str], dropped: int, what: str) -> None:
     print(f"dropped as near-duplicates of {what}: {dropped}", file=sys.stderr)
     for r in out:
         print(json.dumps(r, ensure_ascii=False))
+
+
+@dataclass(frozen=True)
+class Round:
+    """A pooled, guarded selection round (round 4 on): its number (which accepted files its
+    guard leaves out), excerpt length, categories, pools with quotas, seed and the rule that
+    puts a text into a pool: ``pool_of(text, cat, label, context)``, where ``context`` is what
+    ``make_context()`` builds once per run (e.g. the fault-word pattern)."""
+
+    number: int
+    max_len: int
+    categories: Set[str]
+    quotas: Dict[str, int]
+    seed: int
+    pool_of: Callable[[str, str, int, Any], Optional[str]]
+    make_context: Callable[[], Any]
+
+    def guarded_norms(self, root: Path = ROOT) -> List[str]:
+        """Held-out, dev, data/ and pending/ texts, without this and later rounds' accepted files."""
+        return guarded_norms(root, round_no=self.number)
+
+    def candidates(self, rows: Sequence[Dict[str, str]], taken: Iterable[int]) -> Dict[str, List[dict]]:
+        """Every eligible row by pool, in CSV order (exact duplicates after normalisation removed)."""
+        context = self.make_context()
+        pools: Dict[str, List[dict]] = {k: [] for k in self.quotas}
+        for i, row, text in excerpts(rows, taken, self.max_len, categories=self.categories):
+            pool = self.pool_of(text, row["cat"], int(row["label"]), context)
+            if pool:
+                pools[pool].append(item(i, row, text))
+        return pools
+
+    def select(self, pools: Dict[str, List[dict]], guard: Sequence[str], quotas: Optional[Dict[str, int]] = None,
+               seed: Optional[int] = None) -> tuple:
+        """The seeded sample of each pool (guarded); returns (selected rows, report lines, dropped)."""
+        return select(pools, guard, self.quotas if quotas is None else quotas, self.seed if seed is None else seed)
+
+    def main(self, csv_path: str, *taken_files: str) -> None:
+        out, report, dropped = self.select(self.candidates(read_rows(csv_path), taken_rows(taken_files)),
+                                           self.guarded_norms())
+        emit(out, report, dropped, "held-out/dev/data/pending texts or of each other")

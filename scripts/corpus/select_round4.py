@@ -39,7 +39,7 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Optional
 
 import yaml
 
@@ -97,43 +97,28 @@ def pool_of(text: str, cat: str, label: int, faults: re.Pattern) -> Optional[str
         return "repair"
     if label != 0:  # the remaining pools are about something that went wrong
         return None
+    return negative_pool(text, cat, faults)
+
+
+def negative_pool(text: str, cat: str, faults: re.Pattern, symptom: re.Pattern = SYMPTOM) -> Optional[str]:
+    """The delivery, symptom or fault pool of a negative review (rounds 4 and 5), or None: a
+    delivery word; else a symptom with no fault word; else a fault word about a phone, tablet
+    or computer."""
     if DELIVERY.search(text):
         return "delivery"
     has_fault = faults.search(text)
-    if SYMPTOM.search(text) and not has_fault:
+    if symptom.search(text) and not has_fault:
         return "symptom"
     if has_fault and cat in NON_CATALOGUE:
         return "fault"
     return None
 
 
-def guarded_norms(root: Path = ROOT) -> List[str]:
-    """Normalised texts no candidate may be near: held-out and dev sets, data/ and pending/, but
-    this round's own file (and later rounds' files)."""
-    return rounds.guarded_norms(root, round_no=4)
-
-
-def candidates(rows: Sequence[Dict[str, str]], taken: Iterable[int]) -> Dict[str, List[dict]]:
-    """Every eligible row by pool, in CSV order (exact duplicates after normalisation removed)."""
-    faults = fault_words()
-    pools: Dict[str, List[dict]] = {k: [] for k in QUOTAS}
-    for i, row, text in rounds.excerpts(rows, taken, MAX_LEN, categories=APPLIANCE):
-        pool = pool_of(text, row["cat"], int(row["label"]), faults)
-        if pool:
-            pools[pool].append(rounds.item(i, row, text))
-    return pools
-
-
-def select(pools: Dict[str, List[dict]], guard: Sequence[str], quotas: Dict[str, int] = QUOTAS,
-           seed: int = SEED) -> tuple:
-    """The seeded sample of each pool (guarded); returns (selected rows, report lines, dropped)."""
-    return rounds.select(pools, guard, quotas, seed)
-
-
-def main(csv_path: str, *taken_files: str) -> None:
-    rows = rounds.read_rows(csv_path)
-    out, report, dropped = select(candidates(rows, rounds.taken_rows(taken_files)), guarded_norms())
-    rounds.emit(out, report, dropped, "held-out/dev/data/pending texts or of each other")
+ROUND = rounds.Round(4, MAX_LEN, APPLIANCE, QUOTAS, SEED, pool_of, fault_words)
+guarded_norms = ROUND.guarded_norms
+candidates = ROUND.candidates
+select = ROUND.select
+main = ROUND.main
 
 
 if __name__ == "__main__":

@@ -33,13 +33,13 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import rounds
-from rounds import ROOT, normalise  # noqa: F401  (normalise: used by the tests)
+from rounds import normalise  # noqa: F401  (used by the tests)
 from select_reviews import APPLIANCE
-from select_round4 import CHASER, DELIVERY, NON_CATALOGUE, SYMPTOM, fault_words
+from select_round4 import CHASER, SYMPTOM, fault_words, negative_pool
 
 SEED = 20261208
 MAX_LEN = 60
@@ -69,43 +69,11 @@ def pool_of(text: str, cat: str, label: int, faults: re.Pattern) -> Optional[str
         return None
     if cat == "热水器":
         return "heater"
-    if DELIVERY.search(text):
-        return "delivery"
-    has_fault = faults.search(text)
-    if SYMPTOM5.search(text) and not has_fault:
-        return "symptom"
-    if has_fault and cat in NON_CATALOGUE:
-        return "fault"
-    return None
+    return negative_pool(text, cat, faults, SYMPTOM5)
 
 
-def guarded_norms(root: Path = ROOT) -> List[str]:
-    """Held-out, dev, data/ and pending/ texts, without this round's own accepted file."""
-    return rounds.guarded_norms(root, round_no=5)
-
-
-def candidates(rows: Sequence[Dict[str, str]], taken: Iterable[int]) -> Dict[str, List[dict]]:
-    """Every eligible row by pool, in CSV order (exact duplicates after normalisation removed)."""
-    faults = fault_words()
-    pools: Dict[str, List[dict]] = {k: [] for k in QUOTAS}
-    for i, row, text in rounds.excerpts(rows, taken, MAX_LEN, categories=APPLIANCE):
-        pool = pool_of(text, row["cat"], int(row["label"]), faults)
-        if pool:
-            pools[pool].append(rounds.item(i, row, text))
-    return pools
-
-
-def select(pools: Dict[str, List[dict]], guard: Sequence[str], quotas: Dict[str, int] = QUOTAS,
-           seed: int = SEED) -> tuple:
-    """The seeded sample of each pool (guarded); returns (selected rows, report lines, dropped)."""
-    return rounds.select(pools, guard, quotas, seed)
-
-
-def main(csv_path: str, *taken_files: str) -> None:
-    rows = rounds.read_rows(csv_path)
-    out, report, dropped = select(candidates(rows, rounds.taken_rows(taken_files)), guarded_norms())
-    rounds.emit(out, report, dropped, "held-out/dev/data/pending texts or of each other")
+ROUND = rounds.Round(5, MAX_LEN, APPLIANCE, QUOTAS, SEED, pool_of, fault_words)
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    ROUND.main(*sys.argv[1:])

@@ -58,43 +58,31 @@ def test_texts_outside_the_weak_intents_are_not_selected(faults):
     assert r5.pool_of("用了一个月有异响", "热水器", 0, faults) == "heater"
 
 
-def _rows():
-    return [
-        {"cat": "平板", "label": "0", "review": "晚上一直嗡嗡的，有声音没画面"},  # 0 symptom
-        {"cat": "平板", "label": "0", "review": "晚上一直嗡嗡的，有声音没画面！"},  # 1 exact duplicate
-        {"cat": "书籍", "label": "0", "review": "快递员不送上楼，书两周才到"},  # 2 not an appliance category
-        {"cat": "平板", "label": "0", "review": "快递员不送上楼，" + "非常失望" * 20},  # 3 too long, no cut
-        {"cat": "手机", "label": "0", "review": "用了不到一周就开不了机"},  # 4 fault
-        {"cat": "平板", "label": "0", "review": "快递员不送上楼，要我下去拿"},  # 5 delivery
-        {"cat": "平板", "label": "0", "review": "快递员不送上楼，要我下去拿呢"},  # 6 near-duplicate of 5
-    ]
+# (category, sentiment, review): 0 symptom, 1 its exact duplicate, 2 not an appliance category,
+# 3 too long with no sentence to cut, 4 fault, 5 delivery, 6 a near-duplicate of 5
+ROWS = [dict(zip(("cat", "label", "review"), row)) for row in (
+    ("平板", "0", "晚上一直嗡嗡的，有声音没画面"), ("平板", "0", "晚上一直嗡嗡的，有声音没画面！"),
+    ("书籍", "0", "快递员不送上楼，书两周才到"), ("平板", "0", "快递员不送上楼，" + "非常失望" * 20),
+    ("手机", "0", "用了不到一周就开不了机"), ("平板", "0", "快递员不送上楼，要我下去拿"),
+    ("平板", "0", "快递员不送上楼，要我下去拿呢"))]
 
 
 def test_candidates_skip_taken_rows_duplicates_other_categories_and_long_texts():
-    pools = r5.candidates(_rows(), taken={4})
-    rows = {pool: [item["row"] for item in items] for pool, items in pools.items() if items}
-    assert rows == {"symptom": [0], "delivery": [5, 6]}
-
-
-def test_select_drops_guarded_texts_and_near_duplicates_within_the_round():
-    pools = r5.candidates(_rows(), taken=())
-    out, report, dropped = r5.select(pools, guard=[r5.normalise("用了不到一周就开不了机啊")])
-    picked = {}
-    for item in out:
-        picked.setdefault(item["pool"], []).append(item["row"])
-    assert picked["symptom"] == [0] and len(picked["delivery"]) == 1 and picked["delivery"][0] in (5, 6)
-    assert list(picked) == ["delivery", "symptom"]  # sorted by pool, then row
-    assert dropped == 2
-    assert "fault: 1 eligible, 0 selected" in report
+    pools = r5.ROUND.candidates(ROWS, taken={4})
+    assert {pool: [item["row"] for item in items] for pool, items in pools.items() if items} == {
+        "symptom": [0], "delivery": [5, 6]}
+    # the guard and the near-duplicates within a round: rounds.select, tested in test_corpus_round4.py
+    out, _, dropped = r5.ROUND.select(r5.ROUND.candidates(ROWS, taken=()), guard=[r5.normalise("用了不到一周就开不了机啊")])
+    assert sorted(item["pool"] for item in out) == ["delivery", "symptom"] and dropped == 2
 
 
 def test_selection_is_reproducible_and_differs_from_round_4():
     items = [{"row": i, "cat": "平板", "label": 0, "text": "".join(chr(0x4E00 + 10 * i + k) for k in range(10))}
              for i in range(40)]
-    first, _, _ = r5.select({"symptom": items}, guard=[], quotas={"symptom": 10})
-    again, _, _ = r5.select({"symptom": list(reversed(items))}, guard=[], quotas={"symptom": 10})
+    first, _, _ = r5.ROUND.select({"symptom": items}, guard=[], quotas={"symptom": 10})
+    again, _, _ = r5.ROUND.select({"symptom": list(reversed(items))}, guard=[], quotas={"symptom": 10})
     assert first == again  # input order does not matter
-    round4_seed, _, _ = r5.select({"symptom": items}, guard=[], quotas={"symptom": 10}, seed=20261207)
+    round4_seed, _, _ = r5.ROUND.select({"symptom": items}, guard=[], quotas={"symptom": 10}, seed=20261207)
     assert [i["row"] for i in round4_seed] != [i["row"] for i in first]  # a seed of its own
 
 
@@ -102,7 +90,7 @@ def test_taken_rows_and_excerpts(tmp_path):
     first = tmp_path / "round1.jsonl"
     first.write_text('{"row": 4}\n\n{"row": 0}\n', "utf-8")
     assert rounds.taken_rows([str(first)]) == {0, 4}
-    got = [(i, text) for i, _, text in rounds.excerpts(_rows(), {4}, 60, categories={"平板"})]
+    got = [(i, text) for i, _, text in rounds.excerpts(ROWS, {4}, 60, categories={"平板"})]
     assert got == [(0, "晚上一直嗡嗡的，有声音没画面"), (5, "快递员不送上楼，要我下去拿"), (6, "快递员不送上楼，要我下去拿呢")]
 
 
@@ -120,7 +108,7 @@ def _project(tmp_path):
 def test_each_round_guards_earlier_rounds_but_not_its_own_or_later_ones(tmp_path):
     _project(tmp_path)
     base = ["甲乙丙", "丁戊己", "庚辛壬", "子丑寅"]
-    assert r5.guarded_norms(tmp_path) == sorted(base + ["卯辰巳", "酉戌亥"])
+    assert r5.ROUND.guarded_norms(tmp_path) == sorted(base + ["卯辰巳", "酉戌亥"])
     assert rounds.guarded_norms(tmp_path, round_no=4) == sorted(base + ["卯辰巳"])
     assert rounds.guarded_norms(tmp_path, round_no=3, pending=False) == sorted(base)  # as round 3 ran
 

@@ -23,84 +23,54 @@ Pools (seeded sample, SEED):
 """
 from __future__ import annotations
 
-import csv
 import json
 import random
 import re
 import sys
 from pathlib import Path
 
-from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from select_reviews import APPLIANCE, SERVICE, pick
-
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-from kefu.training.nluyaml import read_examples  # noqa: E402
-from kefu.training.project import nlu_files, normalise  # noqa: E402
+from rounds import excerpts, guarded_norms, is_near, item, normalise, read_rows, taken_rows
+from select_reviews import APPLIANCE, SERVICE
 
 SEED = 20261206
 MAX_LEN = 50
-SIMILAR = 0.85
 RETURN = re.compile("退货|换货|退款|退换|退了|要退|想退|退回|换一台|换个|换新|无理由|退钱|换机")
 SERVICE3 = re.compile("客服|态度|投诉|售后|不理|骗|快递|物流|送货|发货|到货|没到|没收到|发错|少发|漏发|少了|赠品|"
                       "安装费|收费|师傅|上门|不给|推脱|推卸|等了|几天了|一周|没人|电话")
 FAULT = re.compile("坏了|开不了机|死机|黑屏|花屏|不加热|漏水|漏电|故障|自动关机|失灵|不能用|用不了|没反应|充不进|"
                    "不出热水|重启|蓝屏|不热|噪音|异响|发烫|掉线")
 QUOTAS = {"return": 220, "service": 230, "fault": 90, "offtopic": 160}
-GUARDED = ["tests/nlu/real_customers_test.yml", "tests/nlu/holdout.yml", "tests/nlu/dev.yml",
-           "tests/nlu/dev_holdout_v1.yml"]
-
-
-def guarded_norms() -> list:
-    paths = [ROOT / p for p in GUARDED] + list(nlu_files(ROOT / "data"))
-    return [normalise(e["text"]) for p in paths if p.exists() for e in read_examples(p)]
 
 
 def main(csv_path: str, *taken_files: str) -> None:
-    taken = {json.loads(line)["row"] for f in taken_files
-             for line in open(f, encoding="utf-8") if line.strip()}
-    rows = list(csv.DictReader(open(csv_path, encoding="utf-8")))
     pools = {k: [] for k in QUOTAS}
-    seen = set()
-    for i, row in enumerate(rows):
-        if i in taken:
-            continue
-        text = pick(row["review"])
-        if not text or len(text) > MAX_LEN or len(re.sub(r"\W", "", text)) < 4:
-            continue
-        norm = normalise(text)
-        if not norm or norm in seen:
-            continue
-        seen.add(norm)
-        item = {"row": i, "cat": row["cat"], "label": int(row["label"]), "text": text}
+    for i, row, text in excerpts(read_rows(csv_path), taken_rows(taken_files), MAX_LEN):
+        entry = item(i, row, text)
         if row["cat"] in APPLIANCE:
             if RETURN.search(text):
-                pools["return"].append(item)
+                pools["return"].append(entry)
             elif SERVICE3.search(text):
-                pools["service"].append(item)
+                pools["service"].append(entry)
             elif FAULT.search(text):
-                pools["fault"].append(item)
+                pools["fault"].append(entry)
         elif not SERVICE.search(text) and len(text) <= 40:
-            pools["offtopic"].append(item)
-    guard = guarded_norms()
+            pools["offtopic"].append(entry)
+    # Round 3's guard: held-out, dev and data/ texts (pending/ did not exist yet), not later rounds' files
+    guard = guarded_norms(round_no=3, pending=False)
     rng = random.Random(SEED)
     out, dropped = [], 0
     for name, quota in QUOTAS.items():
         pool = pools[name]
         rng.shuffle(pool)
         kept = []
-        for item in pool:
+        for entry in pool:
             if len(kept) >= quota:
                 break
-            score = process.extractOne(normalise(item["text"]), guard, scorer=Levenshtein.normalized_similarity,
-                                       score_cutoff=SIMILAR)
-            if score is not None:
+            if is_near(normalise(entry["text"]), guard):
                 dropped += 1
                 continue
-            kept.append(dict(item, pool=name))
+            kept.append(dict(entry, pool=name))
         print(f"{name}: {len(pool)} eligible, {len(kept)} selected", file=sys.stderr)
         out += kept
     print(f"dropped as near-duplicates of held-out/dev/data texts: {dropped}", file=sys.stderr)

@@ -36,29 +36,20 @@ texts kept out of training (scripts/corpus/pending/) or an earlier candidate of 
 """
 from __future__ import annotations
 
-import csv
-import hashlib
-import json
 import re
 import sys
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Optional
 
 import yaml
-from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from select_reviews import APPLIANCE, pick
-
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-from kefu.training.nluyaml import read_examples  # noqa: E402
-from kefu.training.project import nlu_files, normalise  # noqa: E402
+import rounds
+from rounds import ROOT, normalise  # noqa: F401  (normalise: used by the tests)
+from select_reviews import APPLIANCE
 
 SEED = 20261207
 MAX_LEN = 60
-SIMILAR = 0.85
 NON_CATALOGUE = {"计算机", "平板", "手机"}
 
 TYPO = re.compile("反货|返货|退或|推货|推款|换或|腿货|退贷|退huo|tui货")
@@ -78,10 +69,7 @@ SYMPTOM = re.compile("没声|没有声音|无声|声音小|不响|杂音|电流�
 # at run time (fault_words()).
 FAULT = ("坏|故障|毛病|问题|开不了机|死机|黑屏|花屏|不加热|漏水|漏电|自动关机|失灵|不能用|用不了|没反应|充不进|"
          "不出热水|重启|蓝屏|不热|噪音|异响|发烫|掉线")
-GUARDED = ["tests/nlu/real_customers_test.yml", "tests/nlu/holdout.yml", "tests/nlu/dev.yml",
-           "tests/nlu/dev_holdout_v1.yml"]
-PENDING = "scripts/corpus/pending"
-OWN_FILE = "data/nlu/real_customers_round4.yml"  # this round's accepted texts: not guarded, so a re-run selects them again
+OWN_FILE = rounds.ROUND_FILES[4]  # this round's accepted texts: not guarded, so a re-run selects them again
 QUOTAS = {"typo": 10, "change": 30, "query": 40, "chaser": 100, "repair": 50, "delivery": 40, "symptom": 70,
           "fault": 90}
 
@@ -109,86 +97,28 @@ def pool_of(text: str, cat: str, label: int, faults: re.Pattern) -> Optional[str
         return "repair"
     if label != 0:  # the remaining pools are about something that went wrong
         return None
+    return negative_pool(text, cat, faults)
+
+
+def negative_pool(text: str, cat: str, faults: re.Pattern, symptom: re.Pattern = SYMPTOM) -> Optional[str]:
+    """The delivery, symptom or fault pool of a negative review (rounds 4 and 5), or None: a
+    delivery word; else a symptom with no fault word; else a fault word about a phone, tablet
+    or computer."""
     if DELIVERY.search(text):
         return "delivery"
     has_fault = faults.search(text)
-    if SYMPTOM.search(text) and not has_fault:
+    if symptom.search(text) and not has_fault:
         return "symptom"
     if has_fault and cat in NON_CATALOGUE:
         return "fault"
     return None
 
 
-def guarded_norms(root: Path = ROOT) -> List[str]:
-    """Normalised texts no candidate may be near: held-out and dev sets, data/ (but this round's
-    own file), pending/."""
-    data = [p for p in nlu_files(root / "data") if p.resolve() != (root / OWN_FILE).resolve()]
-    paths = [root / p for p in GUARDED] + data + sorted((root / PENDING).glob("*.yml"))
-    return sorted({normalise(e["text"]) for p in paths if p.exists() for e in read_examples(p)} - {""})
-
-
-def candidates(rows: Sequence[Dict[str, str]], taken: Iterable[int]) -> Dict[str, List[dict]]:
-    """Every eligible row by pool, in CSV order (exact duplicates after normalisation removed)."""
-    taken = set(taken)
-    faults = fault_words()
-    pools: Dict[str, List[dict]] = {k: [] for k in QUOTAS}
-    seen = set()
-    for i, row in enumerate(rows):
-        if i in taken or row["cat"] not in APPLIANCE:
-            continue
-        text = pick(row["review"])
-        if not text or len(text) > MAX_LEN or len(re.sub(r"\W", "", text)) < 4:
-            continue
-        norm = normalise(text)
-        if not norm or norm in seen:
-            continue
-        seen.add(norm)
-        pool = pool_of(text, row["cat"], int(row["label"]), faults)
-        if pool:
-            pools[pool].append({"row": i, "cat": row["cat"], "label": int(row["label"]), "text": text})
-    return pools
-
-
-def order_key(seed: int, row: int) -> str:
-    """The stable sampling order of a row: a seeded hash, independent of the other rows."""
-    return hashlib.sha1(f"{seed}:{row}".encode()).hexdigest()
-
-
-def select(pools: Dict[str, List[dict]], guard: Sequence[str], quotas: Dict[str, int] = QUOTAS,
-           seed: int = SEED) -> tuple:
-    """The seeded sample of each pool (guarded); returns (selected rows, report lines, dropped)."""
-    guard = list(guard)
-    out, report, dropped = [], [], 0
-    for name, quota in quotas.items():
-        pool = sorted(pools.get(name, []), key=lambda item: order_key(seed, item["row"]))
-        kept = []
-        for item in pool:
-            if len(kept) >= quota:
-                break
-            norm = normalise(item["text"])
-            if process.extractOne(norm, guard, scorer=Levenshtein.normalized_similarity,
-                                  score_cutoff=SIMILAR) is not None:
-                dropped += 1
-                continue
-            guard.append(norm)  # no near-duplicates within the round either
-            kept.append(dict(item, pool=name))
-        report.append(f"{name}: {len(pool)} eligible, {len(kept)} selected")
-        out += kept
-    out.sort(key=lambda r: (r["pool"], r["row"]))
-    return out, report, dropped
-
-
-def main(csv_path: str, *taken_files: str) -> None:
-    taken = {json.loads(line)["row"] for f in taken_files
-             for line in open(f, encoding="utf-8") if line.strip()}
-    rows = list(csv.DictReader(open(csv_path, encoding="utf-8")))
-    out, report, dropped = select(candidates(rows, taken), guarded_norms())
-    for line in report:
-        print(line, file=sys.stderr)
-    print(f"dropped as near-duplicates of held-out/dev/data/pending texts or of each other: {dropped}",
-          file=sys.stderr)
-    for r in out:
-        print(json.dumps(r, ensure_ascii=False))
+ROUND = rounds.Round(4, MAX_LEN, APPLIANCE, QUOTAS, SEED, pool_of, fault_words)
+guarded_norms = ROUND.guarded_norms
+candidates = ROUND.candidates
+select = ROUND.select
+main = ROUND.main
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Conversation-level actions: satisfaction survey, two-stage fallback."""
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -45,6 +46,10 @@ class ActionSubmitSurvey(Action):
         return SURVEY_RESET
 
 
+# In reply to the cancel confirmation, these keep the ticket whatever the NLU made of the message.
+KEEP_TICKET = re.compile(r"不取消|别取消|不要取消|先不取消|不用取消|不想取消|不撤")
+
+
 class ActionDefaultAskAffirmation(Action):
     """Stage 1 of the fallback: "您是想…吗？" with the likeliest intents as buttons."""
 
@@ -60,6 +65,10 @@ class ActionDefaultAskAffirmation(Action):
 
             courtesy_reply(dispatcher, tracker)
             return []
+        if tracker.get_slot("pending_cancel") and KEEP_TICKET.search(latest_text(tracker)):
+            # "不不不 不取消" to "确定要取消工单吗？": a no, never a guess that offers 取消工单
+            dispatcher.utter_message(response="utter_ticket_kept")
+            return [SlotSet("pending_cancel", False)]
         labels = intent_labels()
         ranking = [r["name"] for r in (tracker.latest_message or {}).get("intent_ranking", []) if r.get("name") != "nlu_fallback"]
         buttons: List[Dict[str, Any]] = []

@@ -167,12 +167,17 @@ PRIORITY_CONFIRMATIONS = {"utter_ticket_created_complaint_repeat", "utter_ticket
                           "utter_ticket_created_emergency_third"}
 
 
-def confirmation_response(response: str, result: Any) -> str:
-    """The response that confirms a ticket: existing, emergency or ordinary, with its priority note."""
+def confirmation_response(response: str, result: Any, tell_history: bool) -> str:
+    """The response that confirms a ticket: existing, emergency or ordinary, with its priority
+    note. The note tells the customer's history ("这已经是这台空调第三次报修了"), so only a
+    verified customer hears it: a typed phone number proves nothing, and anyone could type
+    someone else's (the ticket's priority is raised either way)."""
     if not result.created:
         return "utter_ticket_existing"
     if "emergency" in result.notices:
         response = "utter_ticket_created_emergency"
+    if not tell_history:
+        return response
     for notice, suffix in PRIORITY_SUFFIXES.items():
         if notice in result.notices and response + suffix in PRIORITY_CONFIRMATIONS:
             return response + suffix
@@ -216,7 +221,8 @@ class SubmitTicketAction(Action, ABC):
         args = {"ticket_no": summary["ticket_no"], "response_due": format_moment(parse_iso(summary["first_response_due"])),
                 "appointment": format_window(parse_iso(summary["appointment_start"]), parse_iso(summary["appointment_end"]))}
         args.update(self.response_args(tracker, summary))
-        dispatcher.utter_message(response=confirmation_response(self.response, result), **args,
+        tell_history = request.customer_id is not None  # signed in (a verified customer token)
+        dispatcher.utter_message(response=confirmation_response(self.response, result, tell_history), **args,
                                  product=summary.get("product") or "产品")
         dispatcher.utter_message(json_message=ticket_card(summary))
         events: List[EventType] = [SlotSet("last_ticket_no", summary["ticket_no"])] + reset(self.kind)

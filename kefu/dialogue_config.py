@@ -60,7 +60,9 @@ def is_courtesy(text: str, config: Optional[DialogueConfig] = None) -> bool:
     """Whether ``text`` (normalised) is only courtesy/acknowledgement, with no request in it."""
     config = config or dialogue_config()
     rest = text.lower()
-    for phrase in sorted(config.courtesy_phrases, key=len, reverse=True):
+    # a closing or a thanks is courtesy too ("好的 谢谢 没别的了"), whichever list names it
+    phrases = set(config.courtesy_phrases) | set(config.closing_phrases) | set(config.thanks_phrases)
+    for phrase in sorted(phrases, key=len, reverse=True):
         rest = rest.replace(phrase.lower(), " ")
     return not _PARTICLES.sub("", rest)
 

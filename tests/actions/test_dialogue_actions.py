@@ -106,12 +106,28 @@ def test_ask_affirmation_does_not_guess_at_courtesy():
     assert responses(messages) == ["utter_ack"]
 
 
+def test_a_no_to_the_cancel_confirmation_that_fell_back_keeps_the_ticket():
+    """"不不不 不取消" to "确定要取消工单吗？" fell back, and the guess offered 取消工单 as its
+    first button (a typed "是" would have pressed it; found chatting as a customer)."""
+    ranking = [{"name": "nlu_fallback", "confidence": 0.5}, {"name": "cancel_ticket", "confidence": 0.4}]
+    tracker = tracker_of([action("action_listen"), user("不不不 不取消", "nlu_fallback", intent_ranking=ranking)],
+                         slots={"pending_cancel": True})
+    messages, events = run(conversation.ActionDefaultAskAffirmation(), tracker)
+    assert responses(messages) == ["utter_ticket_kept"]
+    assert events == [{"event": "slot", "timestamp": None, "name": "pending_cancel", "value": False}]
+    tracker = tracker_of([action("action_listen"), user("不不不 不取消", "nlu_fallback", intent_ranking=ranking)])
+    messages, _ = run(conversation.ActionDefaultAskAffirmation(), tracker)
+    assert responses(messages) == ["utter_ask_affirmation"]  # no cancellation pending: the usual guess
+
+
 @pytest.mark.parametrize("text, intent, in_form, expected", [
     ("好的", "affirm", False, "utter_ack"),
     ("不是的", "deny", False, "utter_ack"),
     ("没有了", "deny", False, "utter_goodbye"),
     ("不用了谢谢", "deny", False, "utter_goodbye"),
     ("辛苦了", "thank", False, "utter_you_are_welcome"),
+    ("好的 谢谢 没别的了", "thank", False, "utter_goodbye"),  # a closing word only in closing_phrases
+    ("886", "goodbye", False, "utter_goodbye"),
     ("好的", "affirm", True, "utter_ack_short"),
     ("谢谢", "thank", True, "utter_welcome_short"),
 ])
@@ -256,7 +272,9 @@ def test_a_repeat_complaint_handed_to_an_online_agent_stays_within_one_turns_mes
     answer of a repeat complaint while an agent was online; the note now sits in the confirmation."""
     from desk.auth import create_agent
     from kefu.dialogue_config import dialogue_config
+    from kefu.services import customers
     from kefu.services import handoffs as handoff_service
+    from kefu.tokens import sign_customer_token
     from moments import MONDAY_10_BEIJING
 
     pinned_clock.set(MONDAY_10_BEIJING)
@@ -264,15 +282,35 @@ def test_a_repeat_complaint_handed_to_an_online_agent_stays_within_one_turns_mes
         agent = create_agent(session, username="zhou", display_name="坐席周", password="correct horse",
                              role="agent", groups=("投诉专席", "综合"))
         handoff_service.heartbeat(session, agent, now=MONDAY_10_BEIJING)
+        customer, _ = customers.get_or_create_customer(session, "13812345678")
+        session.flush()
+        token = sign_customer_token(customer.id, "13812345678")
     said = []
     for n, detail in enumerate(["师傅上门态度很差，还多收了钱", "上次投诉完又来了一个师傅，还是乱收费"]):
         slots = {"complaint_detail": detail, "complaint_demand": "退还多收的费用", "phone": "13812345678"}
+        signed_in = user("13812345678")
+        signed_in["metadata"] = {"customer_token": token}
         messages, _ = run(requests.ActionSubmitComplaint(),
-                          tracker_of([action("action_listen"), user("13812345678")], slots, sender=f"conv-rc{n}"))
+                          tracker_of([action("action_listen"), signed_in], slots, sender=f"conv-rc{n}"))
         said.append(messages)
     assert responses(said[1])[0] == "utter_ticket_created_complaint_repeat", responses(said[1])
     assert "utter_handoff_next" in responses(said[1]) or "utter_handoff_queued" in responses(said[1])
     assert len(said[1]) <= dialogue_config().max_bot_messages_per_turn, said[1]
+
+
+def test_a_typed_phone_number_hears_nothing_of_that_numbers_history(service_db, pinned_clock):
+    """"您近期已经反映过问题" told anyone who typed the phone number of someone who had
+    complained (found chatting as a customer): only a signed-in customer hears their history."""
+    said = []
+    for n, detail in enumerate(["师傅上门态度很差，还多收了钱", "又来了一个师傅，还是乱收费"]):
+        slots = {"complaint_detail": detail, "complaint_demand": "退还多收的费用", "phone": "13812345699"}
+        messages, _ = run(requests.ActionSubmitComplaint(),
+                          tracker_of([action("action_listen"), user("13812345699")], slots, sender=f"conv-tp{n}"))
+        said.append(responses(messages))
+    assert said[1][0] == "utter_ticket_created_complaint", said[1]
+    with db.session_scope(service_db) as session:  # the priority is raised all the same
+        second = session.execute(select(Ticket).order_by(Ticket.id.desc())).scalars().first()
+        assert "repeat_complaint" in second.extra.get("notices", [])
 
 
 @pytest.mark.parametrize("kind_response, notices, expected", [
@@ -285,8 +323,11 @@ def test_a_repeat_complaint_handed_to_an_online_agent_stays_within_one_turns_mes
 def test_the_confirmation_carries_the_priority_note(kind_response, notices, expected):
     from types import SimpleNamespace
 
-    assert requests.confirmation_response(kind_response, SimpleNamespace(created=True, notices=notices)) == expected
-    assert requests.confirmation_response(kind_response, SimpleNamespace(created=False, notices=notices)) == "utter_ticket_existing"
+    assert requests.confirmation_response(kind_response, SimpleNamespace(created=True, notices=notices), True) == expected
+    assert requests.confirmation_response(kind_response, SimpleNamespace(created=False, notices=notices), True) == "utter_ticket_existing"
+    # someone who only typed a phone number never hears that number's history
+    unverified = requests.confirmation_response(kind_response, SimpleNamespace(created=True, notices=notices), False)
+    assert unverified == ("utter_ticket_created_emergency" if "emergency" in notices else kind_response)
 
 
 def test_every_priority_confirmation_is_a_response_of_the_domain():

@@ -22,6 +22,7 @@ from kefu.nlp.textnorm import load_slang, normalize_text
     ("按装师傅什么时候来", "安装师傅什么时候来"),
     ("买的冰箱坏了要腿货，腿款也行", "买的冰箱坏了要退货,退款也行"),  # homophones of 退货/退款
     ("火腿肠", "火腿肠"),
+    ("洗衣鸡不脱水了", "洗衣机不脱水了"),                     # found by the chat probe and the simulator
 ])
 def test_normalize_text(raw, expected):
     assert normalize_text(raw).text == expected

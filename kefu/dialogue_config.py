@@ -87,11 +87,13 @@ load_dialogue_config = dialogue_config.load
 def is_affirmation(text: str, config: Optional[DialogueConfig] = None) -> bool:
     """Whether ``text`` is a bare yes ("嗯", "好的", "是的呀"): one or more ``affirmation_phrases``
     and nothing else but particles and punctuation. Traditional and full-width forms count
-    ("對的", "ＯＫ"); "不是", "不要" do not (the "不" stays)."""
+    ("對的", "ＯＫ"); "不是", "不要" do not (the "不" stays), nor a question ("嗯？？", "好的?")."""
     from kefu.nlp.textnorm import normalize_text
 
     config = config or dialogue_config()
     rest = normalize_text(text).text.lower()
+    if "?" in rest:  # "嗯？？" is puzzlement, not a yes (a probe customer was queued for a person)
+        return False
     found = False
     for phrase in sorted(config.affirmation_phrases, key=len, reverse=True):
         if phrase.lower() in rest:

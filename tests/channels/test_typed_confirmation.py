@@ -39,7 +39,8 @@ def test_a_bare_yes(text):
     assert typed_confirmation(text, dicts(asked())) == {"payload": "/request_return", "title": "退换货"}
 
 
-@pytest.mark.parametrize("text", ["不是", "不要", "不对", "都不是", "是的，我要报修", "嗯，我再想想", "啊", "谢谢", ""])
+@pytest.mark.parametrize("text", ["不是", "不要", "不对", "都不是", "是的，我要报修", "嗯，我再想想", "啊", "谢谢", "",
+                                  "嗯？？", "好的?", "是？"])
 def test_not_a_bare_yes(text):
     assert not is_affirmation(text)
     assert typed_confirmation(text, dicts(asked())) is None

@@ -68,3 +68,6 @@ def test_a_forgotten_ticket_number_and_a_change_to_urging_in_the_lookup(stack, c
     assert "短信" in chat.texts(replies), replies
     assert any(b.get("payload") == "/request_human" for m in replies for b in m.get("buttons") or []), replies
     assert "格式好像不对" not in chat.texts(replies)
+    # the number found after all: the look-up asks for the phone as a privacy check
+    text = chat.texts(chat.say("找到了 BX20261122-0042"))
+    assert "手机号" in text and ("隐私" in text or "信息安全" in text), text

@@ -383,6 +383,8 @@ class ValidateTicketLookupForm(StallWatch, SharedSlotValidation, FormValidationA
         return "validate_ticket_lookup_form"
 
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Text]:
+        if misread_repair_opening(tracker):
+            return []  # nothing to ask: action_ticket_operation hands it to the repair form
         skip = set() if tracker.get_slot("ticket_op") == "reschedule" else {"appointment_time"}
         if verified_customer_id(tracker) is not None:
             skip.add("phone")
@@ -409,6 +411,18 @@ class ValidateTicketLookupForm(StallWatch, SharedSlotValidation, FormValidationA
         elif not ticket_no:
             dispatcher.utter_message(response="utter_invalid_ticket_no")
         return {"ticket_no": ticket_no}
+
+
+TICKET_INTENTS = ("query_ticket", "urge_ticket", "cancel_ticket", "reschedule_ticket")
+
+
+def misread_repair_opening(tracker: Tracker) -> bool:
+    """The ticket look-up was opened (no question asked yet, no ticket known) by a message that
+    is really a new repair request (kefu.dialogue_config.misread_repair_request)."""
+    from kefu.dialogue_config import misread_repair_request
+
+    return (not tracker.get_slot("ticket_no") and not tracker.get_slot("requested_slot")
+            and latest_intent(tracker) in TICKET_INTENTS and misread_repair_request(latest_text(tracker)))
 
 
 async def ticket_no_unknown(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:

@@ -85,6 +85,15 @@ class ActionTicketOperation(Action):
         return "action_ticket_operation"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        from actions.forms import misread_repair_opening
+
+        if misread_repair_opening(tracker):  # "我想报修，空调不太对劲" read as a ticket question
+            from actions.requests import repair_request_events
+
+            events = repair_request_events(dispatcher, tracker)
+            if not dispatcher.messages:  # no emergency instruction said
+                dispatcher.utter_message(response="utter_repair_start")
+            return events + LOOKUP_RESET + [FollowupAction("repair_form")]
         op = tracker.get_slot("ticket_op") or "query"
         ticket_no = tracker.get_slot("ticket_no")
         owner = _owner(tracker)

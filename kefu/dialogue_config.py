@@ -29,6 +29,8 @@ class DialogueConfig(_Strict):
     closing_phrases: List[str]
     thanks_phrases: List[str]
     ticket_switch_words: List[str] = []
+    ticket_question_words: List[str] = []
+    repair_request_words: List[str] = []
     affirmation_phrases: List[str] = []
     form_switches: Dict[str, FormSwitch] = {}
 
@@ -82,6 +84,20 @@ def courtesy_kind(text: str, config: Optional[DialogueConfig] = None) -> Optiona
 
 dialogue_config = settings.ConfigFile("dialogue.yml", DialogueConfig)  # config/dialogue.yml, validated, cached
 load_dialogue_config = dialogue_config.load
+
+
+def misread_repair_request(text: str, config: Optional[DialogueConfig] = None) -> bool:
+    """Whether a message read as a ticket question is a new repair request: it names no ticket
+    (no number, no ticket word, no question about a visit) but a fault or a repair
+    ("我想报修，空调不太对劲" and "油烟机故障了 求上门" opened the ticket look-up, which asked for
+    a ticket number the customer never had)."""
+    from kefu.nlp.catalogue import find_faults
+    from kefu.nlp.normalize import extract_ticket_no
+
+    config = config or dialogue_config()
+    if extract_ticket_no(text) or any(w in text for w in config.ticket_switch_words + config.ticket_question_words):
+        return False
+    return any(w in text for w in config.repair_request_words) or bool(find_faults(text))
 
 
 def is_affirmation(text: str, config: Optional[DialogueConfig] = None) -> bool:

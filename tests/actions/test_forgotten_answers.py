@@ -103,3 +103,37 @@ def test_stopping_a_lookup_says_so_rather_than_cancelling_a_registration():
     assert responses(messages) == ["utter_lookup_abandoned"]
     messages, _ = run(ActionAbandonForm(), stopped("算了", "phone", form="order_lookup_form"))
     assert responses(messages) == ["utter_lookup_abandoned"]
+
+
+def test_a_repair_request_read_as_a_ticket_question_goes_to_the_repair_form():
+    """"我想报修，油烟机不太对劲" and "油烟机故障了 求上门" opened the ticket look-up (7 of 200
+    simulated repairs, 2026-12-07): with no ticket named, the look-up asks nothing and hands
+    the request to the repair form with its product and description."""
+    from actions.forms import ValidateTicketLookupForm
+    from actions.lookups import ActionTicketOperation
+
+    text = "我想报修，油烟机不太对劲"
+    tracker = make_tracker({}, text=text, intent="query_ticket")
+    required = asyncio.run(ValidateTicketLookupForm().required_slots(["ticket_no", "phone", "appointment_time"],
+                                                                     CollectingDispatcher(), tracker, {}))
+    assert required == []
+    messages, events = run(ActionTicketOperation(), tracker)
+    assert responses(messages) == ["utter_repair_start"]
+    slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+    assert slots["product"] == "油烟机" and slots["fault_description"] == text and slots["ticket_op"] is None
+    assert events[-1] == {"event": "followup", "timestamp": None, "name": "repair_form"}
+
+
+def test_a_real_ticket_question_still_opens_the_look_up():
+    from actions.forms import ValidateTicketLookupForm
+    from kefu.dialogue_config import misread_repair_request
+
+    for text in ["师傅什么时候上门", "帮我查一下维修进度", "催一下维修", "我的工单BX20261122-0042 空调还是坏的", "查一下"]:
+        assert not misread_repair_request(text), text
+        tracker = make_tracker({}, text=text, intent="query_ticket")
+        required = asyncio.run(ValidateTicketLookupForm().required_slots(["ticket_no", "phone", "appointment_time"],
+                                                                         CollectingDispatcher(), tracker, {}))
+        assert required == ["ticket_no", "phone"], text
+    asked = make_tracker({"requested_slot": "ticket_no"}, text="空调坏了", intent="query_ticket")  # answering, not opening
+    assert asyncio.run(ValidateTicketLookupForm().required_slots(["ticket_no", "phone"], CollectingDispatcher(), asked, {})) \
+        == ["ticket_no", "phone"]

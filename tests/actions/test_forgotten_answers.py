@@ -137,3 +137,16 @@ def test_a_real_ticket_question_still_opens_the_look_up():
     asked = make_tracker({"requested_slot": "ticket_no"}, text="空调坏了", intent="query_ticket")  # answering, not opening
     assert asyncio.run(ValidateTicketLookupForm().required_slots(["ticket_no", "phone"], CollectingDispatcher(), asked, {})) \
         == ["ticket_no", "phone"]
+
+
+def test_a_wrong_installation_kind_gets_one_short_hint_not_the_question_twice():
+    """The validator said the whole question and the form asked it again: twice a turn, for
+    every later answer (found chatting as a customer). Now a short hint; the form asks once."""
+    from actions.forms import ValidateInstallationForm
+
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker({"requested_slot": "install_kind"}, text="滚筒的")
+    assert ValidateInstallationForm().validate_install_kind("滚筒的", dispatcher, tracker, {}) == {"install_kind": None}
+    assert responses(dispatcher.messages) == ["utter_invalid_install_kind"]
+    assert ValidateInstallationForm().validate_install_kind("就是装一下", CollectingDispatcher(), tracker, {}) \
+        == {"install_kind": "新装"}

@@ -22,12 +22,14 @@ from kefu.security.config import security_config
 def rasa_argv(argv: List[str], env: Optional[dict] = None) -> List[str]:
     """`rasa run` arguments: the given ones plus token, interface and CORS origins."""
     env = os.environ if env is None else env
-    if "--auth-token" in argv or "-t" in argv:
+    if any(a == "-t" or a.startswith("--auth-token") for a in argv):
         raise SystemExit("pass the Rasa API token in KEFU_RASA_TOKEN (or var/secrets.json), not on the command line")
     if "--cors" in argv and "*" in argv:
         raise SystemExit("CORS '*' is not allowed: list the site origins in config/security.yml")
     config = security_config()
-    extra = ["--auth-token", settings.get_secret("KEFU_RASA_TOKEN")]
+    # "=": a generated token may start with "-", which argparse would take for an option
+    # (a clean clone's `./kefu.sh run` failed: "argument -t/--auth-token: expected one argument")
+    extra = [f"--auth-token={settings.get_secret('KEFU_RASA_TOKEN')}"]
     if "--interface" not in argv and "-i" not in argv:
         extra += ["--interface", config.rasa_host()]
     if "--cors" not in argv:

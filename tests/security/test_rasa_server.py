@@ -68,3 +68,21 @@ def test_wildcard_cors_and_command_line_tokens_are_refused():
         rasa_argv(["--cors", "*"])
     with pytest.raises(SystemExit):
         rasa_argv(["--auth-token", "visible-in-ps"])
+    with pytest.raises(SystemExit):
+        rasa_argv(["--auth-token=visible-in-ps"])
+
+
+def test_a_token_that_starts_with_a_dash_reaches_rasa(monkeypatch):
+    """secrets.token_urlsafe starts with "-" one time in 64: Rasa refused to start on a clean
+    clone ("argument -t/--auth-token: expected one argument")."""
+    from rasa.cli import run as rasa_run_cli
+
+    from channels.rasa_server import rasa_argv
+
+    monkeypatch.setenv("KEFU_RASA_TOKEN", "-Mi5I0C-R8JTB7kw6bbdRfVglwcZZ-0mLoO4rnvwWHU")
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    rasa_run_cli.add_subparser(parser.add_subparsers(), parents=[])
+    args = parser.parse_args(rasa_argv(["--enable-api"]))
+    assert args.auth_token == "-Mi5I0C-R8JTB7kw6bbdRfVglwcZZ-0mLoO4rnvwWHU"

@@ -19,8 +19,6 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import forms
-from kefu import db
-from kefu.models.service import Order
 from tests.actions.test_dialogue_actions import action, tracker_of, user
 
 MONDAY_8_BEIJING = dt.datetime(2026, 12, 7, 8, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -71,15 +69,9 @@ def test_forgotten_order_number_in_the_lookup_says_where_it_is_and_offers_a_pers
 
 
 def test_forgotten_order_number_in_the_lookup_offers_a_signed_in_customer_their_orders(service_db):
-    from kefu.services import customers
-    from kefu.tokens import sign_customer_token
+    from tests.actions.test_dialogue_actions import signed_in_customer_with_an_order
 
-    with db.session_scope(service_db) as session:
-        customer, _ = customers.get_or_create_customer(session, "13812345678")
-        session.add(Order(order_no="DD202611150042", customer=customer, items=[{"product": "冰箱"}],
-                          ordered_at=dt.datetime(2026, 11, 15, 20, 30, tzinfo=dt.timezone.utc)))
-        session.flush()
-        token = sign_customer_token(customer_id=customer.id, phone="13812345678")
+    token = signed_in_customer_with_an_order(service_db)
     messages, result = validate_lookup_order("不记得订单号", {"customer_token": token})
     assert result == {"order_no": None}
     assert messages[0]["response"] == "utter_pick_recent_order"

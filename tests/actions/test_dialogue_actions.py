@@ -182,16 +182,21 @@ def test_forgotten_order_number_without_sign_in_goes_on_without_it(service_db):
     assert responses(messages) == ["utter_no_order_no_ok"] and result == {"order_no": forms.NO_ORDER_NO}
 
 
-def test_forgotten_order_number_of_a_signed_in_customer_offers_recent_orders(service_db):
+def signed_in_customer_with_an_order(db_url: str) -> str:
+    """A customer (13812345678) with one fridge order DD202611150042; their signed token."""
     from kefu.services import customers
     from kefu.tokens import sign_customer_token
 
-    with db.session_scope(service_db) as session:
+    with db.session_scope(db_url) as session:
         customer, _ = customers.get_or_create_customer(session, "13812345678")
         session.add(Order(order_no="DD202611150042", customer=customer, items=[{"product": "冰箱"}],
                           ordered_at=dt.datetime(2026, 11, 15, 20, 30, tzinfo=dt.timezone.utc)))
         session.flush()
-        token = sign_customer_token(customer_id=customer.id, phone="13812345678")
+        return sign_customer_token(customer_id=customer.id, phone="13812345678")
+
+
+def test_forgotten_order_number_of_a_signed_in_customer_offers_recent_orders(service_db):
+    token = signed_in_customer_with_an_order(service_db)
     messages, result = _validate_order("订单号我忘了", {"customer_token": token})
     assert responses(messages) == ["utter_pick_recent_order"] and result == {"order_no": None}
     payloads = [b["payload"] for b in messages[0]["buttons"]]

@@ -156,19 +156,33 @@ class ActionSwitchRequest(Action):
 STOP_WORDS = re.compile(r"算了|不修|不装|不退|不换|不办|不弄|不查|取消|不要了|不用了|不需要|不想")
 
 
+def nothing_as_answer(tracker: Tracker) -> Optional[List[EventType]]:
+    """"没有了"/"不知道" answering a question where "nothing" is an answer (the model: unknown;
+    the demand: none), whatever the NLU heard in it: the set-aside form goes on with it."""
+    from actions.common import latest_text
+    from actions.forms import DONT_KNOW, NOTHING_MORE, UNKNOWN_MODEL
+
+    text = latest_text(tracker).strip()
+    form, asked = previous_form(tracker), asked_slot(tracker)
+    if form and asked in NOTHING_IS_AN_ANSWER and (NOTHING_MORE.match(text) or DONT_KNOW.search(text)):
+        return resume_with_answer(form, asked, UNKNOWN_MODEL if asked == "product_model" else text)
+    return None
+
+
 async def answer_heard_as_stop(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
     """"记不清了"/"不知道" that the NLU took for "stop the form" but that answers the form's
-    question: the model is unknown, the demand is none; a forgotten ticket number gets the
-    way forward without it. None: it really is a stop."""
+    question (``nothing_as_answer``); a forgotten ticket number gets the way forward without
+    it. None: it really is a stop."""
     from actions.common import latest_text
-    from actions.forms import DONT_KNOW, NOTHING_MORE, UNKNOWN_MODEL, ticket_no_unknown
+    from actions.forms import DONT_KNOW, ticket_no_unknown
 
     text = latest_text(tracker).strip()
     form, asked = previous_form(tracker), asked_slot(tracker)
     if not form or STOP_WORDS.search(text):
         return None
-    if asked in NOTHING_IS_AN_ANSWER and (NOTHING_MORE.match(text) or DONT_KNOW.search(text)):
-        return resume_with_answer(form, asked, UNKNOWN_MODEL if asked == "product_model" else text)
+    answered = nothing_as_answer(tracker)
+    if answered is not None:
+        return answered
     if asked == "ticket_no" and DONT_KNOW.search(text):
         await ticket_no_unknown(dispatcher, tracker)
         return [ActiveLoop(form), SlotSet("requested_slot", asked), FollowupAction(form)]
@@ -180,12 +194,8 @@ class ActionGoodbyeInForm(Action):
         return "action_goodbye_in_form"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        from actions.common import latest_text
-        from actions.forms import DONT_KNOW, NOTHING_MORE, UNKNOWN_MODEL
-
-        text = latest_text(tracker).strip()
-        form, asked = previous_form(tracker), asked_slot(tracker)
-        if form and asked in NOTHING_IS_AN_ANSWER and (NOTHING_MORE.match(text) or DONT_KNOW.search(text)):
-            return resume_with_answer(form, asked, UNKNOWN_MODEL if asked == "product_model" else text)
+        answered = nothing_as_answer(tracker)
+        if answered is not None:
+            return answered
         dispatcher.utter_message(response="utter_goodbye")
         return []

@@ -429,23 +429,36 @@ async def ticket_no_unknown(dispatcher: CollectingDispatcher, tracker: Tracker) 
     """"单号忘了": a signed-in customer picks one of their recent tickets; anyone else hears
     where the number is and may have a person check the phone number (a ticket's details are
     never shown for a phone number alone)."""
-    from actions.common import with_session
     from kefu.services import tickets
 
-    customer_id = verified_customer_id(tracker)
-    recent: List[Dict[str, Any]] = []
-    if customer_id is not None:
-        try:
-            recent = await with_session(lambda s: [
-                {"ticket_no": t.ticket_no, "product": t.product or ""}
-                for t in tickets.list_recent_tickets(s, customer_id, limit=3)])
-        except Exception:  # the way forward without the number still works
-            recent = []
+    recent = await recent_buttons(tracker, lambda s, customer_id: [
+        (t.ticket_no, t.product or "") for t in tickets.list_recent_tickets(s, customer_id, limit=3)])
+    pick_or_ask_a_person(dispatcher, recent, "utter_pick_recent_ticket", "utter_ticket_no_unknown")
+
+
+def pick_or_ask_a_person(dispatcher: CollectingDispatcher, recent: List[Dict[str, Any]], pick: str, unknown: str) -> None:
+    """A forgotten number: the customer's recent ones to pick from, else where to find it and
+    a button to a person (who can check the phone number)."""
     if recent:
-        buttons = [{"title": f"{t['ticket_no']} {t['product']}".strip(), "payload": t["ticket_no"]} for t in recent]
-        dispatcher.utter_message(response="utter_pick_recent_ticket", buttons=buttons)
-        return
-    dispatcher.utter_message(response="utter_ticket_no_unknown", buttons=[{"title": "转人工客服", "payload": "/request_human"}])
+        dispatcher.utter_message(response=pick, buttons=recent)
+    else:
+        dispatcher.utter_message(response=unknown, buttons=[{"title": "转人工客服", "payload": "/request_human"}])
+
+
+async def recent_buttons(tracker: Tracker, list_recent: Any) -> List[Dict[str, Any]]:
+    """A signed-in customer's recent tickets or orders as buttons (none for anyone else, or
+    when the look-up fails: the way forward without the number still works).
+    ``list_recent(session, customer_id)`` gives (number, description) pairs."""
+    from actions.common import with_session
+
+    customer_id = verified_customer_id(tracker)
+    if customer_id is None:
+        return []
+    try:
+        recent = await with_session(lambda s: list_recent(s, customer_id))
+    except Exception:
+        return []
+    return [{"title": f"{number} {about}".strip(), "payload": number} for number, about in recent]
 
 
 class ValidateOrderLookupForm(StallWatch, SharedSlotValidation, FormValidationAction):
@@ -464,11 +477,7 @@ class ValidateOrderLookupForm(StallWatch, SharedSlotValidation, FormValidationAc
         if order_no:
             return {"order_no": order_no}
         if DONT_KNOW.search(latest_text(tracker)):
-            recent = await recent_order_buttons(tracker)
-            if recent:
-                dispatcher.utter_message(response="utter_pick_recent_order", buttons=recent)
-            else:
-                dispatcher.utter_message(response="utter_order_no_unknown", buttons=[{"title": "转人工客服", "payload": "/request_human"}])
+            pick_or_ask_a_person(dispatcher, await recent_order_buttons(tracker), "utter_pick_recent_order", "utter_order_no_unknown")
             return {"order_no": None}
         dispatcher.utter_message(response="utter_invalid_order_no")
         return {"order_no": None}
@@ -476,18 +485,10 @@ class ValidateOrderLookupForm(StallWatch, SharedSlotValidation, FormValidationAc
 
 async def recent_order_buttons(tracker: Tracker) -> List[Dict[str, Any]]:
     """A signed-in customer's three latest orders as buttons (none for anyone else)."""
-    from actions.common import with_session
     from kefu.services import orders
 
-    customer_id = verified_customer_id(tracker)
-    if customer_id is None:
-        return []
-    try:
-        recent = await with_session(lambda s: [
-            {"order_no": o.order_no, "items": o.items} for o in orders.list_recent_orders(s, customer_id, limit=3)])
-    except Exception:  # the way forward without the number still works
-        return []
-    return [{"title": f"{o['order_no']} {_items_text(o['items'])}".strip(), "payload": o["order_no"]} for o in recent]
+    return await recent_buttons(tracker, lambda s, customer_id: [
+        (o.order_no, _items_text(o.items)) for o in orders.list_recent_orders(s, customer_id, limit=3)])
 
 
 class ValidateSurveyForm(FormValidationAction):

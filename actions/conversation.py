@@ -1,7 +1,6 @@
 """Conversation-level actions: satisfaction survey, two-stage fallback."""
 from __future__ import annotations
 
-import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -46,10 +45,6 @@ class ActionSubmitSurvey(Action):
         return SURVEY_RESET
 
 
-# In reply to the cancel confirmation, these keep the ticket whatever the NLU made of the message.
-KEEP_TICKET = re.compile(r"不取消|别取消|不要取消|先不取消|不用取消|不想取消|不撤")
-
-
 class ActionDefaultAskAffirmation(Action):
     """Stage 1 of the fallback: "您是想…吗？" with the likeliest intents as buttons."""
 
@@ -58,14 +53,15 @@ class ActionDefaultAskAffirmation(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         from actions.common import latest_text
-        from kefu.dialogue_config import is_courtesy
+        from kefu.dialogue_config import dialogue_config, is_courtesy
 
         if is_courtesy(latest_text(tracker)):  # "嗯嗯～" is not a request to guess at
             from actions.courtesy import courtesy_reply
 
             courtesy_reply(dispatcher, tracker)
             return []
-        if tracker.get_slot("pending_cancel") and KEEP_TICKET.search(latest_text(tracker)):
+        keep_words = dialogue_config().keep_ticket_words
+        if tracker.get_slot("pending_cancel") and any(w in latest_text(tracker) for w in keep_words):
             # "不不不 不取消" to "确定要取消工单吗？": a no, never a guess that offers 取消工单
             dispatcher.utter_message(response="utter_ticket_kept")
             return [SlotSet("pending_cancel", False)]

@@ -15,7 +15,6 @@
 """
 from __future__ import annotations
 
-import re
 from typing import List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -151,11 +150,6 @@ class ActionSwitchRequest(Action):
         return events + [FollowupAction(target)]
 
 
-# In a message the NLU took for "stop the form", these mean the customer does want to stop,
-# even with "不知道" in it ("不知道，算了不修了").
-STOP_WORDS = re.compile(r"算了|不修|不装|不退|不换|不办|不弄|不查|取消|不要了|不用了|不需要|不想")
-
-
 def nothing_as_answer(tracker: Tracker) -> Optional[List[EventType]]:
     """"没有了"/"不知道" answering a question where "nothing" is an answer (the model: unknown;
     the demand: none), whatever the NLU heard in it: the set-aside form goes on with it."""
@@ -175,10 +169,11 @@ async def answer_heard_as_stop(dispatcher: CollectingDispatcher, tracker: Tracke
     it. None: it really is a stop."""
     from actions.common import latest_text
     from actions.forms import DONT_KNOW, ticket_no_unknown
+    from kefu.dialogue_config import dialogue_config
 
     text = latest_text(tracker).strip()
     form, asked = previous_form(tracker), asked_slot(tracker)
-    if not form or STOP_WORDS.search(text):
+    if not form or any(w in text for w in dialogue_config().stop_words):  # a real stop
         return None
     answered = nothing_as_answer(tracker)
     if answered is not None:

@@ -31,6 +31,8 @@ class DialogueConfig(_Strict):
     ticket_switch_words: List[str] = []
     ticket_question_words: List[str] = []
     repair_request_words: List[str] = []
+    keep_ticket_words: List[str] = []
+    stop_words: List[str] = []
     affirmation_phrases: List[str] = []
     form_switches: Dict[str, FormSwitch] = {}
 

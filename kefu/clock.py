@@ -175,6 +175,17 @@ def now() -> dt.datetime:
     return wall_now()
 
 
+def now_in(env: Mapping[str, str]) -> dt.datetime:
+    """The time a process started with ``env`` sees (its fake-now file, KEFU_FAKE_NOW, or the
+    wall clock): what a test signs a token with, so that the process it runs accepts it."""
+    if env.get(FILE_VAR):
+        shift = _FileShift(Path(env[FILE_VAR])).current()
+        if shift is not None:
+            return shift.now()
+    env_shift = shift_from_environment(env)
+    return env_shift.now() if env_shift is not None else wall_now()
+
+
 def local_now(tz: dt.tzinfo) -> dt.datetime:
     """``now()`` in a time zone (the service centre's, for wording and date parsing)."""
     return now().astimezone(tz)

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from e2e_support import Customer
-from kefu import db
+from kefu import clock, db
 from kefu.models import RegisteredProduct
 from kefu.services import customers, tickets
 from kefu.services.tickets import TicketRequest
@@ -29,9 +29,12 @@ def seed(stack) -> str:
         return ticket.ticket_no, owner.id
 
 
-def token_for(stack, customer_id: int) -> str:
+def token_for(stack, customer_id: int, phone: str = PHONE) -> str:
+    """Signed on the stack's fake clock (a wall-clock token is "issued in the future" for a
+    stack pinned to a moment the wall clock has passed)."""
     secrets = json.loads((Path(stack.env["KEFU_VAR_DIR"]) / "secrets.json").read_text("utf-8"))
-    return sign_customer_token(customer_id, PHONE, key=secrets["KEFU_CUSTOMER_TOKEN_KEY"])
+    with clock.pin(clock.now_in(stack.env)):
+        return sign_customer_token(customer_id, phone, key=secrets["KEFU_CUSTOMER_TOKEN_KEY"])
 
 
 async def collect(customer: Customer, quiet: float = 3.0) -> list:
@@ -71,8 +74,7 @@ def test_the_bot_asks_the_overdue_survey_when_the_customer_opens_the_chat(stack,
         for status in ("已派单", "处理中", "已解决"):  # resolved two days ago: in the 回访 queue
             tickets.change_status(session, done, status, "agent:li", now=MONDAY_10_BEIJING - dt.timedelta(days=2))
         ticket_no, customer_id = done.ticket_no, owner.id
-    secrets = json.loads((Path(stack.env["KEFU_VAR_DIR"]) / "secrets.json").read_text("utf-8"))
-    token = sign_customer_token(customer_id, "13900000902", key=secrets["KEFU_CUSTOMER_TOKEN_KEY"])
+    token = token_for(stack, customer_id, "13900000902")
     data = {"customer_token": token}
 
     async def scenario():
@@ -115,8 +117,7 @@ def test_a_model_dependent_faq_answer_quotes_the_owners_card_only_for_the_token(
                                       next_maintenance=dt.date(2027, 1, 10)))
         session.flush()
         customer_id = owner.id
-    secrets = json.loads((Path(stack.env["KEFU_VAR_DIR"]) / "secrets.json").read_text("utf-8"))
-    token = sign_customer_token(customer_id, "13900000903", key=secrets["KEFU_CUSTOMER_TOKEN_KEY"])
+    token = token_for(stack, customer_id, "13900000903")
     question = "净水器滤芯多久换一次"
 
     async def ask(data: dict) -> list:

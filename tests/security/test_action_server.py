@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from action_calls import action_call, followups, post, responses, slot_values, user_event
-from kefu import db
+from kefu import clock, db
 from kefu.escalation import Decision
 from kefu.models import Survey
 from kefu.models.desk import Agent, AgentGroup, Handoff
@@ -226,8 +226,10 @@ def test_identity_is_checked_on_each_message_not_inherited_by_the_conversation(a
     with db.session_scope(action_server.db_url) as session:
         ticket_no = resolved_ticket(session, "13900000106", "elsewhere")
         customer_id = customers.find_customer_by_phone(session, "13900000106").id
-    # long-lived: the action server runs on the pinned e2e clock (days after the wall clock)
-    token = sign_customer_token(customer_id, "13900000106", ttl_seconds=30 * 86400, key=CUSTOMER_TOKEN_KEY)
+    # signed on the action server's fake clock (Monday 10:00 Beijing and on): signed on the wall
+    # clock, the token was "issued in the future" there once the wall clock passed that moment
+    with clock.pin(clock.now_in(action_server.env)):
+        token = sign_customer_token(customer_id, "13900000106", ttl_seconds=30 * 86400, key=CUSTOMER_TOKEN_KEY)
     signed_in = user_event("查一下我的工单", "query_ticket", metadata={"customer_token": token})
     slots = {"ticket_no": ticket_no, "phone": None, "ticket_op": "query"}
     # the signed-in customer may look up their ticket ...

@@ -95,3 +95,16 @@ def test_rows_are_stamped_with_the_product_clock(clean_db, pinned_clock):
         session.add(customer)
         session.flush()
         assert customer.created_at == MONDAY_10_BEIJING
+
+
+def test_now_in_is_the_time_another_process_sees(tmp_path):
+    """Tests sign customer tokens at the stack's time: signed on the wall clock, a token was
+    "issued in the future" for a stack pinned to a moment the wall clock had passed (the
+    suite began failing at 02:00 UTC on 2026-12-07, Monday 10:00 in Beijing)."""
+    path = tmp_path / "fake-now.json"
+    clock.write_fake_now(path, MONDAY_03_BEIJING)
+    env = {"KEFU_ALLOW_FAKE_CLOCK": "1", "KEFU_FAKE_NOW_FILE": str(path)}
+    assert abs((clock.now_in(env) - MONDAY_03_BEIJING).total_seconds()) < 5
+    clock.write_fake_now(path, None)  # an emptied file: the wall clock again
+    assert abs((clock.now_in(env) - clock.wall_now()).total_seconds()) < 5
+    assert abs((clock.now_in({}) - clock.wall_now()).total_seconds()) < 5

@@ -16,7 +16,7 @@ from actions.stall import StallWatch
 from kefu import clock
 from kefu.nlp.catalogue import canonical_product, find_faults, find_products, product_for_model
 from kefu.nlp.normalize import clean_user_text, extract_order_no, extract_phone, extract_ticket_no
-from kefu.nlp.timeparse import format_window, parse_appointment
+from kefu.nlp.timeparse import format_window, parse_appointment, visit_hours_text
 
 UNKNOWN_MODEL = "未知"
 DONT_KNOW = re.compile(r"不知道|不清楚|不记得|记不清|想不起|忘了|找不到|没有型号|看不到|不确定|不晓得|没注意")
@@ -112,6 +112,12 @@ def statement_heard_as_faq(tracker: Tracker, slot: str) -> Dict[Text, Any]:
     return {} if not text or ASKS.search(text) else {slot: text}
 
 
+
+def outside_visit_hours(tracker: Tracker, value: Any, now) -> bool:
+    """Whether the customer named a real future time that technicians do not visit at."""
+    return any(parse_appointment(text, now, within_visit_hours=False)
+               for text in (whole_time_span(tracker, value), latest_text(tracker)))
+
 class SharedSlotValidation:
     """Validators for slots that several forms ask for."""
 
@@ -174,6 +180,9 @@ class SharedSlotValidation:
         # the value is a DIET `time` span or the whole answer; fall back to the whole answer
         window = parse_appointment(whole_time_span(tracker, value), now) or parse_appointment(latest_text(tracker), now)
         if window is None and only_acknowledged(str(value or ""), dispatcher):
+            return {"appointment_time": None, "appointment_start": None, "appointment_end": None}
+        if window is None and outside_visit_hours(tracker, value, now):
+            dispatcher.utter_message(response="utter_time_outside_visit_hours", **visit_hours_text())
             return {"appointment_time": None, "appointment_start": None, "appointment_end": None}
         if window is None:
             dispatcher.utter_message(response="utter_invalid_time")

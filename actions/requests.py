@@ -63,6 +63,16 @@ def emergency_fault(text: str, fault: Optional[str]) -> Optional[str]:
     return next((f for f in candidates if f in emergency_faults()), None)
 
 
+def first_aid_tip(text: str, fault: Optional[str]) -> Optional[str]:
+    """The response with a first-aid tip for a reported fault that is no emergency
+    (config/safety.yml fault_tips), ignoring negated mentions ("没有漏水")."""
+    tips = safety_config().get("fault_tips") or {}
+    text = text or ""
+    mentioned = [m.canonical for m in load_catalogue().match_faults(text) if not is_negated(text, m.start)]
+    candidates = mentioned if text else ([fault] if fault else [])
+    return next((tips[f] for f in candidates if f in tips), None)
+
+
 class ActionTriageRepair(Action):
     """Safety first: an emergency gets its safety instruction before any question."""
 
@@ -74,6 +84,9 @@ class ActionTriageRepair(Action):
         events = emergency_first(dispatcher, text, tracker.get_slot("fault"))
         if not events:
             dispatcher.utter_message(response="utter_repair_start")
+            tip = first_aid_tip(text, tracker.get_slot("fault"))
+            if tip:
+                dispatcher.utter_message(response=tip)
         if not tracker.get_slot("product"):
             product = next(iter(find_products(text)), None)
             if product:

@@ -55,6 +55,7 @@ class JiebaSettings(_Strict):
 class AppointmentSettings(_Strict):
     timezone: ZoneInfo
     service_day: Tuple[dt.time, dt.time]
+    visit_hours: Tuple[dt.time, dt.time]
     exact_minutes: conint(gt=0)
     lead_minutes: conint(ge=0)
     round_minutes: conint(gt=0, le=60)
@@ -75,7 +76,7 @@ class AppointmentSettings(_Strict):
         except (ZoneInfoNotFoundError, ValueError) as exc:  # a KeyError pydantic would not catch
             raise ValueError(f"unknown timezone {value!r}") from exc
 
-    _day = validator("service_day", pre=True, allow_reuse=True)(_window)
+    _day = validator("service_day", "visit_hours", pre=True, allow_reuse=True)(_window)
 
     @validator("periods", pre=True)
     def _periods(cls, value: Dict[str, List[str]]) -> Dict[str, Tuple[dt.time, dt.time]]:

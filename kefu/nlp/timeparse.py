@@ -237,7 +237,9 @@ def _resolve_hour(hour: int, period: Optional[str], cfg: AppointmentSettings) ->
         x = h * 60
         return 0 if lo <= x <= hi else min(abs(x - lo), abs(x - hi))
 
-    return min([hour, hour + 12] if hour < 12 else [hour], key=distance)
+    # "12点" is noon or midnight: 中午12点 is 12:00, 半夜12点 is 0:00, 晚上12点 is 24:00
+    candidates = [hour, hour + 12] if hour < 12 else ([12, 0, 24] if hour == 12 else [hour])
+    return min(candidates, key=distance)
 
 
 def _at(day: dt.date, hour: int, minute: int, cfg: AppointmentSettings) -> Optional[dt.datetime]:
@@ -275,6 +277,23 @@ def _times(
     return start, start + exact, True
 
 
+def _within_visit_hours(
+    window: Tuple[dt.datetime, dt.datetime, bool], cfg: AppointmentSettings
+) -> Optional[Tuple[dt.datetime, dt.datetime, bool]]:
+    """The window cut to the visit hours of its day, or None if nothing usable is left: an
+    exact time must itself fall inside them ("晚上7点半" ends at 20:00, "晚上八点" is refused);
+    a span keeps at least ``round_minutes`` of itself ("今晚七点以后" is 19:00–20:00)."""
+    start, end, exact = window
+    lo = dt.datetime.combine(start.date(), cfg.visit_hours[0], tzinfo=cfg.timezone)
+    hi = dt.datetime.combine(start.date(), cfg.visit_hours[1], tzinfo=cfg.timezone)
+    if exact:
+        return (start, min(end, hi), True) if lo <= start < hi else None
+    clipped = (max(start, lo), min(end, hi))
+    if clipped[1] - clipped[0] < dt.timedelta(minutes=cfg.round_minutes):
+        return None
+    return clipped[0], clipped[1], False
+
+
 def _fit(
     window: Tuple[dt.datetime, dt.datetime, bool], earliest: dt.datetime, cfg: AppointmentSettings
 ) -> Optional[Tuple[dt.datetime, dt.datetime]]:
@@ -310,9 +329,11 @@ def _ceil(moment: dt.datetime, minutes: int) -> dt.datetime:
 
 
 def parse_appointment(
-    text: str, now: dt.datetime, settings: Optional[AppointmentSettings] = None
+    text: str, now: dt.datetime, settings: Optional[AppointmentSettings] = None,
+    within_visit_hours: bool = True,
 ) -> Optional[AppointmentWindow]:
-    """The visit window the customer asks for, or None if unparseable or past.
+    """The visit window the customer asks for, or None if unparseable, past or (unless
+    ``within_visit_hours`` is False) wholly outside the visit hours.
 
     ``now`` may be naive (taken as local service time) or aware. The result is in
     the configured timezone (Asia/Shanghai) and starts no earlier than now + lead.
@@ -343,6 +364,8 @@ def parse_appointment(
             fitted = _earliest_slot(day, earliest, cfg)
         else:
             window = _times(day, period, clock, cfg)
+            if window and within_visit_hours:
+                window = _within_visit_hours(window, cfg)
             fitted = _fit(window, earliest, cfg) if window else None
         if fitted:
             return AppointmentWindow(fitted[0], fitted[1], label, asap=use_slot)
@@ -350,6 +373,13 @@ def parse_appointment(
 
 
 # --- display -------------------------------------------------------------------------
+
+
+def visit_hours_text(settings: Optional[AppointmentSettings] = None) -> dict:
+    """The visit hours as the responses show them: {"visit_open": "8:00", "visit_close": "20:00"}."""
+    cfg = settings or load_settings().appointment
+    return {"visit_open": f"{cfg.visit_hours[0].hour}:{cfg.visit_hours[0].minute:02d}",
+            "visit_close": f"{cfg.visit_hours[1].hour}:{cfg.visit_hours[1].minute:02d}"}
 
 
 # Display buckets for windows that are not exactly a configured period.

@@ -10,6 +10,7 @@ import asyncio
 from typing import Any, Dict, List, Optional
 
 import pytest
+import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import func, select
@@ -101,6 +102,29 @@ def test_emergency_gets_safety_instruction_first_and_top_priority(service_db):
     assert "utter_ticket_created_emergency" in responses(messages)
     with db.session_scope(service_db) as session:
         assert session.execute(select(Ticket.priority)).scalar_one() == "抢修"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("热水器漏水了，要报修", ["utter_repair_start", "utter_tip_water_leak"]),
+    ("空调一直在滴水", ["utter_repair_start", "utter_tip_water_leak"]),       # a variant of 漏水
+    ("洗衣机没有漏水，就是不脱水", ["utter_repair_start"]),                  # negated: no tip
+    ("冰箱不制冷", ["utter_repair_start"]),
+    ("水管爆了，到处是水", ["utter_safety_water"]),                          # 漫水 is an emergency
+])
+def test_a_leak_gets_a_first_aid_tip_before_the_questions(service_db, text, expected):
+    messages, _ = run(requests.ActionTriageRepair(), make_tracker({}, text=text, intent="report_repair"))
+    assert responses(messages)[:len(expected)] == expected
+    assert "utter_tip_water_leak" not in responses(messages)[len(expected):]
+
+
+def test_every_first_aid_tip_is_a_catalogue_fault_with_a_response():
+    from actions.common import safety_config
+    from kefu.nlp.catalogue import load_catalogue
+    domain = yaml.safe_load(open("domain.yml", encoding="utf-8"))
+    catalogue = load_catalogue()
+    for fault, response in safety_config()["fault_tips"].items():
+        assert response in domain["responses"]
+        assert fault in catalogue.faults and not catalogue.faults[fault].emergency
 
 
 def test_database_down_never_claims_success(monkeypatch, clean_db):

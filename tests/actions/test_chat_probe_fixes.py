@@ -247,3 +247,21 @@ def test_the_form_asks_again_after_the_rule_answered_the_other_request(service_d
                            {"event": "action", "name": "repair_form"}])
     messages, again = validate_repair(tracker)
     assert not any(e["event"] == "action_execution_rejected" for e in again)
+
+
+def test_a_time_outside_the_visit_hours_is_refused_with_the_hours(monkeypatch):
+    monkeypatch.setattr(forms, "now_local", lambda: MONDAY_8_BEIJING)
+    dispatcher = CollectingDispatcher()
+    tracker = in_form("今晚八点以后吧", "repair_form", "appointment_time")
+    result = forms.ValidateRepairForm().validate_appointment_time("今晚八点以后吧", dispatcher, tracker, {})
+    assert result["appointment_time"] is None  # no ticket promises a visit at 20:00 or later
+    assert [m["response"] for m in dispatcher.messages] == ["utter_time_outside_visit_hours"]
+    assert (dispatcher.messages[0]["visit_open"], dispatcher.messages[0]["visit_close"]) == ("8:00", "20:00")
+
+
+def test_a_time_not_understood_is_still_asked_again_as_before(monkeypatch):
+    monkeypatch.setattr(forms, "now_local", lambda: MONDAY_8_BEIJING)
+    dispatcher = CollectingDispatcher()
+    tracker = in_form("等我想想", "repair_form", "appointment_time")
+    forms.ValidateRepairForm().validate_appointment_time("等我想想", dispatcher, tracker, {})
+    assert [m["response"] for m in dispatcher.messages] == ["utter_invalid_time"]

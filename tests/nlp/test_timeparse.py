@@ -20,7 +20,7 @@ def at(month: int, day: int, hour: int, minute: int = 0, year: int = 2026) -> dt
 CASES = [
     ("明天下午", at(11, 23, 13), at(11, 23, 18)),
     ("周六上午十点", at(11, 28, 10), at(11, 28, 11)),
-    ("今天晚上", at(11, 22, 18), at(11, 22, 21)),
+    ("今天晚上", at(11, 22, 18), at(11, 22, 20)),  # cut to the visit hours (8:00–20:00)
     ("后天", at(11, 24, 9), at(11, 24, 18)),
     ("大后天", at(11, 25, 9), at(11, 25, 18)),
     ("下周一上午", at(11, 23, 9), at(11, 23, 12)),
@@ -31,10 +31,12 @@ CASES = [
     ("十二月三号上午", at(12, 3, 9), at(12, 3, 12)),
     ("3号上午", at(12, 3, 9), at(12, 3, 12)),  # 11月3日 has passed: next month
     ("明早9点", at(11, 23, 9), at(11, 23, 10)),
-    ("明晚", at(11, 23, 18), at(11, 23, 21)),
+    ("明晚", at(11, 23, 18), at(11, 23, 20)),
     ("中午", at(11, 22, 12), at(11, 22, 14)),
     ("今天上午", at(11, 22, 11), at(11, 22, 12)),  # what is left of the morning
-    ("晚上7点以后", at(11, 22, 19), at(11, 22, 21)),
+    ("晚上7点以后", at(11, 22, 19), at(11, 22, 20)),
+    ("晚上7点半", at(11, 22, 19, 30), at(11, 22, 20)),  # an exact time keeps its start, ends at 20:00
+    ("中午12点", at(11, 22, 12), at(11, 22, 13)),
     ("星期天", at(11, 22, 11), at(11, 22, 18)),  # today, what is left of it
     ("礼拜六", at(11, 28, 9), at(11, 28, 18)),
     ("周日下午两点", at(11, 22, 14), at(11, 22, 15)),
@@ -77,6 +79,19 @@ def test_parse_appointment(text, start, end):
 )
 def test_unparseable_or_past_gives_none(text):
     assert parse_appointment(text, NOW) is None
+
+
+@pytest.mark.parametrize("text, night_start", [
+    ("今晚八点以后", at(11, 22, 20)),
+    ("晚上十点", at(11, 22, 22)),
+    ("明天早上6点", at(11, 23, 6)),
+    ("凌晨两点", at(11, 23, 2)),      # not 14:00
+    ("半夜12点", at(11, 23, 0)),      # midnight, not noon
+    ("晚上12点", at(11, 23, 0)),
+])
+def test_times_outside_the_visit_hours_are_refused_but_understood(text, night_start):
+    assert parse_appointment(text, NOW) is None
+    assert parse_appointment(text, NOW, within_visit_hours=False).start == night_start
 
 
 def test_asap_is_flagged_and_labelled():
@@ -123,7 +138,7 @@ def test_settings_change_the_service_day():
         ("明天下午", "11月23日（周一）下午 13:00–18:00"),
         ("周六上午十点", "11月28日（周六）上午 10:00–11:00"),
         ("后天", "11月24日（周二）全天 09:00–18:00"),
-        ("晚上7点以后", "11月22日（周日）晚上 19:00–21:00"),
+        ("晚上7点以后", "11月22日（周日）晚上 19:00–20:00"),
         ("星期天", "11月22日（周日）11:00–18:00"),
         ("明早", "11月23日（周一）早上 08:00–10:00"),
         ("尽快", "尽快安排，最早 11月22日（周日）上午 11:00–12:00"),

@@ -14,6 +14,7 @@ from rasa_sdk.types import DomainDict
 from actions.common import latest_intent, latest_text, previous_value, registered_products, verified_customer_id, verified_phone
 from actions.stall import StallWatch
 from kefu import clock
+from kefu.nlp.address import is_partial_address, merge_address
 from kefu.nlp.catalogue import canonical_product, find_faults, find_products, product_for_model
 from kefu.nlp.normalize import clean_user_text, extract_order_no, extract_phone, extract_ticket_no
 from kefu.nlp.timeparse import format_window, parse_appointment, visit_hours_text
@@ -164,6 +165,13 @@ class SharedSlotValidation:
             return {"address": tracker.get_slot("customer_address")}
         if only_acknowledged(text, dispatcher):
             return {"address": None}
+        old = previous_value(tracker, "address")
+        part = next((t for t in (text, clean_user_text(latest_text(tracker), max_len=200)[0]) if is_partial_address(t)), None)
+        if old and part and old != text:
+            # "门牌号错了，是602": only the part named changes, the street stays
+            merged = merge_address(old, part)
+            dispatcher.utter_message(response="utter_address_corrected", address=merged)
+            return {"address": merged}
         if not plausible_address(text):
             # DIET's address span can be a piece of the answer ("成都市…环球中心E1区1803" ->
             # "区1803"): the whole answer it was taken from is the address then.

@@ -15,6 +15,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import (
     contact_phone,
+    latest_text,
     format_moment,
     latest_intent,
     format_window,
@@ -26,6 +27,7 @@ from actions.common import (
 )
 from actions.escalation import escalate, hand_over
 from kefu.escalation import Decision
+from kefu import clock
 from kefu.errors import KefuError
 from kefu.services import orders, tickets
 
@@ -227,3 +229,69 @@ def order_detail(summary: Dict[str, Any]) -> str:
     elif summary.get("shipping_status") == "待发货":
         parts.append("仓库正在备货，发货后会短信通知您。")
     return "".join(parts)
+
+
+class ActionCorrectTicket(Action):
+    """A correction typed after a request was submitted ("地址写错了，是602室", "时间改成下周一上午"):
+    it goes to the ticket this conversation told the customer about. A new or partial address
+    changes the ticket's address (the street stays when only the room is named), a new visit
+    time reschedules it, anything else is kept on the ticket as the customer's note for the
+    technician. Without a ticket in this conversation the customer is asked what to correct."""
+
+    def name(self) -> Text:
+        return "action_correct_ticket"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        from kefu.nlp.address import is_partial_address, merge_address
+        from kefu.nlp.normalize import clean_user_text
+        from kefu.nlp.timeparse import parse_appointment
+
+        ticket_no = tracker.get_slot("last_ticket_no")
+        if not ticket_no:
+            dispatcher.utter_message(response="utter_ask_what_to_correct")
+            return []
+        text, _ = clean_user_text(latest_text(tracker), max_len=200)
+        entities = (tracker.latest_message or {}).get("entities") or []
+        address = next((str(e.get("value")) for e in entities if e.get("entity") == "address"), None)
+        if address is None and ("地址" in text or is_partial_address(text)):
+            address = text
+        window = None if address else parse_appointment(text, clock.now())
+
+        product = next((str(e.get("value")) for e in entities if e.get("entity") == "product"), None)
+
+        def work(session):
+            ticket = tickets.get_ticket_for_customer(session, ticket_no, **_owner(tracker))
+            if product and not address and not window and ticket.product != product:
+                return None, None  # "不对，是冰箱" after an air-conditioner ticket: another ticket
+            if address:
+                tickets.change_address(session, ticket, merge_address(ticket.address, address))
+            elif window:
+                tickets.reschedule_ticket(session, ticket, window.start, window.end)
+            else:
+                tickets.add_note(session, ticket, f"客户更正：{text}", actor="customer")
+            return tickets.ticket_summary(ticket), ticket.address
+
+        try:
+            summary, new_address = await with_session(work)
+        except KefuError as error:
+            if error.code == "not_found":
+                dispatcher.utter_message(response="utter_ask_what_to_correct")
+                return []
+            if error.code in ("not_amendable", "not_reschedulable"):
+                dispatcher.utter_message(response="utter_ticket_not_amendable", ticket_no=ticket_no,
+                                         status=getattr(error, "details", {}).get("status", ""))
+                return []
+            return service_failure(dispatcher, error)
+        except Exception as error:
+            return service_failure(dispatcher, error)
+        if summary is None:
+            dispatcher.utter_message(response="utter_ask_ticket_no")
+            return []
+        if address:
+            dispatcher.utter_message(response="utter_ticket_address_changed", ticket_no=ticket_no, address=new_address)
+        elif window:
+            dispatcher.utter_message(response="utter_ticket_rescheduled", ticket_no=ticket_no,
+                                     appointment=format_window(parse_iso(summary["appointment_start"]), parse_iso(summary["appointment_end"])))
+        else:
+            dispatcher.utter_message(response="utter_ticket_correction_noted", ticket_no=ticket_no)
+        return []

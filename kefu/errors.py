@@ -89,6 +89,12 @@ class NotReschedulable(TicketError):
     code = "not_reschedulable"
 
 
+class NotAmendable(TicketError):
+    """Changing the address of a ticket that is resolved, closed or cancelled."""
+
+    code = "not_amendable"
+
+
 class NotResolved(TicketError):
     """A survey for a ticket that is not (yet) resolved."""
 

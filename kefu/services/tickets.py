@@ -18,6 +18,7 @@ from kefu import clock
 from kefu.errors import (
     InvalidRequest,
     InvalidTransition,
+    NotAmendable,
     NotCancellable,
     NotFound,
     NotReschedulable,
@@ -334,6 +335,26 @@ def reschedule_ticket(
         ticket.resolution_due = end
     _record(session, ticket, "rescheduled", actor, now, from_value=old,
             to_value=_window_text(start, end, config), note=note)
+    return ticket
+
+
+def change_address(
+    session: Session,
+    ticket: Ticket,
+    address: str,
+    actor: str = "customer",
+    now: Optional[dt.datetime] = None,
+) -> Ticket:
+    """Correct the visit address of an open ticket; the old one stays in the ticket's history
+    (a note event with from/to values, so the technician and the desk see what changed)."""
+    if ticket.status not in OPEN_STATUSES:
+        raise NotAmendable(f"a ticket in status {ticket.status} cannot be amended", status=ticket.status)
+    address = (address or "").strip()
+    if not address or len(address) > 255:
+        raise InvalidRequest("an address is 1 to 255 characters", field="address")
+    now = now or clock.now()
+    old, ticket.address = ticket.address, address
+    _record(session, ticket, "note", actor, now, from_value=old, to_value=address, note="客户更正上门地址")
     return ticket
 
 

@@ -54,12 +54,6 @@ def responses(messages) -> List[str]:
     return [m.get("response") for m in messages if m.get("response")]
 
 
-@pytest.fixture
-def service_db(clean_db, monkeypatch):
-    monkeypatch.setenv("KEFU_DATABASE_URL", clean_db)
-    return clean_db
-
-
 REPAIR_SLOTS = {
     "product": "空调", "product_model": "未知", "fault": "不制冷", "fault_description": "空调不制冷了",
     "address": "上海市浦东新区张江路100弄5号601室", "phone": "13812345678",

@@ -265,3 +265,31 @@ def test_a_time_not_understood_is_still_asked_again_as_before(monkeypatch):
     tracker = in_form("等我想想", "repair_form", "appointment_time")
     forms.ValidateRepairForm().validate_appointment_time("等我想想", dispatcher, tracker, {})
     assert [m["response"] for m in dispatcher.messages] == ["utter_invalid_time"]
+
+
+# --- partial address correction -------------------------------------------------------------
+
+
+def correct_address(text: str, value: str, old: Optional[str]):
+    events = ([{"event": "slot", "name": "address", "value": old}] if old else []) + [
+        action("action_listen"), user(text, "correct")]
+    tracker = tracker_of(events, {"requested_slot": "phone", "address": value}, active_loop="repair_form")
+    dispatcher = CollectingDispatcher()
+    result = forms.ValidateRepairForm().validate_address(value, dispatcher, tracker, {})
+    return result, dispatcher.messages
+
+
+def test_a_corrected_room_number_keeps_the_street():
+    result, messages = correct_address("门牌号错了 是602室", "602室", "上海市浦东新区张江路100弄5号601室")
+    assert result == {"address": "上海市浦东新区张江路100弄5号602室"}
+    assert messages[0]["response"] == "utter_address_corrected" and messages[0]["address"] == result["address"]
+
+
+def test_a_whole_new_address_replaces_the_old_one():
+    result, messages = correct_address("地址错了 是杭州市西湖区文三路90号", "杭州市西湖区文三路90号", "上海市浦东新区张江路100弄5号601室")
+    assert result == {"address": "杭州市西湖区文三路90号"} and messages == []
+
+
+def test_a_first_answer_that_is_only_a_room_is_still_refused():
+    result, messages = correct_address("602室", "602室", None)
+    assert result == {"address": None} and messages[0]["response"] == "utter_invalid_address"

@@ -16,7 +16,7 @@ from kefu import db
 from kefu.models.service import Ticket
 from kefu.runtime.reliability import reliability_config
 
-from test_actions import REPAIR_SLOTS, make_tracker, responses, run, service_db  # noqa: F401  (fixture)
+from test_actions import REPAIR_SLOTS, make_tracker, responses, run
 
 TRACKERS = {
     "action_submit_repair": lambda: make_tracker(REPAIR_SLOTS),
@@ -43,7 +43,7 @@ def count(url, model) -> int:
 
 
 @pytest.mark.parametrize("name", WRITING)
-def test_running_a_retried_action_twice_writes_once(service_db, name):  # noqa: F811
+def test_running_a_retried_action_twice_writes_once(service_db, name):
     from kefu.models.desk import Handoff
 
     action = actions_by_name()[name]

@@ -8,6 +8,7 @@ from kefu.errors import (
     InvalidRequest,
     InvalidTicketNo,
     InvalidTransition,
+    NotAmendable,
     NotCancellable,
     NotFound,
     NotReschedulable,
@@ -142,6 +143,20 @@ def test_reschedule(session):
     walk(session, ticket, "已派单", "处理中", "已解决")
     with pytest.raises(NotReschedulable):
         tickets.reschedule_ticket(session, ticket, new_start, new_start + HOUR, now=T0)
+
+
+def test_change_address_keeps_the_old_one_in_the_history(session):
+    ticket = new_ticket(session, address="上海市浦东新区张江路100弄5号601室")
+    tickets.change_address(session, ticket, "上海市浦东新区张江路100弄5号602室", now=T0 + HOUR)
+    assert ticket.address == "上海市浦东新区张江路100弄5号602室"
+    assert history(ticket)[-1] == ("note", "上海市浦东新区张江路100弄5号601室", "上海市浦东新区张江路100弄5号602室")
+    assert ticket.events[-1].note == "客户更正上门地址" and ticket.events[-1].actor == "customer"
+    with pytest.raises(InvalidRequest):
+        tickets.change_address(session, ticket, "  ", now=T0)
+    walk(session, ticket, "已派单", "处理中", "已解决")
+    with pytest.raises(NotAmendable):
+        tickets.change_address(session, ticket, "杭州市西湖区文三路90号", now=T0)
+    assert ticket.address == "上海市浦东新区张江路100弄5号602室"
 
 
 def test_assign_in_progress_keeps_status_and_records_the_change(session):

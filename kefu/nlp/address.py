@@ -1,0 +1,65 @@
+"""Partial address corrections: "门牌号错了，是602" changes the room, not the whole address.
+
+A customer who corrects an address usually types only the part that was wrong ("602室",
+"3号楼2单元501"). Taking that part as the new address loses the city, district and street
+the technician needs. ``merge_address`` keeps the old address up to the coarsest level the
+correction names and puts the correction in its place; a correction that names a region or
+a street (市/区/路…) is a whole new address.
+"""
+from __future__ import annotations
+
+import re
+from typing import List, Optional, Tuple
+
+# A whole address names a region or a street; a correction without one is a part of one.
+_WHOLE = re.compile(r"[省市区县镇乡村路街道巷]|小区|大厦|公寓|花园|广场|中心")
+# Levels below the street, coarsest first; each pattern matches the level's number with its word.
+_NUM = r"[0-9０-９一二三四五六七八九十百零〇两A-Za-z-]+"
+_LEVELS: List[Tuple[str, re.Pattern]] = [
+    ("lane", re.compile(rf"{_NUM}[弄]")),
+    ("house", re.compile(rf"{_NUM}号(?![楼院])|{_NUM}号院")),
+    ("building", re.compile(rf"{_NUM}(?:号楼|栋|幢|座)")),
+    ("unit", re.compile(rf"{_NUM}单元")),
+    ("floor", re.compile(rf"{_NUM}(?:层|楼)(?!{_NUM}?号)")),
+    ("room", re.compile(rf"{_NUM}(?:室|房|户)|(?<=[单元层楼栋幢座号-])[0-9]{{3,4}}$|^[0-9]{{3,4}}$")),
+]
+# Words around the correction that are not part of it.
+_LEAD = re.compile(r"^(?:不对|错了|说错了|写错了|搞错了|更正一下|改一下|应该是|是|改成|改为|门牌号?|房间号?|地址)+[，,：:\s]*")
+
+
+def _clean(text: str) -> str:
+    text = re.sub(r"\s+", "", text or "")
+    previous = None
+    while previous != text:
+        previous, text = text, _LEAD.sub("", text)
+    return text
+
+
+def _first_level(text: str) -> Optional[Tuple[int, int]]:
+    """(level index, position) of the coarsest sub-street level in ``text``."""
+    for index, (_, pattern) in enumerate(_LEVELS):
+        match = pattern.search(text)
+        if match:
+            return index, match.start()
+    return None
+
+
+def is_partial_address(text: str) -> bool:
+    """Whether ``text`` is only the part of an address below the street ("602室", "3栋2单元")."""
+    text = _clean(text)
+    return bool(text) and not _WHOLE.search(text) and _first_level(text) is not None
+
+
+def merge_address(old: Optional[str], correction: str) -> str:
+    """The address after ``correction``: the correction itself when it is a whole address or
+    there is no old one; otherwise the old address with the correction's levels replaced."""
+    part = _clean(correction)
+    if not old or not is_partial_address(part):
+        return part or correction
+    level, _ = _first_level(part)
+    # cut the old address where the same or a finer level starts
+    cuts = [m.start() for index, (_, pattern) in enumerate(_LEVELS) if index >= level
+            for m in [pattern.search(old)] if m]
+    if not cuts:
+        return old + part
+    return old[:min(cuts)] + part

@@ -1,0 +1,91 @@
+"""action_correct_ticket: a correction typed after the ticket was made changes that ticket
+(chatting as a customer: "地址写错了，是602室" after the ticket number only got a generic reply,
+and the ticket kept the wrong address)."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from actions import lookups
+from kefu import db
+from kefu.models.service import Ticket
+from kefu.services import tickets
+from kefu.services.tickets import TicketRequest
+from tests.actions.test_actions import make_tracker, responses, run
+
+PHONE = "13812345678"
+ADDRESS = "上海市浦东新区张江路100弄5号601室"
+
+
+@pytest.fixture()
+def ticket_no(service_db):
+    with db.session_scope(service_db) as session:
+        return tickets.create_ticket(session, TicketRequest(type="repair", phone=PHONE, product="空调", fault="不制冷",
+                                                            address=ADDRESS, description="空调不制冷")).ticket.ticket_no
+
+
+def correct(text, ticket_no, entities=(), phone=PHONE):
+    tracker = make_tracker({"last_ticket_no": ticket_no, "phone": phone}, text=text, intent="correct")
+    tracker.latest_message["entities"] = list(entities)
+    return run(lookups.ActionCorrectTicket(), tracker)
+
+
+def stored(service_db, ticket_no):
+    with db.session_scope(service_db) as session:
+        ticket = session.execute(select(Ticket).where(Ticket.ticket_no == ticket_no)).scalar_one()
+        return ticket.address, ticket.appointment_start, [(e.kind, e.note, e.to_value) for e in ticket.events]
+
+
+def test_a_room_number_correction_changes_only_the_room(service_db, ticket_no):
+    messages, _ = correct("地址写错了，门牌号是602室", ticket_no)
+    assert responses(messages) == ["utter_ticket_address_changed"]
+    assert messages[0]["address"] == "上海市浦东新区张江路100弄5号602室"
+    address, _, events = stored(service_db, ticket_no)
+    assert address == "上海市浦东新区张江路100弄5号602室"
+    assert events[-1] == ("note", "客户更正上门地址", address)
+
+
+def test_a_whole_new_address_replaces_the_old_one(service_db, ticket_no):
+    text = "地址错了 是杭州市西湖区文三路90号"
+    messages, _ = correct(text, ticket_no, [{"entity": "address", "value": "杭州市西湖区文三路90号"}])
+    assert stored(service_db, ticket_no)[0] == "杭州市西湖区文三路90号"
+    assert "杭州市西湖区文三路90号" in messages[0]["address"]
+
+
+def test_a_new_visit_time_reschedules_the_ticket(service_db, ticket_no):
+    messages, _ = correct("时间说错了，是后天上午", ticket_no)
+    assert responses(messages) == ["utter_ticket_rescheduled"]
+    _, start, events = stored(service_db, ticket_no)
+    assert start is not None and events[-1][0] == "rescheduled"
+
+
+def test_anything_else_is_kept_as_a_note_for_the_technician(service_db, ticket_no):
+    messages, _ = correct("型号说错了，应该是KFR-35GW", ticket_no)
+    assert responses(messages) == ["utter_ticket_correction_noted"]
+    assert stored(service_db, ticket_no)[2][-1] == ("note", "客户更正：型号说错了，应该是KFR-35GW", None)
+
+
+def test_another_product_means_another_ticket_and_nothing_changes(service_db, ticket_no):
+    messages, _ = correct("不对，是冰箱", ticket_no, [{"entity": "product", "value": "冰箱"}])
+    assert responses(messages) == ["utter_ask_ticket_no"]
+    assert stored(service_db, ticket_no)[2][-1][0] == "created"
+
+
+def test_without_a_ticket_in_the_conversation_the_customer_is_asked_what_to_correct(service_db):
+    messages, _ = correct("地址写错了，是602室", None)
+    assert responses(messages) == ["utter_ask_what_to_correct"]
+
+
+def test_someone_elses_ticket_is_not_changed(service_db, ticket_no):
+    messages, _ = correct("地址写错了，是602室", ticket_no, phone="13900000000")
+    assert responses(messages) == ["utter_ask_what_to_correct"]
+    assert stored(service_db, ticket_no)[0] == ADDRESS
+
+
+def test_a_finished_ticket_is_not_changed(service_db, ticket_no):
+    with db.session_scope(service_db) as session:
+        ticket = tickets.get_ticket(session, ticket_no)
+        tickets.cancel_ticket(session, ticket)
+    messages, _ = correct("地址写错了，是602室", ticket_no)
+    assert responses(messages) == ["utter_ticket_not_amendable"] and messages[0]["status"] == "已取消"
+    assert stored(service_db, ticket_no)[0] == ADDRESS

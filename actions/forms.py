@@ -21,6 +21,9 @@ from kefu.nlp.timeparse import format_window, parse_appointment, visit_hours_tex
 
 UNKNOWN_MODEL = "未知"
 DONT_KNOW = re.compile(r"不知道|不清楚|不记得|记不清|想不起|忘了|找不到|没有型号|看不到|不确定|不晓得|没注意")
+# Requests heard at the model question without anything model-like: the form goes on, the
+# text is no model ("还是报修吧" to come back to the repair after an FAQ).
+NOT_A_MODEL_INTENTS = {"report_repair", "request_installation", "affirm"}
 MODEL_PATTERN = re.compile(r"[A-Za-z]{1,5}[A-Za-z0-9]*[-/]?[A-Za-z0-9][A-Za-z0-9\-/().]{1,30}")
 ADDRESS_MARKERS = re.compile(r"[省市区县镇乡村路街道巷弄号栋幢楼室苑园里庄坊湾城]|小区|大厦|公寓|花园|单元")
 
@@ -114,6 +117,38 @@ def statement_heard_as_faq(tracker: Tracker, slot: str) -> Dict[Text, Any]:
 
 
 
+# Words after an address that belong to the rest of the message ("…601室，家里空调坏了").
+ADDRESS_TAIL = re.compile(r"[,，。;；\s]+(?:家里|家中|我家|家|这边|那边)?$")
+
+
+def address_span(value: Any) -> str:
+    """The address among DIET's ``address`` spans: one message with everything in it gives several
+    ("上海市…601室，家里" and "明天下午"); the plausible address wins, times are no address."""
+    spans = [str(v) for v in (value if isinstance(value, list) else [value]) if v]
+    spans = [ADDRESS_TAIL.sub("", s) for s in spans if not time_span(s)]
+    return max(spans, key=lambda s: (plausible_address(s), len(s)), default="")
+
+
+def time_span(span: str) -> bool:
+    return not plausible_address(span) and parse_appointment(span, now_local(), within_visit_hours=False) is not None
+
+
+def appointment_slots(window: Any) -> Dict[Text, Any]:
+    if window is None:
+        return {"appointment_time": None, "appointment_start": None, "appointment_end": None}
+    return {"appointment_time": format_window(window), "appointment_start": window.start.isoformat(),
+            "appointment_end": window.end.isoformat()}
+
+
+def time_heard_as_address(value: Any, tracker: Tracker) -> Dict[Text, Any]:
+    """A visit time DIET labelled as an address ("…601室，明天下午来修"): the appointment, when
+    none is set yet and the time is one technicians visit at (else the question comes later)."""
+    if not isinstance(value, list) or tracker.get_slot("appointment_start"):
+        return {}
+    window = next((w for w in (parse_appointment(str(v), now_local()) for v in value if time_span(str(v))) if w), None)
+    return appointment_slots(window) if window else {}
+
+
 def outside_visit_hours(tracker: Tracker, value: Any, now) -> bool:
     """Whether the customer named a real future time that technicians do not visit at."""
     return any(parse_appointment(text, now, within_visit_hours=False)
@@ -140,6 +175,11 @@ class SharedSlotValidation:
             if guessed and not tracker.get_slot("product"):
                 events["product"] = guessed
             return events
+        product = canonical_product(FILLER.sub("", text).removeprefix("是"))
+        if product:  # "洗衣机" to the model question names the machine, not its model: ask again
+            return {"product_model": None, **({} if tracker.get_slot("product") else {"product": product})}
+        if latest_intent(tracker) in NOT_A_MODEL_INTENTS:  # "还是报修吧" after an FAQ: the form goes on
+            return {"product_model": None}
         if len(text) <= 30:
             return {"product_model": text or UNKNOWN_MODEL}
         return {"product_model": UNKNOWN_MODEL}
@@ -160,7 +200,15 @@ class SharedSlotValidation:
 
     @silent_on_reset
     def validate_address(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
-        text, _ = clean_user_text(str(value or ""), max_len=200)
+        # Rasa fills the slot with one of DIET's address spans; the message may have several
+        spans = (value if isinstance(value, list) else [value]) + [
+            e.get("value") for e in (tracker.latest_message or {}).get("entities") or [] if e.get("entity") == "address"]
+        return {**self._address(spans, dispatcher, tracker), **time_heard_as_address(spans, tracker)}
+
+    def _address(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[Text, Any]:
+        text, _ = clean_user_text(address_span(value), max_len=200)
+        if not text:  # only a time was heard as an address ("明天下午来修")
+            return {"address": None}
         if latest_intent(tracker) == "affirm" and tracker.get_slot("customer_address"):
             return {"address": tracker.get_slot("customer_address")}
         if only_acknowledged(text, dispatcher):
@@ -176,8 +224,11 @@ class SharedSlotValidation:
             # DIET's address span can be a piece of the answer ("成都市…环球中心E1区1803" ->
             # "区1803"): the whole answer it was taken from is the address then.
             whole, _ = clean_user_text(latest_text(tracker), max_len=200)
-            if text and text in whole and plausible_address(whole):
+            asked = tracker.get_slot("requested_slot") == "address"  # not a whole request's text
+            if asked and text and text in whole and plausible_address(whole):
                 return {"address": whole}
+            if not asked:
+                return {"address": None}  # a stray span in a longer message: the question comes later
             dispatcher.utter_message(response="utter_invalid_address")
             return {"address": None}
         return {"address": text}
@@ -188,18 +239,13 @@ class SharedSlotValidation:
         # the value is a DIET `time` span or the whole answer; fall back to the whole answer
         window = parse_appointment(whole_time_span(tracker, value), now) or parse_appointment(latest_text(tracker), now)
         if window is None and only_acknowledged(str(value or ""), dispatcher):
-            return {"appointment_time": None, "appointment_start": None, "appointment_end": None}
+            return appointment_slots(None)
         if window is None and outside_visit_hours(tracker, value, now):
             dispatcher.utter_message(response="utter_time_outside_visit_hours", **visit_hours_text())
-            return {"appointment_time": None, "appointment_start": None, "appointment_end": None}
+            return appointment_slots(None)
         if window is None:
             dispatcher.utter_message(response="utter_invalid_time")
-            return {"appointment_time": None, "appointment_start": None, "appointment_end": None}
-        return {
-            "appointment_time": format_window(window),
-            "appointment_start": window.start.isoformat(),
-            "appointment_end": window.end.isoformat(),
-        }
+        return appointment_slots(window)
 
     @silent_on_reset
     def validate_product(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:

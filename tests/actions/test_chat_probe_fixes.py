@@ -273,7 +273,8 @@ def test_a_time_not_understood_is_still_asked_again_as_before(monkeypatch):
 def correct_address(text: str, value: str, old: Optional[str]):
     events = ([{"event": "slot", "name": "address", "value": old}] if old else []) + [
         action("action_listen"), user(text, "correct")]
-    tracker = tracker_of(events, {"requested_slot": "phone", "address": value}, active_loop="repair_form")
+    asked = "phone" if old else "address"
+    tracker = tracker_of(events, {"requested_slot": asked, "address": value}, active_loop="repair_form")
     dispatcher = CollectingDispatcher()
     result = forms.ValidateRepairForm().validate_address(value, dispatcher, tracker, {})
     return result, dispatcher.messages
@@ -293,3 +294,43 @@ def test_a_whole_new_address_replaces_the_old_one():
 def test_a_first_answer_that_is_only_a_room_is_still_refused():
     result, messages = correct_address("602室", "602室", None)
     assert result == {"address": None} and messages[0]["response"] == "utter_invalid_address"
+
+
+# --- the model question ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, intent, slots, expected", [
+    ("洗衣机", "inform", {}, {"product_model": None, "product": "洗衣机"}),       # names the machine
+    ("是洗衣机", "inform", {"product": "洗衣机"}, {"product_model": None}),
+    ("还是报修吧", "report_repair", {"product": "空调"}, {"product_model": None}),  # back after an FAQ
+    ("KFR-35GW", "inform", {"product": "空调"}, {"product_model": "KFR-35GW"}),
+    ("云佳系列", "inform", {"product": "空调"}, {"product_model": "云佳系列"}),    # a series name is kept
+])
+def test_the_model_question_takes_only_a_model(text, intent, slots, expected):
+    tracker = in_form(text, "repair_form", "product_model", intent=intent, slots=slots)
+    result = forms.ValidateRepairForm().validate_product_model(text, CollectingDispatcher(), tracker, {})
+    assert result == expected
+
+
+# --- one message with everything ------------------------------------------------------------
+
+EVERYTHING = "我是张三，电话13812345678，住上海市浦东新区张江路100弄5号601室，家里格力空调不制冷了，明天下午来修"
+
+
+def test_the_address_and_time_are_taken_from_a_message_with_everything_in_it(monkeypatch):
+    # DIET's spans for that message (model 20261207-031252): the address with ",家里", and the time
+    monkeypatch.setattr(forms, "now_local", lambda: MONDAY_8_BEIJING)
+    entities = [{"entity": "address", "value": "上海市浦东新区张江路100弄5号601室,家里"}, {"entity": "address", "value": "明天下午"}]
+    tracker = in_form(EVERYTHING, "repair_form", "product_model", intent="report_repair", entities=entities)
+    dispatcher = CollectingDispatcher()
+    result = forms.ValidateRepairForm().validate_address("明天下午", dispatcher, tracker, {})  # Rasa's pick
+    assert dispatcher.messages == []
+    assert result["address"] == "上海市浦东新区张江路100弄5号601室"  # not the whole message
+    assert result["appointment_start"] == "2026-12-08T13:00:00+08:00"  # 明天下午, heard as an address
+
+
+def test_a_stray_address_piece_in_a_request_waits_for_the_address_question():
+    tracker = in_form(EVERYTHING, "repair_form", "product_model", intent="report_repair")
+    dispatcher = CollectingDispatcher()
+    assert forms.ValidateRepairForm().validate_address("区1803", dispatcher, tracker, {}) == {"address": None}
+    assert dispatcher.messages == []  # no "地址不完整" before the address was even asked

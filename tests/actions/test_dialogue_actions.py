@@ -236,14 +236,15 @@ def test_an_address_span_cut_short_by_the_nlu_takes_the_whole_answer():
     """DIET read "成都市武侯区天府大道北段1700号环球中心E1区1803" as two address spans; the slot got
     "区1803", too short to be an address: the simulator saw the question asked again and again."""
     answer = "成都市武侯区天府大道北段1700号环球中心E1区1803"
-    tracker = tracker_of([action("action_listen"), user(answer)], active_loop="repair_form")
+    asked = {"requested_slot": "address"}
+    tracker = tracker_of([action("action_listen"), user(answer)], asked, active_loop="repair_form")
     dispatcher = CollectingDispatcher()
     assert forms.ValidateRepairForm().validate_address("区1803", dispatcher, tracker, {}) == {"address": answer}
     assert dispatcher.messages == []
     # a piece that is not from this answer, or an answer that is no address, is still refused
     for value, text in (("区1803", "在哪里都行"), ("1803", "1803")):
         dispatcher = CollectingDispatcher()
-        tracker = tracker_of([action("action_listen"), user(text)], active_loop="repair_form")
+        tracker = tracker_of([action("action_listen"), user(text)], asked, active_loop="repair_form")
         assert forms.ValidateRepairForm().validate_address(value, dispatcher, tracker, {}) == {"address": None}
         assert responses(dispatcher.messages) == ["utter_invalid_address"]
 

@@ -14,7 +14,7 @@ from rasa_sdk.types import DomainDict
 from actions.common import latest_intent, latest_text, previous_value, registered_products, verified_customer_id, verified_phone
 from actions.stall import StallWatch
 from kefu import clock
-from kefu.nlp.address import is_partial_address, merge_address
+from kefu.nlp.address import is_partial_address, merge_address, plausible_address
 from kefu.nlp.catalogue import canonical_product, find_faults, find_products, product_for_model
 from kefu.nlp.normalize import clean_user_text, extract_order_no, extract_phone, extract_ticket_no
 from kefu.nlp.timeparse import format_window, parse_appointment, visit_hours_text
@@ -25,11 +25,6 @@ DONT_KNOW = re.compile(r"不知道|不清楚|不记得|记不清|想不起|忘�
 # text is no model ("还是报修吧" to come back to the repair after an FAQ).
 NOT_A_MODEL_INTENTS = {"report_repair", "request_installation", "affirm"}
 MODEL_PATTERN = re.compile(r"[A-Za-z]{1,5}[A-Za-z0-9]*[-/]?[A-Za-z0-9][A-Za-z0-9\-/().]{1,30}")
-ADDRESS_MARKERS = re.compile(r"[省市区县镇乡村路街道巷弄号栋幢楼室苑园里庄坊湾城]|小区|大厦|公寓|花园|单元")
-
-
-def plausible_address(text: str) -> bool:
-    return len(text) >= 6 and bool(ADDRESS_MARKERS.search(text))
 # Words that carry no content of their own in a fault or complaint description.
 FILLER = re.compile(r"你好|您好|在吗|我要|我想|帮我|麻烦|请|报修|维修|修一下|修理|投诉|我要投诉|客服|一下|了|的|啊|呢|吧|吗|[\s,.!?，。！？~～、]")
 NOTHING_MORE = re.compile(r"^(没有|没了|无|没|不用|暂时没有|没有了|没啥|就这样|跳过)[。!！.]*$")

@@ -242,7 +242,7 @@ class ActionCorrectTicket(Action):
         return "action_correct_ticket"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        from kefu.nlp.address import is_partial_address, merge_address
+        from kefu.nlp.address import correction_part, is_partial_address, merge_address, plausible_address
         from kefu.nlp.normalize import clean_user_text
         from kefu.nlp.timeparse import parse_appointment
 
@@ -255,6 +255,9 @@ class ActionCorrectTicket(Action):
         address = next((str(e.get("value")) for e in entities if e.get("entity") == "address"), None)
         if address is None and ("地址" in text or is_partial_address(text)):
             address = text
+        if address is not None and not (is_partial_address(address) or plausible_address(correction_part(address))):
+            dispatcher.utter_message(response="utter_ask_correct_address")  # "地址写错了" without the new one
+            return []
         window = None if address else parse_appointment(text, clock.now())
 
         product = next((str(e.get("value")) for e in entities if e.get("entity") == "product"), None)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import List, Optional, Tuple
 
+# Words that every usable address has at least one of.
+ADDRESS_MARKERS = re.compile(r"[省市区县镇乡村路街道巷弄号栋幢楼室苑园里庄坊湾城]|小区|大厦|公寓|花园|单元")
 # A whole address names a region or a street; a correction without one is a part of one.
 _WHOLE = re.compile(r"[省市区县镇乡村路街道巷]|小区|大厦|公寓|花园|广场|中心")
 # Levels below the street, coarsest first; each pattern matches the level's number with its word.
@@ -25,6 +27,16 @@ _LEVELS: List[Tuple[str, re.Pattern]] = [
 ]
 # Words around the correction that are not part of it.
 _LEAD = re.compile(r"^(?:不对|错了|说错了|写错了|搞错了|更正一下|改一下|应该是|是|改成|改为|门牌号?|房间号?|地址)+[，,：:\s]*")
+
+
+def plausible_address(text: str) -> bool:
+    """Long enough and with an address word: "在哪里都行" and "区1803" are no address."""
+    return len(text) >= 6 and bool(ADDRESS_MARKERS.search(text))
+
+
+def correction_part(text: str) -> str:
+    """``text`` without the words that announce a correction ("地址错了，是…")."""
+    return _clean(text)
 
 
 def _clean(text: str) -> str:

@@ -89,3 +89,11 @@ def test_a_finished_ticket_is_not_changed(service_db, ticket_no):
     messages, _ = correct("地址写错了，是602室", ticket_no)
     assert responses(messages) == ["utter_ticket_not_amendable"] and messages[0]["status"] == "已取消"
     assert stored(service_db, ticket_no)[0] == ADDRESS
+
+
+def test_a_correction_without_the_new_address_asks_for_it_and_changes_nothing(service_db, ticket_no):
+    messages, _ = correct("刚才地址写错了", ticket_no)
+    assert responses(messages) == ["utter_ask_correct_address"]
+    assert stored(service_db, ticket_no)[0] == ADDRESS
+    messages, _ = correct("地址改为：杭州市西湖区文三路90号3栋501", ticket_no)
+    assert stored(service_db, ticket_no)[0] == "杭州市西湖区文三路90号3栋501"

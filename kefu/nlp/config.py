@@ -97,9 +97,16 @@ class AppointmentSettings(_Strict):
         return value
 
 
+class NormalizerSettings(_Strict):
+    leading_courtesy: List[str]
+    trailing_courtesy: List[str]
+    min_content_chars: conint(ge=1)  # type: ignore[valid-type]
+
+
 class NlpSettings(_Strict):
     jieba: JiebaSettings
     appointment: AppointmentSettings
+    normalizer: NormalizerSettings
 
 
 def _merge(base: Dict[str, Any], override: Dict[str, Any]) -> Dict[str, Any]:

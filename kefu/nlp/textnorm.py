@@ -8,7 +8,9 @@ trained on:
 - Traditional characters become Simplified (OpenCC ``t2s``);
 - chat slang and homophones are mapped from a data file (``config/chat_slang.yml``:
   木有 -> 没有, 肿么 -> 怎么 …);
-- runs of punctuation and of emoji collapse to one character, whitespace runs to one space.
+- runs of punctuation and of emoji collapse to one character, whitespace runs to one space;
+- a greeting before and thanks after a request are cut off (``normalizer`` in
+  kefu/nlp/nlp_defaults.yml), so that "你好，保修多久啊，谢谢" reads as the question it is.
 
 Every output character remembers the span of the original text it came from
 (``Normalized.to_original``), so entity offsets found in the normalised text can be
@@ -149,6 +151,38 @@ def _map_chars(pieces: List[Piece], convert) -> List[Piece]:
     return [(convert(ch)[:1] or ch, s, e) for ch, s, e in pieces]
 
 
+@functools.lru_cache(maxsize=1)
+def _courtesy_edges() -> Tuple[re.Pattern, re.Pattern, int]:
+    from kefu.nlp.config import load_settings
+
+    cfg = load_settings().normalizer
+    separators = f"[\\s{re.escape(_PUNCT)}]*"
+
+    def alternatives(words: List[str]) -> str:
+        return "|".join(map(re.escape, sorted(words, key=len, reverse=True)))
+
+    # (?![a-z]): "hi" is no greeting in "hisense"; the punctuation before the thanks stays ("保修多久？")
+    leading = re.compile(f"^(?:{separators}(?:{alternatives(cfg.leading_courtesy)})(?![a-z]))+{separators}", re.IGNORECASE)
+    trailing = re.compile(f"(?:(?:{alternatives(cfg.trailing_courtesy)})(?![a-z]){separators})+$", re.IGNORECASE)
+    return leading, trailing, cfg.min_content_chars
+
+
+def _content_chars(text: str) -> int:
+    return sum(1 for ch in text if ch.isalnum())
+
+
+def _strip_courtesy_edges(pieces: List[Piece]) -> List[Piece]:
+    leading, trailing, minimum = _courtesy_edges()
+    for pattern in (leading, trailing):
+        text = _text(pieces)
+        match = pattern.search(text)
+        if match and match.end() > match.start():
+            rest = pieces[:match.start()] + pieces[match.end():]
+            if _content_chars(_text(rest)) >= minimum:
+                pieces = rest
+    return pieces
+
+
 def normalize_text(text: str, slang_file: Optional[str] = None) -> Normalized:
     pieces: List[Piece] = [(ch, i, i + 1) for i, ch in enumerate(text)]
     for pattern in (_URL, _HASHTAG, _MENTION, _LOCATION_TAIL):
@@ -162,6 +196,7 @@ def normalize_text(text: str, slang_file: Optional[str] = None) -> Normalized:
     pieces = _sub(pieces, _PUNCT_RUN, lambda m: m.group(1))
     pieces = _sub(pieces, _EMOJI_RUN, lambda m: m.group(1))
     pieces = _sub(pieces, _SPACES, lambda m: " ")
+    pieces = _strip_courtesy_edges(pieces)
     # strip
     while pieces and pieces[0][0].isspace():
         pieces.pop(0)

@@ -95,3 +95,26 @@ def test_training_examples_are_normalised_with_their_annotations_moved():
     assert example.get(TEXT) == "明天下午来修"
     entity = example.get(ENTITIES)[0]
     assert example.get(TEXT)[entity["start"]:entity["end"]] == "明天下午"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("你好，我想问一下你们空调保修多久啊，谢谢", "我想问一下你们空调保修多久啊,"),  # was read as `thank`
+    ("您好 在吗 我家冰箱不制冷了", "我家冰箱不制冷了"),
+    ("请问保修多久？谢谢！", "请问保修多久?"),                   # the question mark stays
+    ("亲，空调坏了要修，麻烦了", "空调坏了要修,"),
+    ("hi 空调漏水", "空调漏水"),
+    ("hisense空调坏了", "hisense空调坏了"),                     # no greeting inside a word
+    ("你好", "你好"),                                           # only courtesy: kept whole
+    ("好的谢谢", "好的谢谢"),
+    ("你好，谢谢", "你好,谢谢"),
+    ("谢谢你们的服务", "谢谢你们的服务"),                       # leading thanks are the message
+])
+def test_courtesy_around_a_request_is_cut_off(text, expected):
+    assert normalize_text(text).text == expected
+
+
+def test_cut_courtesy_keeps_the_offsets_of_what_remains():
+    text = "你好，空调在漏水，谢谢"
+    result = normalize_text(text)
+    start = result.text.index("漏水")
+    assert text[slice(*result.to_original(start, start + 2))] == "漏水"

@@ -14,19 +14,19 @@ from rasa_sdk.types import DomainDict
 from actions.common import latest_intent, latest_text, previous_value, registered_products, verified_customer_id, verified_phone
 from actions.stall import StallWatch
 from kefu import clock
-from kefu.nlp.address import is_partial_address, merge_address, plausible_address
+from kefu.nlp.address import is_partial_address, looks_like_full_address, merge_address, plausible_address
 from kefu.nlp.catalogue import canonical_product, find_faults, find_products, product_for_model
 from kefu.nlp.normalize import clean_user_text, extract_order_no, extract_phone, extract_ticket_no
 from kefu.nlp.timeparse import format_window, parse_appointment, visit_hours_text
 
 UNKNOWN_MODEL = "未知"
-DONT_KNOW = re.compile(r"不知道|不清楚|不记得|记不清|想不起|忘了|找不到|没有型号|看不到|不确定|不晓得|没注意")
+DONT_KNOW = re.compile(r"不知道|不清楚|不记得|记不清|想不起|忘了|找不到|没有型号|看不到|不确定|不晓得|没注意|不造")
 # Requests heard at the model question without anything model-like: the form goes on, the
 # text is no model ("还是报修吧" to come back to the repair after an FAQ).
 NOT_A_MODEL_INTENTS = {"report_repair", "request_installation", "affirm"}
 MODEL_PATTERN = re.compile(r"[A-Za-z]{1,5}[A-Za-z0-9]*[-/]?[A-Za-z0-9][A-Za-z0-9\-/().]{1,30}")
 # Words that carry no content of their own in a fault or complaint description.
-FILLER = re.compile(r"你好|您好|在吗|我要|我想|帮我|麻烦|请|报修|维修|修一下|修理|投诉|我要投诉|客服|一下|了|的|啊|呢|吧|吗|[\s,.!?，。！？~～、]")
+FILLER = re.compile(r"你好|您好|在吗|我要|我想|帮我|麻烦|请|报修|维修|修一下|修理|投诉|我要投诉|客服|一下|继续|那就|还是|先|那|嗯|就|了|的|啊|呢|吧|吗|[\s,.!?，。！？~～、]")
 NOTHING_MORE = re.compile(r"^(没有|没了|无|没|不用|暂时没有|没有了|没啥|就这样|跳过)[。!！.]*$")
 SCORE_WORDS = [
     (re.compile(r"非常不满意|很不满意|极差|太差|垃圾|很差"), 1),
@@ -60,6 +60,34 @@ def silent_on_reset(validator):
         return validator(self, value, dispatcher, tracker, domain)
 
     return wrapper
+
+
+# "我叫王大明" / "我是张伟" typed where the form asked something else.
+NAME_INTRO = re.compile(r"^(?:我叫|我是|本人|姓名[:：]?|名字[:：]?)\s*([\u4e00-\u9fa5]{2,4})[。.!！]?$")
+FORMS_WITH_ADDRESS = {"repair_form", "installation_form"}
+
+
+def misplaced_answer(text: str, tracker: Tracker, asked: str) -> Optional[Dict[Text, Any]]:
+    """An answer to another of the form's questions typed where a free-text one was asked
+    (a phone number, a name or a whole address at the model, fault or demand question):
+    it fills its own slot, the asked one stays empty and is asked again. A chat probe found
+    tickets whose model was "13812345678" and whose fault was the customer's address."""
+    compact = re.sub(r"[\s\-]", "", text or "")
+    phone = extract_phone(text or "")
+    if phone and len(compact) <= len(phone) + 6:  # "13812345678" / "电话13812345678"
+        return {asked: None, "phone": phone}
+    name = NAME_INTRO.match(compact)
+    if name:
+        return {asked: None, "person_name": name.group(1)}
+    form = (tracker.active_loop or {}).get("name")
+    if form in FORMS_WITH_ADDRESS and asked != "address" and looks_like_full_address(text) and not find_faults(text):
+        return {asked: None, "address": clean_user_text(text, max_len=200)[0]}
+    return None
+
+
+def describes_a_fault(text: str) -> bool:
+    """Whether a message says something about the fault beyond "报修"/"那继续吧"."""
+    return bool(find_faults(text)) or len(FILLER.sub("", without_products(text))) >= 3
 
 
 def without_products(text: str) -> str:
@@ -155,6 +183,9 @@ class SharedSlotValidation:
     @silent_on_reset
     def validate_product_model(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         text = str(value or "").strip()
+        moved = misplaced_answer(text, tracker, "product_model")
+        if moved is not None and not MODEL_PATTERN.search(text.upper().replace(moved.get("phone") or "\0", "")):
+            return moved
         registered = tracker.get_slot("registered_model")
         if registered and (latest_intent(tracker) == "affirm" or registered.upper() in text.upper()):
             return {"product_model": registered}  # the card's spelling (KFR-35GW/BpR3), not the upper-cased answer
@@ -269,9 +300,13 @@ class ValidateRepairForm(StallWatch, SharedSlotValidation, FormValidationAction)
     @silent_on_reset
     def validate_fault_description(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         text, _ = clean_user_text(str(value or ""), max_len=500)
+        moved = misplaced_answer(text, tracker, "fault_description")
+        if moved is not None:
+            return moved
         faults = find_faults(text)
-        if not faults and len(FILLER.sub("", without_products(text))) < 3:
-            return {"fault_description": None}  # e.g. just "我要报修", "洗碗机报修": the form asks
+        if not describes_a_fault(text):
+            # e.g. just "我要报修", "洗碗机报修", "那继续吧": the form asks, or keeps what it had
+            return {"fault_description": previous_value(tracker, "fault_description")}
         slots: Dict[Text, Any] = {"fault_description": text}
         if faults:
             slots["fault"] = faults[0]
@@ -338,6 +373,9 @@ class ValidateComplaintForm(StallWatch, SharedSlotValidation, FormValidationActi
     @silent_on_reset
     def validate_complaint_detail(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         text, _ = clean_user_text(str(value or ""), max_len=1000)
+        old = previous_value(tracker, "complaint_detail")
+        if old and tracker.get_slot("requested_slot") != "complaint_detail":
+            return {"complaint_detail": old}  # an angry demand later on is not the complaint itself
         if len(FILLER.sub("", text)) < 4:
             return {"complaint_detail": None}  # "我要投诉" alone: ask what happened
         return {"complaint_detail": text}
@@ -348,6 +386,9 @@ class ValidateComplaintForm(StallWatch, SharedSlotValidation, FormValidationActi
     @silent_on_reset
     def validate_complaint_demand(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         text, _ = clean_user_text(str(value or ""), max_len=500)
+        moved = misplaced_answer(text, tracker, "complaint_demand")
+        if moved is not None:
+            return moved
         if not NOTHING_MORE.match(text) and only_acknowledged(text, dispatcher):  # "没有": no demand, an answer
             return {"complaint_demand": None}
         return {"complaint_demand": text or None}
@@ -431,6 +472,9 @@ class ValidateReturnForm(StallWatch, SharedSlotValidation, FormValidationAction)
     @silent_on_reset
     def validate_return_reason(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         text, _ = clean_user_text(str(value or ""), max_len=500)
+        moved = misplaced_answer(text, tracker, "return_reason")
+        if moved is not None:
+            return moved
         if only_acknowledged(text, dispatcher):
             return {"return_reason": None}
         return {"return_reason": text if len(text) >= 2 else None}

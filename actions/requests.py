@@ -118,7 +118,10 @@ def repair_request_events(dispatcher: CollectingDispatcher, tracker: Tracker) ->
         events += [SlotSet("product", product), SlotSet("product_model", None)]
     if fault and not any(e.get("name") == "fault" for e in events):
         events.append(SlotSet("fault", fault))
-    return events + [SlotSet("fault_description", text)]
+    from actions.forms import describes_a_fault
+
+    # "那继续报修吧" resumes the repair: it is no fault description
+    return events + ([SlotSet("fault_description", text)] if describes_a_fault(text) else [])
 
 
 class ActionAskProductModel(Action):

@@ -39,6 +39,18 @@ def correction_part(text: str) -> str:
     return _clean(text)
 
 
+_REGION = re.compile(r"[省市区县]|自治州|新区")
+_STREET = re.compile(r"[路街道巷弄号村镇]|小区|大厦|公寓|花园")
+
+
+def looks_like_full_address(text: str) -> bool:
+    """A region AND a street-level word ("北京市海淀区中关村大街1号1001"): stricter than
+    ``plausible_address``, for telling an address typed at another question from a fault
+    description that mentions a floor or a room ("外机在楼顶")."""
+    text = re.sub(r"\s+", "", text or "")
+    return len(text) >= 8 and bool(_REGION.search(text)) and bool(_STREET.search(text))
+
+
 def _clean(text: str) -> str:
     text = re.sub(r"\s+", "", text or "")
     previous = None

@@ -334,3 +334,43 @@ def test_a_stray_address_piece_in_a_request_waits_for_the_address_question():
     dispatcher = CollectingDispatcher()
     assert forms.ValidateRepairForm().validate_address("区1803", dispatcher, tracker, {}) == {"address": None}
     assert dispatcher.messages == []  # no "地址不完整" before the address was even asked
+
+
+# --- answers typed at another question (chat probe 2026-12-07: model "13812345678", fault = address) --
+
+
+@pytest.mark.parametrize("validator, asked, form, text, expected", [
+    ("validate_product_model", "product_model", "repair_form", "13812345678", {"product_model": None, "phone": "13812345678"}),
+    ("validate_product_model", "product_model", "repair_form", "我叫王大明", {"product_model": None, "person_name": "王大明"}),
+    ("validate_product_model", "product_model", "repair_form", "不造", {"product_model": "未知"}),
+    ("validate_fault_description", "fault_description", "repair_form", "北京市海淀区中关村大街1号1001",
+     {"fault_description": None, "address": "北京市海淀区中关村大街1号1001"}),
+    ("validate_fault_description", "fault_description", "repair_form", "外机在楼顶，一直响",   # a fault, not an address
+     {"fault_description": "外机在楼顶，一直响"}),
+    ("validate_complaint_demand", "complaint_demand", "complaint_form", "电话 139 1122 3344",
+     {"complaint_demand": None, "phone": "13911223344"}),
+    ("validate_return_reason", "return_reason", "return_form", "15012345678", {"return_reason": None, "phone": "15012345678"}),
+])
+def test_an_answer_to_another_question_fills_its_own_slot(validator, asked, form, text, expected):
+    tracker = in_form(text, form, asked)
+    form_validator = {"repair_form": forms.ValidateRepairForm, "complaint_form": forms.ValidateComplaintForm,
+                      "return_form": forms.ValidateReturnForm}[form]()
+    assert getattr(form_validator, validator)(text, CollectingDispatcher(), tracker, {}) == expected
+
+
+def test_resuming_words_do_not_overwrite_the_fault_description():
+    events = [{"event": "slot", "name": "fault_description", "value": "空调不制热"}, action("action_listen"),
+              user("那继续吧", "report_repair")]
+    tracker = tracker_of(events, {"requested_slot": "fault_description"}, active_loop="repair_form")
+    result = forms.ValidateRepairForm().validate_fault_description("那继续吧", CollectingDispatcher(), tracker, {})
+    assert result == {"fault_description": "空调不制热"}
+
+
+def test_a_demand_read_as_a_complaint_does_not_replace_the_complaint():
+    complaint = "师傅说好上午来，等了一上午都没人来"
+    events = [{"event": "slot", "name": "complaint_detail", "value": complaint}, action("action_listen"),
+              user("让他今天下午必须来，还要给个说法", "complain")]
+    tracker = tracker_of(events, {"requested_slot": "complaint_demand"}, active_loop="complaint_form")
+    result = forms.ValidateComplaintForm().validate_complaint_detail("让他今天下午必须来，还要给个说法",
+                                                                     CollectingDispatcher(), tracker, {})
+    assert result == {"complaint_detail": complaint}

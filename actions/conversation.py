@@ -67,6 +67,11 @@ class ActionDefaultAskAffirmation(Action):
             return [SlotSet("pending_cancel", False)]
         labels = intent_labels()
         ranking = [r["name"] for r in (tracker.latest_message or {}).get("intent_ranking", []) if r.get("name") != "nlu_fallback"]
+        if tracker.get_slot("pending_cancel") and ranking and ranking[0] in ("affirm", "cancel_ticket"):
+            # "是的，取消" to "确定要取消工单吗？": yes or "cancel it", either way the answer is yes
+            from actions.lookups import ActionConfirmCancel
+
+            return await ActionConfirmCancel().run(dispatcher, tracker, domain)
         buttons: List[Dict[str, Any]] = []
         for name in ranking:
             if name == "faq":

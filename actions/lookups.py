@@ -159,7 +159,13 @@ class ActionConfirmCancel(Action):
         return "action_confirm_cancel"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        from kefu.nlp.normalize import extract_ticket_no
+
         ticket_no = tracker.get_slot("last_ticket_no")
+        named = extract_ticket_no(latest_text(tracker))
+        if named and named != ticket_no:  # "取消 BX…-0003" while another one waits for its yes
+            return [SlotSet("pending_cancel", False), SlotSet("ticket_no", named), SlotSet("ticket_op", "cancel"),
+                    FollowupAction("ticket_lookup_form")]
         owner = _owner(tracker)
 
         def work(session):

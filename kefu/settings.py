@@ -196,6 +196,7 @@ class ServiceConfig(_Strict):
     emergency: EmergencyConfig
     sla: Dict[str, SlaConfig]
     business_hours: BusinessHoursConfig
+    confirm_visit_minutes_before: conint(ge=0) = 60  # type: ignore[valid-type]
     priority_rules: PriorityRules
     urge: UrgeConfig
     stalled: StalledConfig

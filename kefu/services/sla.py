@@ -44,11 +44,14 @@ def due_times(
     created_at: dt.datetime,
     config: ServiceConfig,
     appointment_end: Optional[dt.datetime] = None,
+    appointment_start: Optional[dt.datetime] = None,
 ) -> Tuple[dt.datetime, dt.datetime]:
     """(first_response_due, resolution_due) for a ticket created at ``created_at``.
 
     A customer-chosen appointment later than the resolution target moves the
     target to the end of the appointment: waiting for the customer is no breach.
+    A visit that starts before the first-response target brings that target forward
+    (``confirm_visit_minutes_before`` ahead of the visit, never before creation).
     """
     sla = config.sla[priority]
     first = created_at + dt.timedelta(minutes=sla.first_response_minutes)
@@ -57,4 +60,8 @@ def due_times(
         first, resolution = next_opening(first, config), next_opening(resolution, config)
     if appointment_end is not None and appointment_end > resolution:
         resolution = appointment_end
+    if appointment_start is not None:
+        confirm_by = appointment_start - dt.timedelta(minutes=config.confirm_visit_minutes_before)
+        if confirm_by < first:
+            first = max(confirm_by, created_at)
     return first.astimezone(dt.timezone.utc), resolution.astimezone(dt.timezone.utc)

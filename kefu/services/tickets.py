@@ -122,7 +122,8 @@ def create_ticket(
         tier_group = verified_tier_group(customer, request, config)
         if tier_group:
             group = tier_group
-    first_due, resolution_due = sla.due_times(decision.priority, now, config, request.appointment_end)
+    first_due, resolution_due = sla.due_times(decision.priority, now, config, request.appointment_end,
+                                              request.appointment_start)
 
     def build() -> Ticket:
         return Ticket(

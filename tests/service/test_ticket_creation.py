@@ -165,6 +165,18 @@ def test_a_later_appointment_extends_the_resolution_target(session):
     assert (ticket.appointment_start, ticket.appointment_end) == (at(30, 14), at(30, 17))
 
 
+def test_a_visit_before_the_response_target_is_confirmed_before_it_starts(session):
+    """Booked at 11:30 for 13:00 the same day: the call comes by 12:00, not "within 24 hours"
+    (chat probe: "下午" booked for today while the bot promised a call by tomorrow noon)."""
+    now = at(23, 11, 30)
+    ticket = create(session, repair(appointment_start=at(23, 13), appointment_end=at(23, 18)), now=now).ticket
+    assert ticket.first_response_due == at(23, 12)
+    soon = create(session, repair(phone="13900000002", appointment_start=at(23, 12), appointment_end=at(23, 13)), now=now).ticket
+    assert soon.first_response_due == now  # never before the ticket exists
+    later = create(session, repair(phone="13900000003", appointment_start=at(25, 9), appointment_end=at(25, 12)), now=now).ticket
+    assert later.first_response_due == at(24, 11, 30)  # the 24-hour standard when the visit is later
+
+
 def test_product_is_canonical_or_guessed_from_the_model(session):
     ticket = create(session, repair(product=None, product_model="xqg100-b14")).ticket
     assert ticket.product == "洗衣机" and ticket.group_name == "洗衣机维修组"

@@ -33,7 +33,7 @@ def test_quick_replies_and_ticket_card(chat, fake_rasa):
     assert fields == {
         "工单号": "BX20261122-0042",
         "优先级": "普通",
-        "处理时限": "11月23日 18:00",
+        "联系时限": "11月23日 18:00",
         "预约时间": "11月23日 上午 9:00–12:00",
     }
     # Answered suggestions are retired.

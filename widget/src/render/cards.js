@@ -52,7 +52,7 @@ export function ticketCard(data) {
       { class: 'kf-fields' },
       field('工单号', ticketNo, { class: 'kf-mono' }),
       field('优先级', priority, { class: priority === '抢修' ? 'kf-urgent' : null }),
-      field('处理时限', formatDateTimeText(data.due_at)),
+      field('联系时限', formatDateTimeText(data.due_at)),  // first_response_due: "会在…前与您联系"
       field('预约时间', appointmentText(data.appointment))
     ),
     ticketNo ? copy : null

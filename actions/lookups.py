@@ -16,6 +16,7 @@ from rasa_sdk.types import DomainDict
 from actions.common import (
     contact_phone,
     latest_text,
+    previous_value,
     format_moment,
     latest_intent,
     format_window,
@@ -248,6 +249,7 @@ class ActionCorrectTicket(Action):
         return "action_correct_ticket"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        from kefu.nlp.normalize import extract_phone
         from kefu.nlp.address import correction_part, is_partial_address, merge_address, plausible_address
         from kefu.nlp.normalize import clean_user_text
         from kefu.nlp.timeparse import parse_appointment
@@ -264,15 +266,21 @@ class ActionCorrectTicket(Action):
         if address is not None and not (is_partial_address(address) or plausible_address(correction_part(address))):
             dispatcher.utter_message(response="utter_ask_correct_address")  # "地址写错了" without the new one
             return []
-        window = None if address else parse_appointment(text, clock.now())
-
+        phone = None if address or verified_customer_id(tracker) is not None else extract_phone(text)
+        window = None if address or phone else parse_appointment(text, clock.now())
         product = next((str(e.get("value")) for e in entities if e.get("entity") == "product"), None)
+        # The number that owns the ticket: the one before this message (the correction's own
+        # number was put in the phone slot by its mapping)
+        owner = {"phone": (previous_value(tracker, "phone") or contact_phone(tracker)) if phone else contact_phone(tracker),
+                 "customer_id": verified_customer_id(tracker)}
 
         def work(session):
-            ticket = tickets.get_ticket_for_customer(session, ticket_no, **_owner(tracker))
-            if product and not address and not window and ticket.product != product:
+            ticket = tickets.get_ticket_for_customer(session, ticket_no, **owner)
+            if product and not address and not window and not phone and ticket.product != product:
                 return None, None  # "不对，是冰箱" after an air-conditioner ticket: another ticket
-            if address:
+            if phone:
+                tickets.change_contact_phone(session, ticket, phone)
+            elif address:
                 tickets.change_address(session, ticket, merge_address(ticket.address, address))
             elif window:
                 tickets.reschedule_ticket(session, ticket, window.start, window.end)
@@ -296,6 +304,9 @@ class ActionCorrectTicket(Action):
         if summary is None:
             dispatcher.utter_message(response="utter_ask_ticket_no")
             return []
+        if phone:
+            dispatcher.utter_message(response="utter_ticket_phone_changed", ticket_no=ticket_no, phone=phone)
+            return [SlotSet("phone", phone)]
         if address:
             dispatcher.utter_message(response="utter_ticket_address_changed", ticket_no=ticket_no, address=new_address)
         elif window:

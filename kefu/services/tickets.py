@@ -359,6 +359,27 @@ def change_address(
     return ticket
 
 
+def change_contact_phone(
+    session: Session,
+    ticket: Ticket,
+    phone: str,
+    actor: str = "customer",
+    now: Optional[dt.datetime] = None,
+) -> Ticket:
+    """The customer mistyped their number: the open ticket moves to the customer with the
+    right one (found or created), so the technician calls the right number and the ticket is
+    looked up with it; the old number no longer opens it. The history keeps both, masked."""
+    if ticket.status not in OPEN_STATUSES:
+        raise NotAmendable(f"a ticket in status {ticket.status} cannot be amended", status=ticket.status)
+    now = now or clock.now()
+    customer, _ = customers.get_or_create_customer(session, phone)
+    old = customers.mask_phone(ticket.customer.phone) if ticket.customer else None
+    ticket.customer = customer
+    _record(session, ticket, "note", actor, now, from_value=old, to_value=customers.mask_phone(customer.phone),
+            note="客户更正联系电话")
+    return ticket
+
+
 def _window_text(start: Optional[dt.datetime], end: Optional[dt.datetime], config: ServiceConfig) -> Optional[str]:
     if start is None or end is None:
         return None

@@ -97,3 +97,18 @@ def test_a_correction_without_the_new_address_asks_for_it_and_changes_nothing(se
     assert stored(service_db, ticket_no)[0] == ADDRESS
     messages, _ = correct("地址改为：杭州市西湖区文三路90号3栋501", ticket_no)
     assert stored(service_db, ticket_no)[0] == "杭州市西湖区文三路90号3栋501"
+
+
+def test_a_corrected_phone_moves_the_ticket_to_that_number(service_db, ticket_no):
+    """The correction's own number is already in the phone slot (its mapping ran first): the
+    ticket is found with the number before it, and from then on opens with the new one only."""
+    tracker = make_tracker({"last_ticket_no": ticket_no, "phone": "13698765433"}, text="不对，电话打错了，是13698765433",
+                           intent="correct", events=[{"event": "slot", "name": "phone", "value": PHONE}])
+    messages, events = run(lookups.ActionCorrectTicket(), tracker)
+    assert responses(messages) == ["utter_ticket_phone_changed"] and messages[0]["phone"] == "13698765433"
+    assert events == [{"event": "slot", "timestamp": None, "name": "phone", "value": "13698765433"}]
+    with db.session_scope(service_db) as session:
+        assert tickets.get_ticket_for_customer(session, ticket_no, phone="13698765433")
+        with pytest.raises(Exception):
+            tickets.get_ticket_for_customer(session, ticket_no, phone=PHONE)
+    assert stored(service_db, ticket_no)[2][-1] == ("note", "客户更正联系电话", "136****5433")

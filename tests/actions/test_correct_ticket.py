@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from actions import lookups
 from kefu import db
+from kefu.errors import NotFound
 from kefu.models.service import Ticket
 from kefu.services import tickets
 from kefu.services.tickets import TicketRequest
@@ -109,6 +110,6 @@ def test_a_corrected_phone_moves_the_ticket_to_that_number(service_db, ticket_no
     assert events == [{"event": "slot", "timestamp": None, "name": "phone", "value": "13698765433"}]
     with db.session_scope(service_db) as session:
         assert tickets.get_ticket_for_customer(session, ticket_no, phone="13698765433")
-        with pytest.raises(Exception):
+        with pytest.raises(NotFound):
             tickets.get_ticket_for_customer(session, ticket_no, phone=PHONE)
     assert stored(service_db, ticket_no)[2][-1] == ("note", "客户更正联系电话", "136****5433")

@@ -41,6 +41,18 @@ PHONE_REFUSED = re.compile(r"不想给|不给|不方便|不想留|不留|不愿�
 ASKS = re.compile(r"[？?]\s*$|吗\s*$|怎么|如何|多少钱|多久|多长时间|哪里|哪儿|是什么|为什么")
 # The return form goes on without an order number when the customer cannot find it.
 NO_ORDER_NO = "未提供"
+# Order numbers of other shops: letters optional, then at least 10 digits ("JD123456789012").
+OTHER_SHOP_ORDER = re.compile(r"(?<![A-Z0-9])[A-Z]{0,4}\d{10,24}(?![0-9])")
+
+
+def already_said(tracker: Tracker, response: str) -> bool:
+    """Whether the bot said ``response`` since the active form started (a second failure)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "active_loop" and event.get("name"):
+            return False
+        if event.get("event") == "bot" and (event.get("metadata") or {}).get("utter_action") == response:
+            return True
+    return False
 CN_SCORE = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
 
 
@@ -421,6 +433,12 @@ class ValidateReturnForm(StallWatch, SharedSlotValidation, FormValidationAction)
             return {"order_no": NO_ORDER_NO}
         if DONT_KNOW.search(latest_text(tracker)):
             return await self._forgotten_order_no(dispatcher, tracker)
+        typed = str(value or "").strip()
+        external = OTHER_SHOP_ORDER.search(typed.upper())
+        if external or already_said(tracker, "utter_invalid_order_no"):
+            # another shop's number, or ours mistyped twice: go on, the after-sales team matches it
+            dispatcher.utter_message(response="utter_order_no_elsewhere" if external else "utter_no_order_no_ok")
+            return {"order_no": NO_ORDER_NO, "external_order_no": external.group(0) if external else None}
         dispatcher.utter_message(response="utter_invalid_order_no")
         return {"order_no": None}
 

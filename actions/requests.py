@@ -42,7 +42,7 @@ FORM_SLOTS = {
     "installation": ["product", "install_kind", "product_model", "registered_model", "address", "appointment_time",
                      "appointment_start", "appointment_end"],
     "complaint": ["complaint_detail", "complaint_demand"],
-    "return": ["order_no", "return_kind", "return_reason", "product", "product_model"],
+    "return": ["order_no", "external_order_no", "return_kind", "return_reason", "product", "product_model"],
     "suggestion": [],
 }
 
@@ -328,7 +328,7 @@ class ActionSubmitReturn(SubmitTicketAction):
             product_model=None if model in (None, UNKNOWN_MODEL) else model,
             description=tracker.get_slot("return_reason") or "",
             extra={"order_no": tracker.get_slot("order_no"), "return_kind": tracker.get_slot("return_kind"),
-                   "reason": tracker.get_slot("return_reason")},
+                   "reason": tracker.get_slot("return_reason"), "external_order_no": tracker.get_slot("external_order_no")},
         )
 
     def response_args(self, tracker: Tracker, summary: Dict[str, Any]) -> Dict[str, Any]:

@@ -24,7 +24,7 @@ from rasa.shared.nlu.constants import ENTITIES, ENTITY_ATTRIBUTE_END, ENTITY_ATT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from kefu.nlp.textnorm import Normalized, normalize_text
+from kefu.nlp.textnorm import Normalized, normalization_fingerprint, normalize_text
 
 ORIGINAL_KEY = "kefu_normalization"  # the Normalized object, internal to the pipeline
 NORMALIZED_TEXT = "text_normalized"  # in the parse result
@@ -38,6 +38,13 @@ class KefuTextNormalizer(GraphComponent):
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         self._slang_file: Optional[str] = config.get("slang_file")
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
+        """Rasa's training cache keys this step on its config only: the slang list and the NLP
+        settings it reads (and the code that applies them) are part of its fingerprint, so that
+        a changed normalisation is trained, not taken from the cache."""
+        return normalization_fingerprint(config.get("slang_file"))
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,

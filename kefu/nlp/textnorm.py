@@ -183,6 +183,20 @@ def _strip_courtesy_edges(pieces: List[Piece]) -> List[Piece]:
     return pieces
 
 
+def normalization_fingerprint(slang_file: Optional[str] = None) -> str:
+    """A hash of everything ``normalize_text`` depends on besides its argument: the slang file,
+    the NLP settings (defaults and operator overrides) and this module's code."""
+    import hashlib
+
+    from kefu.nlp.config import DEFAULTS_PATH, override_path
+
+    digest = hashlib.sha256()
+    for path in (Path(slang_file) if slang_file else slang_path(), DEFAULTS_PATH, override_path(), Path(__file__)):
+        digest.update(str(path.name).encode())
+        digest.update(path.read_bytes() if path.is_file() else b"-")
+    return digest.hexdigest()
+
+
 def normalize_text(text: str, slang_file: Optional[str] = None) -> Normalized:
     pieces: List[Piece] = [(ch, i, i + 1) for i, ch in enumerate(text)]
     for pattern in (_URL, _HASHTAG, _MENTION, _LOCATION_TAIL):

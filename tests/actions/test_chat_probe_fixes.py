@@ -374,3 +374,28 @@ def test_a_demand_read_as_a_complaint_does_not_replace_the_complaint():
     result = forms.ValidateComplaintForm().validate_complaint_detail("让他今天下午必须来，还要给个说法",
                                                                      CollectingDispatcher(), tracker, {})
     assert result == {"complaint_detail": complaint}
+
+
+# --- order numbers of other shops (chat probe: "JD123456789012" asked for the DD number forever) --
+
+
+def validate_return_order(text: str, earlier: Optional[List[Dict[str, Any]]] = None):
+    events = [{"event": "active_loop", "name": "return_form"}] + (earlier or []) + [action("action_listen"), user(text)]
+    tracker = tracker_of(events, {"requested_slot": "order_no"}, active_loop="return_form")
+    dispatcher = CollectingDispatcher()
+    result = asyncio.run(forms.ValidateReturnForm().validate_order_no(text, dispatcher, tracker, {}))
+    return [m.get("response") for m in dispatcher.messages], result
+
+
+def test_another_shops_order_number_goes_on_and_is_kept():
+    said, result = validate_return_order("JD123456789012")
+    assert said == ["utter_order_no_elsewhere"]
+    assert result == {"order_no": forms.NO_ORDER_NO, "external_order_no": "JD123456789012"}
+
+
+def test_a_second_wrong_number_goes_on_without_it():
+    said, result = validate_return_order("DD2026")
+    assert said == ["utter_invalid_order_no"] and result == {"order_no": None}
+    refused = {"event": "bot", "text": "订单号格式好像不对", "metadata": {"utter_action": "utter_invalid_order_no"}}
+    said, result = validate_return_order("DD2026111", [refused])
+    assert said == ["utter_no_order_no_ok"] and result == {"order_no": forms.NO_ORDER_NO, "external_order_no": None}

@@ -118,3 +118,14 @@ def test_cut_courtesy_keeps_the_offsets_of_what_remains():
     result = normalize_text(text)
     start = result.text.index("漏水")
     assert text[slice(*result.to_original(start, start + 2))] == "漏水"
+
+
+def test_the_normaliser_fingerprint_follows_its_settings(tmp_path):
+    """Rasa's training cache keys the normaliser on its config: without the addon, a changed
+    slang list or courtesy setting was not trained (the cached output was reused)."""
+    slang = tmp_path / "slang.yml"
+    slang.write_text("木有: 没有\n", encoding="utf-8")
+    before = KefuTextNormalizer.fingerprint_addon({"slang_file": str(slang)})
+    assert before == KefuTextNormalizer.fingerprint_addon({"slang_file": str(slang)})
+    slang.write_text("木有: 没有\n肿么: 怎么\n", encoding="utf-8")
+    assert KefuTextNormalizer.fingerprint_addon({"slang_file": str(slang)}) != before

@@ -180,16 +180,26 @@ async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, decision
         # the action server cannot read the database until that commits).
         return [SlotSet("handoff_active", True), SlotSet("survey_ticket_no", outcome["ticket_no"]),
                 ConversationPaused()]
-    reason = "utter_handoff_closed" if not outcome["within_hours"] else "utter_handoff_no_agent"
-    dispatcher.utter_message(response=reason, hours=hours)
+    asked = intent == "request_human"
     if outcome.get("covered_by_ticket"):
         # The ticket confirmation already promised a call within its SLA: no second
-        # (call-back) ticket, but the customer who asked for a person is never left unanswered.
+        # (call-back) ticket. A customer who asked for a person is never left unanswered;
+        # one who did not (an emergency's automatic hand-over) hears nothing more about
+        # busy agents (a chat probe found "人工客服此刻都在忙" after every emergency ticket).
+        if asked:
+            dispatcher.utter_message(response="utter_handoff_closed" if not outcome["within_hours"] else "utter_handoff_no_agent",
+                                     hours=hours)
         return []
+    form_brings_call = bool((tracker.active_loop or {}).get("name")) or intent == "complain"
+    if not outcome["within_hours"]:
+        reason = "utter_handoff_closed"
+    else:
+        reason = "utter_handoff_no_agent_form" if form_brings_call and not outcome["callback"] else "utter_handoff_no_agent"
+    dispatcher.utter_message(response=reason, hours=hours)
     if outcome["callback"]:
         dispatcher.utter_message(response="utter_handoff_callback", **outcome["callback"])
         return [SlotSet("last_ticket_no", outcome["callback"]["ticket_no"])]
-    if (tracker.active_loop or {}).get("name") or intent == "complain":
+    if form_brings_call:
         return []  # the form in progress asks for the phone; its ticket brings the call-back
     return [FollowupAction("callback_form")]
 

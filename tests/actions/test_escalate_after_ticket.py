@@ -46,3 +46,20 @@ def test_at_night_the_answer_says_it_is_outside_agent_hours(clean_db, monkeypatc
     monkeypatch.setenv("KEFU_DATABASE_URL", clean_db)
     pinned_clock.set(MONDAY_03_BEIJING)
     assert ask_for_a_person(clean_db, "after-ticket-2") == ["utter_handoff_closed"]
+
+
+def test_an_automatic_hand_over_covered_by_a_ticket_says_nothing_about_busy_agents(clean_db, monkeypatch, pinned_clock):
+    """An emergency ticket hands the conversation over by rule; with nobody online the ticket's
+    own 30-minute call covers it: no "人工客服此刻都在忙" after the emergency confirmation."""
+    monkeypatch.setenv("KEFU_DATABASE_URL", clean_db)
+    pinned_clock.set(MONDAY_10)
+    with db.session_scope(clean_db) as session:
+        number = tickets.create_ticket(session, tickets.TicketRequest(
+            type="repair", phone="13812345678", product="燃气灶", fault="燃气泄漏", description="燃气灶有燃气味",
+            address="上海市浦东新区张江路100号", conversation_id="emergency-1")).ticket.ticket_no
+    latest = {"text": "燃气灶有燃气味", "intent": {"name": "report_repair", "confidence": 0.99}, "entities": []}
+    tracker = Tracker("emergency-1", {"last_ticket_no": number, "phone": "13812345678", "emergency": True}, latest,
+                      [{"event": "user", "text": "燃气灶有燃气味", "parse_data": latest}], False, None, {}, "action_listen")
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionEscalate().run(dispatcher, tracker, {}))
+    assert [m.get("response") for m in dispatcher.messages] == []

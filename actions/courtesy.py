@@ -50,8 +50,32 @@ class ActionCourtesy(Action):
         return "action_courtesy"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        answered = courteous_nothing(tracker)
+        if answered is not None:
+            return answered  # the form runs next (its rule) and asks the following question
         courtesy_reply(dispatcher, tracker)
         return []
+
+
+def courteous_nothing(tracker: Tracker) -> Optional[List[EventType]]:
+    """"没有了，谢谢" / "不知道哈 谢谢" to the model question (heard as thanks inside the form): the
+    answer "unknown", not a "不客气" and the same question again (chat probe, 2026-12-07)."""
+    import re
+
+    from actions.common import latest_text
+    from actions.forms import DONT_KNOW, NOTHING_MORE, UNKNOWN_MODEL
+    from kefu.dialogue_config import dialogue_config
+
+    asked = tracker.get_slot("requested_slot")
+    if not (tracker.active_loop or {}).get("name") or asked not in NOTHING_IS_AN_ANSWER:
+        return None
+    text = latest_text(tracker)
+    for phrase in sorted(dialogue_config().thanks_phrases, key=len, reverse=True):
+        text = text.replace(phrase, "")
+    text = re.sub(r"[\s,，。.!！~～哈啊呀]+", "", text)
+    if text and (NOTHING_MORE.match(text) or DONT_KNOW.search(text)):
+        return [SlotSet(asked, UNKNOWN_MODEL if asked == "product_model" else text)]
+    return None
 
 
 # Form questions whose answer is free text, kept as typed (no validator has to see it).

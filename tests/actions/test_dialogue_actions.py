@@ -362,3 +362,16 @@ def test_a_reason_the_nlu_hears_as_an_faq_is_the_return_reason():
                          {"requested_slot": "return_reason"}, active_loop="return_form")
     assert asyncio.run(forms.ValidateReturnForm().extract_return_reason(CollectingDispatcher(), tracker, {})) == {
         "return_reason": "收到的颜色和页面上的不一样"}
+
+
+@pytest.mark.parametrize("text, asked, expected", [
+    ("没有了，谢谢", "product_model", [{"event": "slot", "timestamp": None, "name": "product_model", "value": "未知"}]),
+    ("不知道哈 谢谢", "product_model", [{"event": "slot", "timestamp": None, "name": "product_model", "value": "未知"}]),
+    ("谢谢", "product_model", []),            # thanks alone: a short reply, the question again
+    ("没有了，谢谢", "address", []),          # "nothing" is no address
+])
+def test_nothing_with_thanks_answers_the_model_question(text, asked, expected):
+    tracker = tracker_of([action("action_listen"), user(text, "thank")], {"requested_slot": asked}, active_loop="repair_form")
+    messages, events = run(courtesy.ActionCourtesy(), tracker)
+    assert events == expected
+    assert (messages == []) == bool(expected)

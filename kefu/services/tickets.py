@@ -339,6 +339,11 @@ def reschedule_ticket(
     return ticket
 
 
+def _check_amendable(ticket: Ticket) -> None:
+    if ticket.status not in OPEN_STATUSES:
+        raise NotAmendable(f"a ticket in status {ticket.status} cannot be amended", status=ticket.status)
+
+
 def change_address(
     session: Session,
     ticket: Ticket,
@@ -348,8 +353,7 @@ def change_address(
 ) -> Ticket:
     """Correct the visit address of an open ticket; the old one stays in the ticket's history
     (a note event with from/to values, so the technician and the desk see what changed)."""
-    if ticket.status not in OPEN_STATUSES:
-        raise NotAmendable(f"a ticket in status {ticket.status} cannot be amended", status=ticket.status)
+    _check_amendable(ticket)
     address = (address or "").strip()
     if not address or len(address) > 255:
         raise InvalidRequest("an address is 1 to 255 characters", field="address")
@@ -369,8 +373,7 @@ def change_contact_phone(
     """The customer mistyped their number: the open ticket moves to the customer with the
     right one (found or created), so the technician calls the right number and the ticket is
     looked up with it; the old number no longer opens it. The history keeps both, masked."""
-    if ticket.status not in OPEN_STATUSES:
-        raise NotAmendable(f"a ticket in status {ticket.status} cannot be amended", status=ticket.status)
+    _check_amendable(ticket)
     now = now or clock.now()
     customer, _ = customers.get_or_create_customer(session, phone)
     old = customers.mask_phone(ticket.customer.phone) if ticket.customer else None

@@ -208,6 +208,9 @@ class SubmitTicketAction(Action, ABC):
     kind = ""
     response = ""
 
+    def offer_next(self, dispatcher: CollectingDispatcher, tracker: Tracker, summary: Dict[str, Any]) -> None:
+        """Something to offer after the confirmation (nothing by default)."""
+
     @abstractmethod
     def request(self, tracker: Tracker) -> TicketRequest:
         """The ticket this conversation asks for."""
@@ -242,7 +245,10 @@ class SubmitTicketAction(Action, ABC):
                                  product=summary.get("product") or "产品")
         dispatcher.utter_message(json_message=ticket_card(summary))
         events: List[EventType] = [SlotSet("last_ticket_no", summary["ticket_no"])] + reset(self.kind)
+        said = len(dispatcher.messages)
         events += await escalate(dispatcher, tracker, ticket=summary, notices=result.notices, intent_hint=self.kind)
+        if len(dispatcher.messages) == said:  # nothing more said: room for one offer
+            self.offer_next(dispatcher, tracker, summary)
         if not any(event.get("event") == "pause" for event in events):
             await settle_waiting_handoff(tracker, summary["ticket_no"])
         return events
@@ -253,6 +259,15 @@ class ActionSubmitRepair(SubmitTicketAction):
 
     def name(self) -> Text:
         return "action_submit_repair"
+
+    def offer_next(self, dispatcher: CollectingDispatcher, tracker: Tracker, summary: Dict[str, Any]) -> None:
+        """"冰箱不制冷 空调也不制热 两个都要修" made one ticket: offer the other product's repair."""
+        text = tracker.get_slot("fault_description") or ""
+        others = [p for p in dict.fromkeys(find_products(text)) if p != summary.get("product")]
+        if others:
+            other = others[0]
+            dispatcher.utter_message(response="utter_offer_other_repair", product=other, buttons=[
+                {"title": f"也给{other}报修", "payload": f"{other}也要报修"}, {"title": "不用了", "payload": "不用了"}])
 
     def request(self, tracker: Tracker) -> TicketRequest:
         model = tracker.get_slot("product_model")

@@ -256,3 +256,14 @@ def test_signed_in_customer_is_asked_to_confirm_the_registered_model(service_db)
     assert "张江路100弄5号601室" in messages[0]["text"]
     anonymous, _ = run(requests.ActionAskProductModel(), make_tracker({"product": "净水器", "phone": "13812345678"}))
     assert anonymous[0]["response"] == "utter_ask_product_model"  # a typed phone reveals nothing
+
+
+def test_a_second_product_in_the_request_is_offered_after_the_ticket(service_db, pinned_clock):
+    """"冰箱不制冷 空调也不制热 两个都要修" made one ticket (chat probe): the other one is offered."""
+    slots = dict(REPAIR_SLOTS, fault_description="冰箱不制冷 空调也不制热 两个都要修")
+    messages, _ = run(requests.ActionSubmitRepair(), make_tracker(slots))
+    offer = [m for m in messages if m.get("response") == "utter_offer_other_repair"]
+    assert len(offer) == 1 and offer[0]["product"] == "冰箱"
+    assert offer[0]["buttons"][0] == {"title": "也给冰箱报修", "payload": "冰箱也要报修"}
+    single, _ = run(requests.ActionSubmitRepair(), make_tracker(dict(REPAIR_SLOTS, phone="13900000009")))
+    assert "utter_offer_other_repair" not in responses(single)

@@ -12,7 +12,7 @@ from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions.common import latest_intent, latest_text, previous_value, registered_products, verified_customer_id, verified_phone
-from actions.stall import StallWatch
+from actions.stall import StallWatch, time_answer
 from kefu import clock
 from kefu.nlp.address import is_partial_address, looks_like_full_address, merge_address, plausible_address
 from kefu.nlp.catalogue import canonical_product, find_faults, find_products, product_for_model
@@ -38,6 +38,9 @@ SCORE_WORDS = [
 # "不想给手机号", "为什么要手机号": the customer declines, it is not a mistyped number
 PHONE_REFUSED = re.compile(r"不想给|不给|不方便|不想留|不留|不愿意|为什么要|为啥要|凭什么|干嘛要|保密|隐私|不告诉")
 # A message that asks something (an FAQ in the middle of a form) rather than stating a wish.
+# What the NLU made of a bare time at the time question ("晚上十点" -> the service-hours FAQ);
+# not stop_form/request_human: "算了，明天再说" is a stop, whatever time it names.
+TIME_MISHEARD_AS = frozenset({"faq", "chitchat", "out_of_scope"})
 ASKS = re.compile(r"[？?]\s*$|吗\s*$|怎么|如何|多少钱|多久|多长时间|哪里|哪儿|是什么|为什么")
 # The return form goes on without an order number when the customer cannot find it.
 NO_ORDER_NO = "未提供"
@@ -206,6 +209,14 @@ def outside_visit_hours(tracker: Tracker, value: Any, now) -> bool:
 
 class SharedSlotValidation:
     """Validators for slots that several forms ask for."""
+
+    async def extract_appointment_time(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        """"晚上十点" to the time question was heard as the service-hours FAQ and the question came
+        again (chat probe): a statement that is a time answers the question, whatever the NLU
+        heard; the validator then says whether technicians visit then."""
+        if tracker.get_slot("requested_slot") != "appointment_time" or not time_answer(tracker):
+            return {}
+        return {"appointment_time": latest_text(tracker).strip()}
 
     @silent_on_reset
     def validate_product_model(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
@@ -513,6 +524,9 @@ class ValidateReturnForm(StallWatch, SharedSlotValidation, FormValidationAction)
         moved = misplaced_answer(text, tracker, "return_reason")
         if moved is not None:
             return moved
+        bare = FILLER.sub("", text)
+        if bare in ("退货", "换货", "退款", "退", "换", "退钱"):  # the kind again, not why (chat probe)
+            return {"return_reason": None, "return_kind": self._kind(text) or tracker.get_slot("return_kind")}
         if only_acknowledged(text, dispatcher):
             return {"return_reason": None}
         return {"return_reason": text if len(text) >= 2 else None}
@@ -523,8 +537,8 @@ class ValidateTicketLookupForm(StallWatch, SharedSlotValidation, FormValidationA
         return "validate_ticket_lookup_form"
 
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Text]:
-        if misread_repair_opening(tracker):
-            return []  # nothing to ask: action_ticket_operation hands it to the repair form
+        if misread_repair_opening(tracker) or misread_address_correction(tracker):
+            return []  # nothing to ask: action_ticket_operation hands it to the repair form / the correction
         skip = set() if tracker.get_slot("ticket_op") == "reschedule" else {"appointment_time"}
         if verified_customer_id(tracker) is not None:
             skip.add("phone")
@@ -563,6 +577,15 @@ def misread_repair_opening(tracker: Tracker) -> bool:
 
     return (not tracker.get_slot("ticket_no") and not tracker.get_slot("requested_slot")
             and latest_intent(tracker) in TICKET_INTENTS and misread_repair_request(latest_text(tracker)))
+
+
+def misread_address_correction(tracker: Tracker) -> bool:
+    """"地址改一下，改成…" right after the conversation's ticket was read as a reschedule (改): a
+    correction of that ticket's address (chat probe: it asked for a new visit time)."""
+    text = latest_text(tracker)
+    return (bool(tracker.get_slot("last_ticket_no")) and not tracker.get_slot("requested_slot")
+            and latest_intent(tracker) in TICKET_INTENTS and "地址" in text and plausible_address(text)
+            and not extract_ticket_no(text))
 
 
 async def ticket_no_unknown(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:

@@ -88,7 +88,10 @@ class ActionTicketOperation(Action):
         return "action_ticket_operation"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        from actions.forms import misread_repair_opening
+        from actions.forms import misread_address_correction, misread_repair_opening
+
+        if misread_address_correction(tracker):  # "地址改一下，改成…" read as a reschedule
+            return await ActionCorrectTicket().run(dispatcher, tracker, domain) + LOOKUP_RESET
 
         if misread_repair_opening(tracker):  # "我想报修，空调不太对劲" read as a ticket question
             from actions.requests import repair_request_events

@@ -87,10 +87,23 @@ def another_request(form: str, validation_events: Iterable[Dict[str, Any]], trac
     asked, intent = tracker.get_slot("requested_slot"), latest_intent(tracker)
     if not asked or not intent or not validating_the_message(tracker, form):
         return False
+    if asked == "appointment_time" and time_answer(tracker):
+        return False  # "晚上十点" heard as an FAQ: an answer (refused for the hours, or taken)
     if intent not in DIGRESSIONS and dialogue_config().switch_for(intent, form) is None:
         return False
     return not any(event.get("event") == "slot" and event.get("name") == asked and filled(event.get("value"))
                    for event in validation_events)
+
+
+def time_answer(tracker: Tracker) -> bool:
+    """Whether the latest message states a time (asked for one, it is the answer)."""
+    from actions.common import latest_text
+    from actions.forms import ASKS, TIME_MISHEARD_AS, now_local
+    from kefu.nlp.timeparse import parse_appointment
+
+    text = latest_text(tracker).strip()
+    return (latest_intent(tracker) in TIME_MISHEARD_AS and bool(text) and not ASKS.search(text)
+            and parse_appointment(text, now_local(), within_visit_hours=False) is not None)
 
 
 def validating_the_message(tracker: Tracker, form: str) -> bool:

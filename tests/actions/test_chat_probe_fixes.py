@@ -415,3 +415,24 @@ def test_a_phone_number_typed_with_the_address_is_not_part_of_it():
     tracker = tracker_of([action("action_listen"), user(text)], {"requested_slot": "address"}, active_loop="repair_form")
     result = forms.ValidateRepairForm().validate_address(text, CollectingDispatcher(), tracker, {})
     assert result == {"address": "杭州市西湖区文三路90号3栋501"}
+
+
+@pytest.mark.parametrize("text, intent, expected", [
+    ("晚上十点", "faq", {"appointment_time": "晚上十点"}),     # heard as the service-hours FAQ
+    ("明天下午", "inform", {}),                                # the slot mapping takes it already
+    ("你们几点上班？", "faq", {}),                             # a real question stays an FAQ
+    ("保修多久", "faq", {}),
+])
+def test_a_time_heard_as_an_faq_answers_the_time_question(text, intent, expected, monkeypatch):
+    monkeypatch.setattr(forms, "now_local", lambda: MONDAY_8_BEIJING)
+    tracker = in_form(text, "repair_form", "appointment_time", intent=intent)
+    assert asyncio.run(forms.ValidateRepairForm().extract_appointment_time(CollectingDispatcher(), tracker, {})) == expected
+
+
+def test_the_return_kind_again_is_no_reason():
+    tracker = in_form("退货", "return_form", "return_reason", slots={"return_kind": "退货"})
+    result = forms.ValidateReturnForm().validate_return_reason("退货", CollectingDispatcher(), tracker, {})
+    assert result == {"return_reason": None, "return_kind": "退货"}
+    tracker = in_form("门封条坏了", "return_form", "return_reason", slots={"return_kind": "换货"})
+    assert forms.ValidateReturnForm().validate_return_reason("门封条坏了", CollectingDispatcher(), tracker, {}) == {
+        "return_reason": "门封条坏了"}

@@ -3,7 +3,10 @@
 and the ticket kept the wrong address)."""
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions import lookups
@@ -113,3 +116,17 @@ def test_a_corrected_phone_moves_the_ticket_to_that_number(service_db, ticket_no
         with pytest.raises(NotFound):
             tickets.get_ticket_for_customer(session, ticket_no, phone=PHONE)
     assert stored(service_db, ticket_no)[2][-1] == ("note", "客户更正联系电话", "136****5433")
+
+
+def test_an_address_change_read_as_a_reschedule_corrects_the_address(service_db, ticket_no):
+    """"地址改一下，改成…" right after the ticket was read as reschedule_ticket and asked for a time."""
+    from actions import forms
+
+    text = "地址改一下，改成上海市浦东新区张江路100弄5号602室"
+    tracker = make_tracker({"last_ticket_no": ticket_no, "phone": PHONE, "ticket_op": "reschedule"}, text=text,
+                           intent="reschedule_ticket")
+    assert asyncio.run(forms.ValidateTicketLookupForm().required_slots(["ticket_no", "phone", "appointment_time"],
+                                                                       CollectingDispatcher(), tracker, {})) == []
+    messages, _ = run(lookups.ActionTicketOperation(), tracker)
+    assert responses(messages) == ["utter_ticket_address_changed"]
+    assert stored(service_db, ticket_no)[0] == "上海市浦东新区张江路100弄5号602室"

@@ -60,7 +60,7 @@ def marked_step(steps: List[stories.Step]) -> int:
 
 
 def correction(steps: List[stories.Step]) -> stories.Correction:
-    return stories.Correction(CONVERSATION_ID, marked_step(steps), "utter_ask_ticket_no", intent="correct")
+    return stories.Correction(CONVERSATION_ID, marked_step(steps), "action_correct_ticket", intent="correct")
 
 
 @pytest.fixture(scope="module")
@@ -110,10 +110,10 @@ def test_the_story_teaches_the_state_the_bot_was_in(domain, tmp_path):
 
     [tracker] = story_trackers(domain, story_file)
     actions = [e.action_name for e in tracker.events if isinstance(e, ActionExecuted)]
-    assert actions[-2:] == ["utter_ask_ticket_no", "action_listen"]  # the chosen action, then Rasa listens
+    assert actions[-2:] == ["action_correct_ticket", "action_listen"]  # the chosen action, then Rasa listens
     states, labels = MaxHistoryTrackerFeaturizer(max_history=MEMO_HISTORY).training_states_and_labels(
         [tracker], domain)
-    key = states[labels.index(["utter_ask_ticket_no"])]
+    key = states[labels.index(["action_correct_ticket"])]
 
     live = [Event.from_parameters(e) for e in events()]
     hide_loop_turns(live)
@@ -178,7 +178,7 @@ def test_the_desk_saves_it_as_a_story_rasa_accepts(tmp_path, sqlite_tracker_url,
         step = step_of(page.text, "user", "correct")
         response = desk.post("/desk/review/stories", headers={"X-CSRF-Token": csrf_token(page)},
                              json={"conversation_id": CONVERSATION_ID, "step": step, "intent": "correct",
-                                   "action": "utter_ask_ticket_no"})
+                                   "action": "action_correct_ticket"})
         assert response.status_code == 200, response.text
         assert response.json()["status"] == "added", response.json()
     finally:

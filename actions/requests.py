@@ -55,22 +55,24 @@ def reset(kind: str) -> List[EventType]:
     return events
 
 
+def reported_faults(text: str, fault: Optional[str]) -> List[str]:
+    """The faults the text reports, negated mentions left out ("没有燃气味"); without a text,
+    the fault slot."""
+    if not text:
+        return [fault] if fault else []
+    return [m.canonical for m in load_catalogue().match_faults(text) if not is_negated(text, m.start)]
+
+
 def emergency_fault(text: str, fault: Optional[str]) -> Optional[str]:
     """The emergency fault the text reports, ignoring negated mentions ("没有燃气味")."""
-    text = text or ""
-    mentioned = [m.canonical for m in load_catalogue().match_faults(text) if not is_negated(text, m.start)]
-    candidates = mentioned if text else ([fault] if fault else [])
-    return next((f for f in candidates if f in emergency_faults()), None)
+    return next((f for f in reported_faults(text, fault) if f in emergency_faults()), None)
 
 
 def first_aid_tip(text: str, fault: Optional[str]) -> Optional[str]:
     """The response with a first-aid tip for a reported fault that is no emergency
     (config/safety.yml fault_tips), ignoring negated mentions ("没有漏水")."""
     tips = safety_config().get("fault_tips") or {}
-    text = text or ""
-    mentioned = [m.canonical for m in load_catalogue().match_faults(text) if not is_negated(text, m.start)]
-    candidates = mentioned if text else ([fault] if fault else [])
-    return next((tips[f] for f in candidates if f in tips), None)
+    return next((tips[f] for f in reported_faults(text, fault) if f in tips), None)
 
 
 class ActionTriageRepair(Action):

@@ -60,22 +60,33 @@ class ActionCourtesy(Action):
 def courteous_nothing(tracker: Tracker) -> Optional[List[EventType]]:
     """"没有了，谢谢" / "不知道哈 谢谢" to the model question (heard as thanks inside the form): the
     answer "unknown", not a "不客气" and the same question again (chat probe, 2026-12-07)."""
+    from actions.common import latest_text
+
+    asked = tracker.get_slot("requested_slot")
+    if not (tracker.active_loop or {}).get("name"):
+        return None
+    value = nothing_answer_value(asked, latest_text(tracker))
+    return None if value is None else [SlotSet(asked, value)]
+
+
+def nothing_answer_value(asked: Optional[str], text: str) -> Optional[str]:
+    """The answer "没有了"/"不知道" (thanks and particles around it ignored) gives to the question
+    for ``asked`` when nothing is a complete answer there (the model: unknown; the demand: the
+    text); None when the question is another or the text says more."""
     import re
 
-    from actions.common import latest_text
     from actions.forms import DONT_KNOW, NOTHING_MORE, UNKNOWN_MODEL
     from kefu.dialogue_config import dialogue_config
 
-    asked = tracker.get_slot("requested_slot")
-    if not (tracker.active_loop or {}).get("name") or asked not in NOTHING_IS_AN_ANSWER:
+    if asked not in NOTHING_IS_AN_ANSWER:
         return None
-    text = latest_text(tracker)
+    bare = text
     for phrase in sorted(dialogue_config().thanks_phrases, key=len, reverse=True):
-        text = text.replace(phrase, "")
-    text = re.sub(r"[\s,，。.!！~～哈啊呀]+", "", text)
-    if text and (NOTHING_MORE.match(text) or DONT_KNOW.search(text)):
-        return [SlotSet(asked, UNKNOWN_MODEL if asked == "product_model" else text)]
-    return None
+        bare = bare.replace(phrase, "")
+    bare = re.sub(r"[\s,，。.!！~～哈啊呀]+", "", bare)
+    if not bare or not (NOTHING_MORE.match(bare) or DONT_KNOW.search(bare)):
+        return None
+    return UNKNOWN_MODEL if asked == "product_model" else bare
 
 
 # Form questions whose answer is free text, kept as typed (no validator has to see it).
@@ -175,16 +186,13 @@ class ActionSwitchRequest(Action):
 
 
 def nothing_as_answer(tracker: Tracker) -> Optional[List[EventType]]:
-    """"没有了"/"不知道" answering a question where "nothing" is an answer (the model: unknown;
-    the demand: none), whatever the NLU heard in it: the set-aside form goes on with it."""
+    """"没有了"/"不知道" answering a question where "nothing" is an answer, whatever the NLU
+    heard in it (``nothing_answer_value``): the set-aside form goes on with it."""
     from actions.common import latest_text
-    from actions.forms import DONT_KNOW, NOTHING_MORE, UNKNOWN_MODEL
 
-    text = latest_text(tracker).strip()
     form, asked = previous_form(tracker), asked_slot(tracker)
-    if form and asked in NOTHING_IS_AN_ANSWER and (NOTHING_MORE.match(text) or DONT_KNOW.search(text)):
-        return resume_with_answer(form, asked, UNKNOWN_MODEL if asked == "product_model" else text)
-    return None
+    value = nothing_answer_value(asked, latest_text(tracker)) if form else None
+    return None if value is None else resume_with_answer(form, asked, value)
 
 
 async def answer_heard_as_stop(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:

@@ -99,6 +99,7 @@ class AppointmentSettings(_Strict):
 
 class NormalizerSettings(_Strict):
     leading_courtesy: List[str]
+    leading_acknowledgements: List[str]
     trailing_courtesy: List[str]
     min_content_chars: conint(ge=1)  # type: ignore[valid-type]
 

@@ -162,7 +162,10 @@ def _courtesy_edges() -> Tuple[re.Pattern, re.Pattern, int]:
         return "|".join(map(re.escape, sorted(words, key=len, reverse=True)))
 
     # (?![a-z]): "hi" is no greeting in "hisense"; the punctuation before the thanks stays ("保修多久？")
-    leading = re.compile(f"^(?:{separators}(?:{alternatives(cfg.leading_courtesy)})(?![a-z]))+{separators}", re.IGNORECASE)
+    separator = f"[\\s{re.escape(_PUNCT)}]"
+    opening = (f"(?:{alternatives(cfg.leading_courtesy)})(?![a-z])"
+               f"|(?:{alternatives(cfg.leading_acknowledgements)}){separator}")  # "谢谢你们的服务" stays whole
+    leading = re.compile(f"^(?:{separators}(?:{opening}))+{separators}", re.IGNORECASE)
     trailing = re.compile(f"(?:(?:{alternatives(cfg.trailing_courtesy)})(?![a-z]){separators})+$", re.IGNORECASE)
     return leading, trailing, cfg.min_content_chars
 

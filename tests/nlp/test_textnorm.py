@@ -108,6 +108,12 @@ def test_training_examples_are_normalised_with_their_annotations_moved():
     ("好的谢谢", "好的谢谢"),
     ("你好，谢谢", "你好,谢谢"),
     ("谢谢你们的服务", "谢谢你们的服务"),                       # leading thanks are the message
+    ("谢谢，师傅什么时候来", "师傅什么时候来"),                 # thanks opening a new question
+    ("好的 那我再问一下保修多久", "那我再问一下保修多久"),
+    ("OK，空调漏水了", "空调漏水了"),
+    ("好的，取消吧", "好的,取消吧"),                            # too little left: kept whole
+    ("好的好的", "好的好的"),
+    ("感谢你们的及时处理", "感谢你们的及时处理"),               # no separator: the message itself
 ])
 def test_courtesy_around_a_request_is_cut_off(text, expected):
     assert normalize_text(text).text == expected

@@ -105,7 +105,16 @@ class ActionTicketOperation(Action):
         owner = _owner(tracker)
         limited = await lookup_limited(dispatcher, tracker)
         if limited is not None:
-            return limited
+            return limited + [SlotSet("pending_correction", None)]
+        pending = tracker.get_slot("pending_correction")
+        if pending and op == "query":  # a correction typed before the ticket was identified
+            done = [SlotSet("pending_correction", None)] + LOOKUP_RESET
+            events = await apply_correction(dispatcher, tracker, ticket_no, pending.get("text", ""),
+                                            pending.get("entities") or [], owner["phone"],
+                                            not_found_response="utter_ticket_not_found")
+            if dispatcher.messages and dispatcher.messages[-1].get("response") == "utter_ticket_not_found":
+                return done + [SlotSet("phone", None)]
+            return done + [SlotSet("last_ticket_no", ticket_no)] + events
 
         def work(session):
             ticket = tickets.get_ticket_for_customer(session, ticket_no, **owner)
@@ -246,75 +255,94 @@ class ActionCorrectTicket(Action):
     it goes to the ticket this conversation told the customer about. A new or partial address
     changes the ticket's address (the street stays when only the room is named), a new visit
     time reschedules it, anything else is kept on the ticket as the customer's note for the
-    technician. Without a ticket in this conversation the customer is asked what to correct."""
+    technician. Without a ticket in this conversation (a customer back in a new chat) the
+    correction is kept aside, the ticket is identified as for a query (number + phone), and
+    the correction is then made to it (``ActionTicketOperation``)."""
 
     def name(self) -> Text:
         return "action_correct_ticket"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         from kefu.nlp.normalize import extract_phone
-        from kefu.nlp.address import correction_part, is_partial_address, merge_address, plausible_address
-        from kefu.nlp.normalize import clean_user_text
-        from kefu.nlp.timeparse import parse_appointment
 
         ticket_no = tracker.get_slot("last_ticket_no")
-        if not ticket_no:
-            dispatcher.utter_message(response="utter_ask_what_to_correct")
-            return []
-        text, _ = clean_user_text(latest_text(tracker), max_len=200)
-        entities = (tracker.latest_message or {}).get("entities") or []
-        address = next((str(e.get("value")) for e in entities if e.get("entity") == "address"), None)
-        if address is None and ("地址" in text or is_partial_address(text)):
-            address = text
-        if address is not None and not (is_partial_address(address) or plausible_address(correction_part(address))):
-            dispatcher.utter_message(response="utter_ask_correct_address")  # "地址写错了" without the new one
-            return []
-        phone = None if address or verified_customer_id(tracker) is not None else extract_phone(text)
-        window = None if address or phone else parse_appointment(text, clock.now())
-        product = next((str(e.get("value")) for e in entities if e.get("entity") == "product"), None)
+        text = latest_text(tracker)
+        entities = [{"entity": e.get("entity"), "value": e.get("value")}
+                    for e in (tracker.latest_message or {}).get("entities") or []
+                    if e.get("entity") in ("address", "product")]
+        new_phone = extract_phone(text)
         # The number that owns the ticket: the one before this message (the correction's own
         # number was put in the phone slot by its mapping)
-        owner = {"phone": (previous_value(tracker, "phone") or contact_phone(tracker)) if phone else contact_phone(tracker),
-                 "customer_id": verified_customer_id(tracker)}
+        owner_phone = (previous_value(tracker, "phone") or contact_phone(tracker)) if new_phone else contact_phone(tracker)
+        if ticket_no:
+            return await apply_correction(dispatcher, tracker, ticket_no, text, entities, owner_phone)
+        dispatcher.utter_message(response="utter_correct_find_ticket_first")
+        events: List[EventType] = [SlotSet("pending_correction", {"text": text, "entities": entities}),
+                                   SlotSet("ticket_op", "query"), FollowupAction("ticket_lookup_form")]
+        if new_phone and verified_customer_id(tracker) is None:
+            events.append(SlotSet("phone", previous_value(tracker, "phone")))  # the lookup asks for the ticket's number
+        return events
 
-        def work(session):
-            ticket = tickets.get_ticket_for_customer(session, ticket_no, **owner)
-            if product and not address and not window and not phone and ticket.product != product:
-                return None, None  # "不对，是冰箱" after an air-conditioner ticket: another ticket
-            if phone:
-                tickets.change_contact_phone(session, ticket, phone)
-            elif address:
-                tickets.change_address(session, ticket, merge_address(ticket.address, address))
-            elif window:
-                tickets.reschedule_ticket(session, ticket, window.start, window.end)
-            else:
-                tickets.add_note(session, ticket, f"客户更正：{text}", actor="customer")
-            return tickets.ticket_summary(ticket), ticket.address
 
-        try:
-            summary, new_address = await with_session(work)
-        except KefuError as error:
-            if error.code == "not_found":
-                dispatcher.utter_message(response="utter_ask_what_to_correct")
-                return []
-            if error.code in ("not_amendable", "not_reschedulable"):
-                dispatcher.utter_message(response="utter_ticket_not_amendable", ticket_no=ticket_no,
-                                         status=getattr(error, "details", {}).get("status", ""))
-                return []
-            return service_failure(dispatcher, error)
-        except Exception as error:
-            return service_failure(dispatcher, error)
-        if summary is None:
-            dispatcher.utter_message(response="utter_ask_ticket_no")
-            return []
-        if phone:
-            dispatcher.utter_message(response="utter_ticket_phone_changed", ticket_no=ticket_no, phone=phone)
-            return [SlotSet("phone", phone)]
-        if address:
-            dispatcher.utter_message(response="utter_ticket_address_changed", ticket_no=ticket_no, address=new_address)
-        elif window:
-            dispatcher.utter_message(response="utter_ticket_rescheduled", ticket_no=ticket_no,
-                                     appointment=format_window(parse_iso(summary["appointment_start"]), parse_iso(summary["appointment_end"])))
-        else:
-            dispatcher.utter_message(response="utter_ticket_correction_noted", ticket_no=ticket_no)
+async def apply_correction(dispatcher: CollectingDispatcher, tracker: Tracker, ticket_no: str, text: str,
+                           entities: List[Dict[str, Any]], owner_phone: Optional[str],
+                           not_found_response: str = "utter_ask_what_to_correct") -> List[EventType]:
+    """Make the correction ``text`` (with its address/product ``entities``) to ``ticket_no``,
+    which must belong to ``owner_phone`` or the signed-in customer, and tell the customer."""
+    from kefu.nlp.address import correction_part, is_partial_address, merge_address, plausible_address
+    from kefu.nlp.normalize import clean_user_text, extract_phone
+    from kefu.nlp.timeparse import parse_appointment
+
+    text, _ = clean_user_text(text, max_len=200)
+    address = next((str(e.get("value")) for e in entities if e.get("entity") == "address"), None)
+    if address is None and ("地址" in text or is_partial_address(text)):
+        address = text
+    if address is not None and not (is_partial_address(address) or plausible_address(correction_part(address))):
+        dispatcher.utter_message(response="utter_ask_correct_address")  # "地址写错了" without the new one
         return []
+    phone = None if address or verified_customer_id(tracker) is not None else extract_phone(text)
+    window = None if address or phone else parse_appointment(text, clock.now())
+    product = next((str(e.get("value")) for e in entities if e.get("entity") == "product"), None)
+    owner = {"phone": owner_phone, "customer_id": verified_customer_id(tracker)}
+
+    def work(session):
+        ticket = tickets.get_ticket_for_customer(session, ticket_no, **owner)
+        if product and not address and not window and not phone and ticket.product != product:
+            return None, None  # "不对，是冰箱" after an air-conditioner ticket: another ticket
+        if phone:
+            tickets.change_contact_phone(session, ticket, phone)
+        elif address:
+            tickets.change_address(session, ticket, merge_address(ticket.address, address))
+        elif window:
+            tickets.reschedule_ticket(session, ticket, window.start, window.end)
+        else:
+            tickets.add_note(session, ticket, f"客户更正：{text}", actor="customer")
+        return tickets.ticket_summary(ticket), ticket.address
+
+    try:
+        summary, new_address = await with_session(work)
+    except KefuError as error:
+        if error.code in ("not_found", "invalid_ticket_no"):
+            dispatcher.utter_message(response=not_found_response)
+            return []
+        if error.code in ("not_amendable", "not_reschedulable"):
+            dispatcher.utter_message(response="utter_ticket_not_amendable", ticket_no=ticket_no,
+                                     status=getattr(error, "details", {}).get("status", ""))
+            return []
+        return service_failure(dispatcher, error)
+    except Exception as error:
+        return service_failure(dispatcher, error)
+    if summary is None:
+        dispatcher.utter_message(response="utter_ask_ticket_no")
+        return []
+    if phone:
+        dispatcher.utter_message(response="utter_ticket_phone_changed", ticket_no=ticket_no, phone=phone)
+        return [SlotSet("phone", phone)]
+    if address:
+        dispatcher.utter_message(response="utter_ticket_address_changed", ticket_no=ticket_no, address=new_address)
+    elif window:
+        dispatcher.utter_message(response="utter_ticket_rescheduled", ticket_no=ticket_no,
+                                 appointment=format_window(parse_iso(summary["appointment_start"]), parse_iso(summary["appointment_end"])))
+    else:
+        dispatcher.utter_message(response="utter_ticket_correction_noted", ticket_no=ticket_no)
+    return []

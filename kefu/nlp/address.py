@@ -25,6 +25,8 @@ _LEVELS: List[Tuple[str, re.Pattern]] = [
     ("floor", re.compile(rf"{_NUM}(?:层|楼)(?!{_NUM}?号)")),
     ("room", re.compile(rf"{_NUM}(?:室|房|户)|(?<=[单元层楼栋幢座号-])[0-9]{{3,4}}$|^[0-9]{{3,4}}$")),
 ]
+# Everything up to the last phrase that announces the new value ("…地址写错了，", "…改成").
+_ANNOUNCED = re.compile(r"^.*(?:错了|改成|改为|更正为|应该是)[，,。：:；;]*")
 # Words around the correction that are not part of it.
 _LEAD = re.compile(r"^(?:不对|错了|说错了|写错了|搞错了|更正一下|改一下|应该是|是|改成|改为|门牌号?|房间号?|地址)+[，,：:\s]*")
 
@@ -35,7 +37,8 @@ def plausible_address(text: str) -> bool:
 
 
 def correction_part(text: str) -> str:
-    """``text`` without the words that announce a correction ("地址错了，是…")."""
+    """``text`` without the words that announce a correction ("地址错了，是…", "我报修的地址
+    写错了，是602室": what follows the last announcement)."""
     return _clean(text)
 
 
@@ -53,6 +56,7 @@ def looks_like_full_address(text: str) -> bool:
 
 def _clean(text: str) -> str:
     text = re.sub(r"\s+", "", text or "")
+    text = _ANNOUNCED.sub("", text, count=1) or text
     previous = None
     while previous != text:
         previous, text = text, _LEAD.sub("", text)

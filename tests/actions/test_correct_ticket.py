@@ -75,9 +75,51 @@ def test_another_product_means_another_ticket_and_nothing_changes(service_db, ti
     assert stored(service_db, ticket_no)[2][-1][0] == "created"
 
 
-def test_without_a_ticket_in_the_conversation_the_customer_is_asked_what_to_correct(service_db):
-    messages, _ = correct("地址写错了，是602室", None)
-    assert responses(messages) == ["utter_ask_what_to_correct"]
+def pending_of(events):
+    return next(e["value"] for e in events if e.get("name") == "pending_correction")
+
+
+def test_in_a_new_conversation_the_ticket_is_found_first_then_corrected(service_db, ticket_no):
+    """A customer back in a new chat ("我报修的地址写错了，是602室"): no ticket in this
+    conversation, so the ticket is identified like a query and the correction then made to it
+    (it used to ask "需要更正哪一项" again and again: nothing could be corrected)."""
+    messages, events = correct("我报修的地址写错了，是602室", None, phone=None)
+    assert responses(messages) == ["utter_correct_find_ticket_first"]
+    assert {"event": "followup", "timestamp": None, "name": "ticket_lookup_form"} in events
+    pending = pending_of(events)
+    assert stored(service_db, ticket_no)[0] == ADDRESS  # nothing changed before the ticket is known
+
+    tracker = make_tracker({"ticket_no": ticket_no, "phone": PHONE, "ticket_op": "query", "pending_correction": pending},
+                           text=PHONE)
+    messages, events = run(lookups.ActionTicketOperation(), tracker)
+    assert responses(messages) == ["utter_ticket_address_changed"]
+    assert stored(service_db, ticket_no)[0] == "上海市浦东新区张江路100弄5号602室"
+    assert {"event": "slot", "timestamp": None, "name": "pending_correction", "value": None} in events
+    assert {"event": "slot", "timestamp": None, "name": "last_ticket_no", "value": ticket_no} in events
+
+
+def test_a_pending_correction_with_the_wrong_phone_changes_nothing(service_db, ticket_no):
+    _, events = correct("地址写错了，是602室", None, phone=None)
+    tracker = make_tracker({"ticket_no": ticket_no, "phone": "13900000000", "ticket_op": "query",
+                            "pending_correction": pending_of(events)}, text="13900000000")
+    messages, events = run(lookups.ActionTicketOperation(), tracker)
+    assert responses(messages) == ["utter_ticket_not_found"]
+    assert stored(service_db, ticket_no)[0] == ADDRESS
+    assert {"event": "slot", "timestamp": None, "name": "pending_correction", "value": None} in events
+
+
+def test_a_new_phone_typed_before_the_ticket_is_known_is_not_taken_as_the_owner(service_db, ticket_no):
+    """"电话留错了，应该是13698765433" in a new chat: the phone mapping put the new number in the
+    slot; the lookup must ask for the number on the ticket, and the ticket then moves to the new one."""
+    tracker = make_tracker({"phone": "13698765433"}, text="电话留错了，应该是13698765433", intent="correct")
+    _, events = run(lookups.ActionCorrectTicket(), tracker)
+    assert {"event": "slot", "timestamp": None, "name": "phone", "value": None} in events
+    tracker = make_tracker({"ticket_no": ticket_no, "phone": PHONE, "ticket_op": "query",
+                            "pending_correction": pending_of(events)}, text=PHONE)
+    messages, _ = run(lookups.ActionTicketOperation(), tracker)
+    assert responses(messages) == ["utter_ticket_phone_changed"]
+    with db.session_scope(service_db) as session:
+        assert tickets.get_ticket_for_customer(session, ticket_no, phone="13698765433")
 
 
 def test_someone_elses_ticket_is_not_changed(service_db, ticket_no):

@@ -73,3 +73,23 @@ def test_a_forgotten_ticket_number_and_a_change_to_urging_in_the_lookup(stack, c
     # the number found after all: the look-up asks for the phone as a privacy check
     text = chat.texts(chat.say("找到了 BX20261122-0042"))
     assert "手机号" in text and ("隐私" in text or "信息安全" in text), text
+
+
+def test_a_ticket_from_an_earlier_chat_is_corrected_once_it_is_identified(stack, chat):
+    """A customer back in a new chat to correct the address: there is no ticket in this
+    conversation, so the ticket is identified like a query, then corrected (it used to ask
+    "需要更正哪一项" for ever and change nothing)."""
+    from kefu.services import tickets
+
+    with db.session_scope(stack.db_url) as session:
+        ticket_no = tickets.create_ticket(session, tickets.TicketRequest(
+            type="repair", phone="13722223333", product="冰箱", fault="不制冷",
+            address="杭州市西湖区文三路90号3幢601室", description="冰箱不制冷")).ticket.ticket_no
+    text = chat.texts(chat.say("我之前报修的地址写错了，门牌号应该是602室"))
+    assert "工单" in text, text
+    chat.say(ticket_no)
+    text = chat.texts(chat.say("13722223333"))
+    assert "602室" in text, text
+    with db.session_scope(stack.db_url) as session:
+        assert session.execute(select(Ticket).where(Ticket.ticket_no == ticket_no)).scalar_one().address == \
+            "杭州市西湖区文三路90号3幢602室"

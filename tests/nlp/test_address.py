@@ -15,6 +15,9 @@ OLD = "上海市浦东新区张江路100弄5号601室"
     ("不对，是200弄5号601室", "上海市浦东新区张江路200弄5号601室"),
     ("杭州市西湖区文三路90号", "杭州市西湖区文三路90号"),          # a whole address replaces the old one
     ("应该是张江路88号", "张江路88号"),                             # names a street: whole
+    ("我报修的地址写错了，是602室", "上海市浦东新区张江路100弄5号602室"),  # what follows the announcement
+    ("上次留的地址不对，门牌号应该是602", "上海市浦东新区张江路100弄5号602"),
+    ("地址改成杭州市西湖区文三路90号", "杭州市西湖区文三路90号"),
 ])
 def test_a_partial_correction_keeps_the_rest_of_the_address(correction, expected):
     assert merge_address(OLD, correction) == expected

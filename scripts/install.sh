@@ -75,6 +75,9 @@ if [[ -f desk/charts/package.json ]]; then
   fi
 fi
 
+# apt waits for another apt/dpkg run (an unattended upgrade, a second install) instead of failing.
+APT_WAIT=(-o DPkg::Lock::Timeout=600)
+
 # 3. Browser for the end-to-end tests (Debian's chromium; Playwright drives it)
 # (fonts-noto-cjk so that screenshots show Chinese text, not boxes), and faketime, with
 # which the clock guard runs the time-sensitive tests under a faked wall clock.
@@ -82,8 +85,8 @@ if [[ $WITH_TEST == 1 ]] && { ! command -v chromium >/dev/null || [[ ! -d /usr/s
                                || ! command -v faketime >/dev/null; }; then
   log "installing chromium, CJK fonts and faketime for the tests"
   sudo_=""; [[ $(id -u) == 0 ]] || sudo_=sudo
-  $sudo_ apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq chromium fonts-noto-cjk faketime >/dev/null
+  $sudo_ apt-get "${APT_WAIT[@]}" update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_ apt-get "${APT_WAIT[@]}" install -y -qq chromium fonts-noto-cjk faketime >/dev/null
 fi
 
 # 3b. nginx (Debian's nginx-light) balances several Rasa / desk instances for
@@ -91,8 +94,8 @@ fi
 if [[ $WITH_SCALE == 1 ]] && ! command -v nginx >/dev/null && [[ ! -x /usr/sbin/nginx ]]; then
   log "installing nginx for the scaled-out stack"
   sudo_=""; [[ $(id -u) == 0 ]] || sudo_=sudo
-  $sudo_ apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq nginx-light >/dev/null
+  $sudo_ apt-get "${APT_WAIT[@]}" update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_ apt-get "${APT_WAIT[@]}" install -y -qq nginx-light >/dev/null
 fi
 
 # 4. Generated NLP assets (jieba dictionary, spaCy zh pipeline) from config/catalogue.yml

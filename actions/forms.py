@@ -17,7 +17,7 @@ from kefu import clock
 from kefu.nlp.address import is_partial_address, looks_like_full_address, merge_address, plausible_address
 from kefu.nlp.catalogue import canonical_product, find_faults, find_products, product_for_model
 from kefu.nlp.normalize import clean_user_text, extract_order_no, extract_phone, extract_ticket_no
-from kefu.nlp.timeparse import format_window, parse_appointment, visit_hours_text
+from kefu.nlp.timeparse import clock_range_span, format_window, parse_appointment, visit_hours_text
 
 UNKNOWN_MODEL = "未知"
 DONT_KNOW = re.compile(r"不知道|不清楚|不记得|记不清|想不起|忘了|找不到|没有型号|看不到|不确定|不晓得|没注意|不造")
@@ -132,11 +132,12 @@ def without_products(text: str) -> str:
 def whole_time_span(tracker: Tracker, value: Any) -> str:
     """DIET may cut one time expression into pieces ("下" + "周五", "这" + "周日下午") and
     Rasa keeps the last piece: "下周五" became this week's Friday. The run of adjacent
-    `time` pieces of the latest message that contains ``value`` is what the customer said."""
+    `time` pieces of the latest message that contains ``value`` is what the customer said;
+    a piece that is one end of a clock range ("5点" of "明天下午2-5点") brings the range."""
     value = str(value or "")
     latest = tracker.latest_message or {}
     text = latest.get("text") or ""
-    spans = sorted((e["start"], e["end"]) for e in latest.get("entities") or []
+    spans = sorted(clock_range_span(text, e["start"], e["end"]) for e in latest.get("entities") or []
                    if e.get("entity") == "time" and isinstance(e.get("start"), int) and isinstance(e.get("end"), int))
     runs: List[List[int]] = []
     for start, end in spans:

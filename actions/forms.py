@@ -16,6 +16,7 @@ from actions.stall import StallWatch, time_answer
 from kefu import clock
 from kefu.nlp.address import is_partial_address, looks_like_full_address, merge_address, plausible_address
 from kefu.nlp.catalogue import canonical_product, find_faults, find_products, product_for_model
+from kefu.nlp.names import introduced_name
 from kefu.nlp.normalize import clean_user_text, extract_order_no, extract_phone, extract_ticket_no
 from kefu.nlp.timeparse import clock_range_span, format_window, parse_appointment, visit_hours_text
 
@@ -92,8 +93,6 @@ def last_address_given(tracker: Tracker) -> Optional[str]:
     return None
 
 
-# "我叫王大明" / "我是张伟" typed where the form asked something else.
-NAME_INTRO = re.compile(r"^(?:我叫|我是|本人|姓名[:：]?|名字[:：]?)\s*([\u4e00-\u9fa5]{2,4})[。.!！]?$")
 FORMS_WITH_ADDRESS = {"repair_form", "installation_form"}
 
 
@@ -106,9 +105,9 @@ def misplaced_answer(text: str, tracker: Tracker, asked: str) -> Optional[Dict[T
     phone = extract_phone(text or "")
     if phone and len(compact) <= len(phone) + 6:  # "13812345678" / "电话13812345678"
         return {asked: None, "phone": phone}
-    name = NAME_INTRO.match(compact)
+    name = introduced_name(compact)  # "我叫王大明", "我是张伟", "我姓张", "免贵姓欧阳"
     if name:
-        return {asked: None, "person_name": name.group(1)}
+        return {asked: None, "person_name": name}
     form = (tracker.active_loop or {}).get("name")
     if form in FORMS_WITH_ADDRESS and asked != "address" and looks_like_full_address(text) and not find_faults(text):
         return {asked: None, "address": clean_user_text(text, max_len=200)[0]}

@@ -364,6 +364,9 @@ def test_a_stray_address_piece_in_a_request_waits_for_the_address_question():
 @pytest.mark.parametrize("validator, asked, form, text, expected", [
     ("validate_product_model", "product_model", "repair_form", "13812345678", {"product_model": None, "phone": "13812345678"}),
     ("validate_product_model", "product_model", "repair_form", "我叫王大明", {"product_model": None, "person_name": "王大明"}),
+    ("validate_product_model", "product_model", "repair_form", "我姓张", {"product_model": None, "person_name": "张"}),
+    ("validate_fault_description", "fault_description", "repair_form", "免贵姓张", {"fault_description": None, "person_name": "张"}),
+    ("validate_fault_description", "fault_description", "repair_form", "我姓欧阳", {"fault_description": None, "person_name": "欧阳"}),
     ("validate_product_model", "product_model", "repair_form", "不造", {"product_model": "未知"}),
     ("validate_fault_description", "fault_description", "repair_form", "北京市海淀区中关村大街1号1001",
      {"fault_description": None, "address": "北京市海淀区中关村大街1号1001"}),

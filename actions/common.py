@@ -90,6 +90,34 @@ def contact_phone(tracker: Tracker) -> Optional[str]:
     return verified_phone(tracker) or extract_phone(str(tracker.get_slot("phone") or "")) or None
 
 
+_UNSET = object()
+
+
+def contact_name(tracker: Tracker) -> Optional[str]:
+    """The name the customer gave, as tickets and hand-overs carry it: the person_name slot
+    read as a name ("姓张" -> "张", DIET's token for "我姓张"), or the surname a message gives
+    where the NLU found no name or another one ("我姓张"; "我姓刘不姓王" tagged 王); a full
+    name the same turn tagged ("我姓张 叫张三") stays whole. The latest turn that names
+    someone wins. A surname stays a surname: no 先生/女士 is guessed."""
+    from kefu.nlp.names import person_name, surname_said
+
+    def as_name(value: Any) -> Optional[str]:
+        return (person_name(str(value)) or str(value).strip() or None) if value else None
+
+    tagged: Any = _UNSET  # the latest person_name value set after the user message being looked at
+    for event in reversed(tracker.events):
+        if event.get("event") == "slot" and event.get("name") == "person_name":
+            tagged = event.get("value") if tagged is _UNSET else tagged
+        elif event.get("event") == "user":
+            name = as_name(tagged) if tagged is not _UNSET else None
+            surname = surname_said(event.get("text") or "")
+            if surname and not (name and name.startswith(surname)):
+                return surname
+            if tagged is not _UNSET:
+                return name
+    return as_name(tagged if tagged is not _UNSET else tracker.get_slot("person_name"))
+
+
 def verified_customer_id(tracker: Tracker) -> Optional[int]:
     claims = customer_claims(tracker)
     return int(claims["customer_id"]) if claims and claims.get("customer_id") is not None else None

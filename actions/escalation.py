@@ -18,6 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import (
+    contact_name,
     contact_phone,
     filled,
     format_window,
@@ -142,9 +143,16 @@ async def escalate(
                            customer_id=facts["customer_id"], tier=facts["tier"], phone=phone, intent=ctx.intent)
 
 
+def summary_slots(tracker: Tracker) -> Dict[str, Any]:
+    """The slots the agent's summary shows; the customer's name as the ticket carries it."""
+    slots = {k: tracker.get_slot(k) for k in SUMMARY_SLOTS}
+    slots["person_name"] = contact_name(tracker)
+    return slots
+
+
 async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, decision: Decision, *, ticket_no: Optional[str],
                     customer_id: Optional[int], tier: Optional[str], phone: Optional[str], intent: Optional[str]) -> List[EventType]:
-    slots = {k: tracker.get_slot(k) for k in SUMMARY_SLOTS}
+    slots = summary_slots(tracker)
 
     def queue(session):
         outcome = handoffs.request_handover(

@@ -16,8 +16,9 @@ from actions.stall import StallWatch, time_answer
 from kefu import clock
 from kefu.nlp.address import is_partial_address, looks_like_full_address, merge_address, plausible_address
 from kefu.nlp.catalogue import canonical_product, find_faults, find_products, product_for_model
+from kefu.nlp.names import introduced_name
 from kefu.nlp.normalize import clean_user_text, extract_order_no, extract_phone, extract_ticket_no
-from kefu.nlp.timeparse import format_window, parse_appointment, visit_hours_text
+from kefu.nlp.timeparse import clock_range_span, format_window, parse_appointment, visit_hours_text
 
 UNKNOWN_MODEL = "未知"
 DONT_KNOW = re.compile(r"不知道|不清楚|不记得|记不清|想不起|忘了|找不到|没有型号|看不到|不确定|不晓得|没注意|不造")
@@ -92,8 +93,6 @@ def last_address_given(tracker: Tracker) -> Optional[str]:
     return None
 
 
-# "我叫王大明" / "我是张伟" typed where the form asked something else.
-NAME_INTRO = re.compile(r"^(?:我叫|我是|本人|姓名[:：]?|名字[:：]?)\s*([\u4e00-\u9fa5]{2,4})[。.!！]?$")
 FORMS_WITH_ADDRESS = {"repair_form", "installation_form"}
 
 
@@ -106,9 +105,9 @@ def misplaced_answer(text: str, tracker: Tracker, asked: str) -> Optional[Dict[T
     phone = extract_phone(text or "")
     if phone and len(compact) <= len(phone) + 6:  # "13812345678" / "电话13812345678"
         return {asked: None, "phone": phone}
-    name = NAME_INTRO.match(compact)
+    name = introduced_name(compact)  # "我叫王大明", "我是张伟", "我姓张", "免贵姓欧阳"
     if name:
-        return {asked: None, "person_name": name.group(1)}
+        return {asked: None, "person_name": name}
     form = (tracker.active_loop or {}).get("name")
     if form in FORMS_WITH_ADDRESS and asked != "address" and looks_like_full_address(text) and not find_faults(text):
         return {asked: None, "address": clean_user_text(text, max_len=200)[0]}
@@ -132,11 +131,12 @@ def without_products(text: str) -> str:
 def whole_time_span(tracker: Tracker, value: Any) -> str:
     """DIET may cut one time expression into pieces ("下" + "周五", "这" + "周日下午") and
     Rasa keeps the last piece: "下周五" became this week's Friday. The run of adjacent
-    `time` pieces of the latest message that contains ``value`` is what the customer said."""
+    `time` pieces of the latest message that contains ``value`` is what the customer said;
+    a piece that is one end of a clock range ("5点" of "明天下午2-5点") brings the range."""
     value = str(value or "")
     latest = tracker.latest_message or {}
     text = latest.get("text") or ""
-    spans = sorted((e["start"], e["end"]) for e in latest.get("entities") or []
+    spans = sorted(clock_range_span(text, e["start"], e["end"]) for e in latest.get("entities") or []
                    if e.get("entity") == "time" and isinstance(e.get("start"), int) and isinstance(e.get("end"), int))
     runs: List[List[int]] = []
     for start, end in spans:

@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import (
+    contact_name,
     contact_phone,
     format_moment,
     format_window,
@@ -281,7 +282,7 @@ class ActionSubmitRepair(SubmitTicketAction):
             fault=tracker.get_slot("fault"),
             description=tracker.get_slot("fault_description") or "",
             address=tracker.get_slot("address"),
-            contact_name=tracker.get_slot("person_name"),
+            contact_name=contact_name(tracker),
             appointment_start=parse_iso(tracker.get_slot("appointment_start")),
             appointment_end=parse_iso(tracker.get_slot("appointment_end")),
         )
@@ -303,7 +304,7 @@ class ActionSubmitInstallation(SubmitTicketAction):
             product_model=None if model in (None, UNKNOWN_MODEL) else model,
             description=f"{kind}：{tracker.get_slot('product') or ''}",
             address=tracker.get_slot("address"),
-            contact_name=tracker.get_slot("person_name"),
+            contact_name=contact_name(tracker),
             appointment_start=parse_iso(tracker.get_slot("appointment_start")),
             appointment_end=parse_iso(tracker.get_slot("appointment_end")),
             extra={"install_kind": kind},
@@ -325,7 +326,7 @@ class ActionSubmitComplaint(SubmitTicketAction):
             phone=tracker.get_slot("phone"),
             product=tracker.get_slot("product"),
             description=tracker.get_slot("complaint_detail") or "",
-            contact_name=tracker.get_slot("person_name"),
+            contact_name=contact_name(tracker),
             extra={"demand": tracker.get_slot("complaint_demand") or ""},
         )
 

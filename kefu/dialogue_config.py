@@ -22,6 +22,17 @@ class FormSwitch(_Strict):
     only_from: List[str] = []  # empty: from every other form
 
 
+class NameWords(_Strict):
+    """config/dialogue.yml names: how customers give their name (kefu/nlp/names.py)."""
+
+    surname_intros: List[str]
+    name_intros: List[str]
+    compound_surnames: List[str]
+    name_tails: List[str] = []
+    not_surnames: List[str] = []
+    max_chars: conint(ge=2, le=30)  # type: ignore[valid-type]
+
+
 class DialogueConfig(_Strict):
     max_bot_messages_per_turn: conint(ge=1, le=10)
     button_intents: List[str]
@@ -35,6 +46,7 @@ class DialogueConfig(_Strict):
     stop_words: List[str] = []
     affirmation_phrases: List[str] = []
     form_switches: Dict[str, FormSwitch] = {}
+    names: NameWords
 
     def switch_for(self, intent: str, form: Optional[str]) -> Optional[FormSwitch]:
         """The switch an ``intent`` typed inside ``form`` makes, if any (never into ``form`` itself)."""

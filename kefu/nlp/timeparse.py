@@ -12,8 +12,8 @@ clauses with a negation such as 不行/没空 are ignored):
   date   今天/明天/后天/大后天 | [这/本/下/下下]周X (星期X, 礼拜X) | [这/下]周末 |
          [YYYY年]M月D日/号 | M.D, M/D | [下个月/本月]D号 | YYYY-MM-DD
   period 早上 上午 中午 下午 傍晚 晚上 (+ aliases)
-  clock  H点[半/一刻/三刻/M分] | H:MM, optionally a range (3点到5点) or
-         followed by 以后/之后/后 or 以前/之前/前
+  clock  H点[半/一刻/三刻/M分] | H:MM, optionally a range (3点到5点, 2-5点, 两三点:
+         the window from its start to its end) or followed by 以后/之后/后 or 以前/之前/前
   asap   尽快, 越快越好, 随时都行 … -> the earliest service slot
 """
 
@@ -47,15 +47,35 @@ class AppointmentWindow:
 # --- text preparation ---------------------------------------------------------------
 
 _CN_NUM = "零〇一二两三四五六七八九十"
+# What joins the two ends of a clock range: 3点到5点, 2-5点, 2~5点, 2点至4点.
+_RANGE_SIGN = "(?:到|至|-|~|—|–)"
 _NUM_BEFORE_UNIT = re.compile(f"[{_CN_NUM}]+(?=[月号日点时:分])")
+_NUM_BEFORE_RANGE = re.compile(f"[{_CN_NUM}]+(?={_RANGE_SIGN}[{_CN_NUM}\\d]+[点时:])")  # 两到五点
 _NUM_AFTER_CLOCK = re.compile(f"(?<=[点:])[{_CN_NUM}]+(?![刻{_CN_NUM}])")
+# Two neighbouring hours said together: 两三点 (2 or 3 o'clock), 十一二点 (11 or 12).
+_CN_DIGIT = {c: i for i, c in enumerate("零一二三四五六七八九十")} | {"两": 2}
+_NEIGHBOUR_HOURS = re.compile(f"(?<![{_CN_NUM}\\d])(十?)([一二两三四五六七八九])([二两三四五六七八九十])(?=[点时])")
 _CLAUSE_SPLIT = re.compile(r"[,，。!！?？;；、]+")
 _GAP = "|"  # stands where removed text was, so patterns never join across it
 
 
+def _neighbour_hours(m: re.Match) -> str:
+    tens = 10 if m.group(1) else 0
+    first, second = tens + _CN_DIGIT[m.group(2)], tens + _CN_DIGIT[m.group(3)]
+    return f"{first}到{second}" if second == first + 1 else m.group()
+
+
+def _convert(m: re.Match) -> str:
+    try:
+        return str(cn2an.cn2an(m.group(), "smart"))
+    except ValueError:  # no number cn2an knows ("三二"): left as it is, so no clock is read
+        return m.group()
+
+
 def _arabise(text: str) -> str:
-    convert = lambda m: str(cn2an.cn2an(m.group(), "smart"))  # noqa: E731
-    return _NUM_AFTER_CLOCK.sub(convert, _NUM_BEFORE_UNIT.sub(convert, text))
+    text = _NEIGHBOUR_HOURS.sub(_neighbour_hours, text)
+    text = _NUM_BEFORE_RANGE.sub(_convert, _NUM_BEFORE_UNIT.sub(_convert, text))
+    return _NUM_AFTER_CLOCK.sub(_convert, text)
 
 
 def _prepare(text: str, cfg: AppointmentSettings) -> str:
@@ -108,7 +128,9 @@ _CLOCK_RE = re.compile(_CLOCK)
 _AFTER = ("以后", "之后", "后")
 _BEFORE = ("以前", "之前", "前")
 _QUALIFIER_RE = re.compile("|".join(_AFTER + _BEFORE))
-_RANGE_RE = re.compile(rf"(?:到|至|-|~|—)\|*{_CLOCK}")
+_RANGE_RE = re.compile(rf"{_RANGE_SIGN}\|*{_CLOCK}")
+# The start of a range said without its own 点: the "2" of 2-5点, 2到下午5点.
+_BARE_RANGE_START = re.compile(rf"(?<![\d:.])(\d{{1,2}})(?={_RANGE_RE.pattern})")
 # "快一点/早一点" mean "a bit sooner", not one o'clock.
 _A_BIT = re.compile(r"(?<=[快早晚慢多少好有])一点")
 
@@ -169,8 +191,12 @@ def _clock_value(groups: Tuple[Optional[str], ...]) -> Tuple[int, int]:
 def _find_clock(text: str) -> Optional[_Clock]:
     clocks: List[_Clock] = []
     pos = 0
-    while (m := _CLOCK_RE.search(text, pos)) is not None:
-        hour, minute = _clock_value(m.groups())
+    while True:
+        found = [x for x in (_CLOCK_RE.search(text, pos), _BARE_RANGE_START.search(text, pos)) if x]
+        if not found:
+            break
+        m = min(found, key=lambda x: x.start())
+        hour, minute = (int(m.group(1)), 0) if m.re is _BARE_RANGE_START else _clock_value(m.groups())
         end, qualifier, stop = None, "", m.end()
         # A range: "3点到5点", "下午2点到下午4点" (a repeated period is already blanked).
         r = _RANGE_RE.match(text, stop)
@@ -370,6 +396,25 @@ def parse_appointment(
         if fitted:
             return AppointmentWindow(fitted[0], fitted[1], label, asap=use_slot)
     return None
+
+
+def _range_ends(cfg: AppointmentSettings) -> Tuple[re.Pattern, re.Pattern]:
+    period = "|".join(sorted(map(re.escape, [*cfg.periods, *cfg.period_aliases]), key=len, reverse=True))
+    number = rf"(?:\d{{1,2}}|[{_CN_NUM}]{{1,3}})"
+    clock = rf"{number}(?:[点时](?:半|[13一三]刻|{number}分?)?|:\d{{2}})"
+    before = re.compile(rf"(?:{period})?{number}(?:[点时](?:半|[13一三]刻|{number}分?)?|:\d{{2}})?\s*{_RANGE_SIGN}\s*$")
+    after = re.compile(rf"\s*{_RANGE_SIGN}\s*(?:{period})?{clock}")
+    return before, after
+
+
+def clock_range_span(text: str, start: int, end: int, settings: Optional[AppointmentSettings] = None) -> Tuple[int, int]:
+    """``text[start:end]`` (a time the NLU found in ``text``) widened over the other end of a
+    clock range it is one end of: "5点" in "明天下午2-5点" -> "下午2-5点", "明天下午2点" in
+    "明天下午2点到5点" -> the whole. A range cut in two was booked at its end (chat probe)."""
+    before, after = _range_ends(settings or load_settings().appointment)
+    left = before.search(text[:start])
+    right = after.match(text, end)
+    return (left.start() if left else start), (right.end() if right else end)
 
 
 # --- display -------------------------------------------------------------------------

@@ -146,6 +146,28 @@ def test_separate_time_expressions_keep_the_last_one(monkeypatch):
     assert result["appointment_start"] == "2026-12-15T13:00:00+08:00"
 
 
+@pytest.mark.parametrize("text, pieces", [
+    ("明天下午2-5点", ["明天下午2-5点"]),
+    ("明天下午2-5点", ["明天下午", "5点"]),     # the window's start tagged by no entity
+    ("明天下午2-5点", ["明天下午2", "5点"]),    # the range sign tagged by none
+    ("明天下午2-5点", ["明天", "5点"]),
+    ("明天下午2-5点", []),
+    ("明天下午2点到5点吧", ["明天下午2点"]),    # the window's end tagged by none
+    ("那就明天下午两点到五点", ["明天下午", "五点"]),
+])
+def test_a_time_window_books_its_start_and_keeps_its_end(monkeypatch, text, pieces):
+    """Chat probe: "明天下午2-5点" was booked for 17:00, the end of the window."""
+    entities, pos = [], 0
+    for piece in pieces:
+        pos = text.index(piece, pos)
+        entities.append(time_entity(text, piece, pos))
+        pos += len(piece)
+    result = validate_time(text, pieces[-1] if pieces else text, entities, monkeypatch)
+    assert (result["appointment_start"], result["appointment_end"]) == (
+        "2026-12-08T14:00:00+08:00", "2026-12-08T17:00:00+08:00")
+    assert result["appointment_time"] == "12月8日（周二）下午 14:00–17:00"
+
+
 def test_a_whole_answer_without_entities_is_parsed_as_before(monkeypatch):
     result = validate_time("明天下午", "明天下午", [], monkeypatch)
     assert result["appointment_start"] == "2026-12-08T13:00:00+08:00"
@@ -342,6 +364,9 @@ def test_a_stray_address_piece_in_a_request_waits_for_the_address_question():
 @pytest.mark.parametrize("validator, asked, form, text, expected", [
     ("validate_product_model", "product_model", "repair_form", "13812345678", {"product_model": None, "phone": "13812345678"}),
     ("validate_product_model", "product_model", "repair_form", "我叫王大明", {"product_model": None, "person_name": "王大明"}),
+    ("validate_product_model", "product_model", "repair_form", "我姓张", {"product_model": None, "person_name": "张"}),
+    ("validate_fault_description", "fault_description", "repair_form", "免贵姓张", {"fault_description": None, "person_name": "张"}),
+    ("validate_fault_description", "fault_description", "repair_form", "我姓欧阳", {"fault_description": None, "person_name": "欧阳"}),
     ("validate_product_model", "product_model", "repair_form", "不造", {"product_model": "未知"}),
     ("validate_fault_description", "fault_description", "repair_form", "北京市海淀区中关村大街1号1001",
      {"fault_description": None, "address": "北京市海淀区中关村大街1号1001"}),

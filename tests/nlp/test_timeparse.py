@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from kefu.nlp.config import load_settings
-from kefu.nlp.timeparse import AppointmentWindow, format_window, parse_appointment
+from kefu.nlp.timeparse import AppointmentWindow, clock_range_span, format_window, parse_appointment
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2026, 11, 22, 10, 0, tzinfo=SHANGHAI)  # a Sunday
@@ -47,6 +47,23 @@ CASES = [
     ("随时都行", at(11, 22, 11), at(11, 22, 12)),
     ("明天越早越好", at(11, 23, 9), at(11, 23, 12)),
     ("下午3点到5点", at(11, 22, 15), at(11, 22, 17)),
+    # A window whose start has no 点 of its own starts at its start, not at its end (chat probe:
+    # "明天下午2-5点" was booked for 17:00).
+    ("明天下午2-5点", at(11, 23, 14), at(11, 23, 17)),
+    ("下午2点到5点", at(11, 22, 14), at(11, 22, 17)),
+    ("明天下午2到5点", at(11, 23, 14), at(11, 23, 17)),
+    ("明天下午2~5点", at(11, 23, 14), at(11, 23, 17)),
+    ("明天下午两到五点", at(11, 23, 14), at(11, 23, 17)),
+    ("明天下午2到下午5点", at(11, 23, 14), at(11, 23, 17)),
+    ("上午9-11点", at(11, 23, 9), at(11, 23, 11)),  # today's has passed
+    ("2点至4点", at(11, 22, 14), at(11, 22, 16)),
+    ("明天2-4点", at(11, 23, 14), at(11, 23, 16)),
+    ("明天9-11:30", at(11, 23, 9), at(11, 23, 11, 30)),
+    ("晚上7-10点", at(11, 22, 19), at(11, 22, 20)),  # cut to the visit hours like 晚上7点以后
+    # "两三点" is "2 or 3 o'clock", not 23:00; "十一二点" is 11–12 (it raised ValueError)
+    ("明天下午两三点", at(11, 23, 14), at(11, 23, 15)),
+    ("明天上午十一二点", at(11, 23, 11), at(11, 23, 12)),
+    ("明天一两点", at(11, 23, 13), at(11, 23, 14)),
     ("3点", at(11, 22, 15), at(11, 22, 16)),  # bare small hours are afternoon hours
     ("三点一刻", at(11, 22, 15, 15), at(11, 22, 16, 15)),
     ("明天上午10:30", at(11, 23, 10, 30), at(11, 23, 11, 30)),
@@ -75,7 +92,7 @@ def test_parse_appointment(text, start, end):
 @pytest.mark.parametrize(
     "text",
     ["", "你好", "这周六", "上周五", "11月3号", "二月三十号", "快一点", "明天不行", "今天早上",
-     "2025年12月3日", "25点", "明年"],
+     "2025年12月3日", "25点", "明年", "三二点"],
 )
 def test_unparseable_or_past_gives_none(text):
     assert parse_appointment(text, NOW) is None
@@ -88,10 +105,34 @@ def test_unparseable_or_past_gives_none(text):
     ("凌晨两点", at(11, 23, 2)),      # not 14:00
     ("半夜12点", at(11, 23, 0)),      # midnight, not noon
     ("晚上12点", at(11, 23, 0)),
+    ("晚上8-10点", at(11, 22, 20)),
 ])
 def test_times_outside_the_visit_hours_are_refused_but_understood(text, night_start):
     assert parse_appointment(text, NOW) is None
     assert parse_appointment(text, NOW, within_visit_hours=False).start == night_start
+
+
+def test_a_window_keeps_the_customers_wording_as_its_label():
+    assert parse_appointment("明天下午2-5点", NOW).label == "明天下午2-5点"
+
+
+def test_a_number_before_a_range_sign_without_a_clock_is_no_window():
+    window = parse_appointment("明天下午 3-4天前买的", NOW)  # "3-4天" is no clock time
+    assert (window.start, window.end) == (at(11, 23, 13), at(11, 23, 18))
+
+
+@pytest.mark.parametrize("text, piece, whole", [
+    ("明天下午2-5点", "5点", "下午2-5点"),
+    ("明天下午2-5点", "明天下午2", "明天下午2-5点"),
+    ("明天下午2点到下午5点半吧", "明天下午2点", "明天下午2点到下午5点半"),
+    ("下午两点 至 五点", "五点", "下午两点 至 五点"),
+    ("明天下午5点", "明天下午5点", "明天下午5点"),          # no range: unchanged
+    ("型号KFR-35GW 明天下午", "明天下午", "明天下午"),
+])
+def test_clock_range_span_widens_a_piece_over_its_range(text, piece, whole):
+    start = text.index(piece)
+    span = clock_range_span(text, start, start + len(piece))
+    assert text[span[0]:span[1]] == whole
 
 
 def test_asap_is_flagged_and_labelled():
@@ -142,6 +183,7 @@ def test_settings_change_the_service_day():
         ("星期天", "11月22日（周日）11:00–18:00"),
         ("明早", "11月23日（周一）早上 08:00–10:00"),
         ("尽快", "尽快安排，最早 11月22日（周日）上午 11:00–12:00"),
+        ("明天下午2-5点", "11月23日（周一）下午 14:00–17:00"),
     ],
 )
 def test_format_window(text, expected):

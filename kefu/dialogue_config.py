@@ -34,6 +34,7 @@ class DialogueConfig(_Strict):
     keep_ticket_words: List[str] = []
     stop_words: List[str] = []
     affirmation_phrases: List[str] = []
+    installed_words: List[str] = []
     form_switches: Dict[str, FormSwitch] = {}
 
     def switch_for(self, intent: str, form: Optional[str]) -> Optional[FormSwitch]:

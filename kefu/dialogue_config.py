@@ -35,6 +35,7 @@ class DialogueConfig(_Strict):
     stop_words: List[str] = []
     affirmation_phrases: List[str] = []
     installed_words: List[str] = []
+    repair_dropped_words: List[str] = []
     form_switches: Dict[str, FormSwitch] = {}
 
     def switch_for(self, intent: str, form: Optional[str]) -> Optional[FormSwitch]:

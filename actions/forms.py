@@ -7,6 +7,7 @@ import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
@@ -356,6 +357,49 @@ class ValidateRepairForm(StallWatch, SharedSlotValidation, FormValidationAction)
         return slots
 
 
+def reports_installed_fault(tracker: Tracker, kind_of: Any) -> bool:
+    """Whether the message the installation form validates now reports a fault of a machine that
+    is already installed ("空调装好了但是不制冷", "就是不制冷啊" to "新机安装、移机，还是拆机？"):
+    a repair, not an installation (config/dialogue.yml installed_words). ``kind_of(text)`` is
+    the installation kind the text names, if any. FAQs, stops and the requests that have a
+    form switch of their own (report_repair among them) are left to their rules."""
+    from actions.requests import reported_faults
+    from actions.stall import DIGRESSIONS, validating_the_message
+    from kefu.dialogue_config import dialogue_config
+
+    form = "installation_form"
+    opening = not (tracker.active_loop or {}).get("name")  # validated at activation: the request itself
+    if not (opening or validating_the_message(tracker, form)):
+        return False  # the form asks again after an FAQ answer: nothing new was said
+    config = dialogue_config()
+    intent = latest_intent(tracker) or ""
+    if intent in DIGRESSIONS or config.switch_for(intent, form) is not None:
+        return False
+    text = latest_text(tracker)
+    if not (reported_faults(text, None) or any(w in text for w in config.repair_request_words)):
+        return False
+    if any(w in text for w in config.installed_words):
+        return True
+    return tracker.get_slot("requested_slot") in (None, "install_kind") and kind_of(text) is None
+
+
+def installed_fault_to_repair(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    """The installation form ends and the repair form starts with the message's product (else
+    the installation's, the same machine), fault and description; an emergency is triaged first,
+    a fault with a first-aid tip gets it, as a repair request's opening does."""
+    from actions.requests import first_aid_tip, repair_request_events
+
+    said = len(dispatcher.messages)
+    events = repair_request_events(dispatcher, tracker)
+    if len(dispatcher.messages) == said:  # no emergency instruction
+        dispatcher.utter_message(response="utter_installed_fault_repair")
+        tip = first_aid_tip(latest_text(tracker), None)
+        if tip:
+            dispatcher.utter_message(response=tip)
+    return events + [SlotSet("install_kind", None), SlotSet("requested_slot", None), ActiveLoop(None),
+                     FollowupAction("repair_form")]
+
+
 class ValidateInstallationForm(StallWatch, SharedSlotValidation, FormValidationAction):
     KINDS = [("移机", re.compile(r"移机|挪|搬家|新家|换个位置|换地方|移到|拆了装|拆下来装")), ("拆机", re.compile(r"拆机|拆下|拆掉|卸下")), ("新装", re.compile(r"新装|新机|安装|装机|新买|刚买|上门装|装一下|装个|装上|要装|帮我装|新的|全新"))]
 
@@ -363,6 +407,13 @@ class ValidateInstallationForm(StallWatch, SharedSlotValidation, FormValidationA
 
     def name(self) -> Text:
         return "validate_installation_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        """A fault of an installed machine goes to the repair form: asked for the installation
+        kind again and again, the customer kept describing the fault (chat probe)."""
+        if reports_installed_fault(tracker, self._kind):
+            return installed_fault_to_repair(dispatcher, tracker)
+        return await super().run(dispatcher, tracker, domain)
 
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Text]:
         slots = [s for s in domain_slots if not (s == "phone" and verified_phone(tracker))]

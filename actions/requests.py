@@ -221,6 +221,11 @@ class SubmitTicketAction(Action, ABC):
     def response_args(self, tracker: Tracker, summary: Dict[str, Any]) -> Dict[str, Any]:
         return {}
 
+    def with_ticket(self, session: Any, tracker: Tracker, ticket: Any) -> List[Dict[str, Any]]:
+        """Work done in the new ticket's own transaction (nothing by default), and what to tell
+        the customer about it after the confirmation (utter_message arguments)."""
+        return []
+
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         request = self.request(tracker)
         request.customer_id = verified_customer_id(tracker)
@@ -233,10 +238,11 @@ class SubmitTicketAction(Action, ABC):
 
         def create(session):
             result = tickets.create_ticket(session, request)
-            return result, tickets.ticket_summary(result.ticket)
+            told = self.with_ticket(session, tracker, result.ticket) if result.created else []
+            return result, tickets.ticket_summary(result.ticket), told
 
         try:
-            result, summary = await with_session(create)
+            result, summary, told = await with_session(create)
         except Exception as error:
             return service_failure(dispatcher, error)
 
@@ -247,6 +253,8 @@ class SubmitTicketAction(Action, ABC):
         dispatcher.utter_message(response=confirmation_response(self.response, result, tell_history), **args,
                                  product=summary.get("product") or "产品")
         dispatcher.utter_message(json_message=ticket_card(summary))
+        for message in told:
+            dispatcher.utter_message(**message)
         events: List[EventType] = [SlotSet("last_ticket_no", summary["ticket_no"])] + reset(self.kind)
         said = len(dispatcher.messages)
         events += await escalate(dispatcher, tracker, ticket=summary, notices=result.notices, intent_hint=self.kind)
@@ -352,6 +360,20 @@ class ActionSubmitReturn(SubmitTicketAction):
     def response_args(self, tracker: Tracker, summary: Dict[str, Any]) -> Dict[str, Any]:
         return {"return_kind": tracker.get_slot("return_kind") or "退换货"}
 
+    def with_ticket(self, session: Any, tracker: Tracker, ticket: Any) -> List[Dict[str, Any]]:
+        """"不修了，直接退货吧": the return replaces the repair it was asked for instead
+        (``replaced_repairs``). That repair ticket is cancelled, so no technician comes, with a
+        note naming the return ticket; the return ticket notes the repair it replaces."""
+        replaced = replaced_repairs(session, tracker, ticket)
+        for repair in replaced:
+            tickets.cancel_ticket(session, repair, actor="customer",
+                                  reason=f"客户不再维修，改为退换货（退换货工单 {ticket.ticket_no}）")
+            tickets.add_note(session, ticket, f"替代报修单 {repair.ticket_no}（{repair.product or '产品'}），该报修单已取消",
+                             actor="bot")
+        if not replaced:
+            return []
+        return [{"response": "utter_repair_replaced_by_return", "repair_ticket_no": "、".join(r.ticket_no for r in replaced)}]
+
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         # The order must belong to the customer before anything is promised.
         from kefu.services import orders
@@ -371,6 +393,56 @@ class ActionSubmitReturn(SubmitTicketAction):
                 return [SlotSet("order_no", None), SlotSet("phone", None)] + reset("return")
             return service_failure(dispatcher, error)
         return await super().run(dispatcher, tracker, domain)
+
+
+def replaced_repairs(session: Any, tracker: Tracker, return_ticket: Any) -> List[Any]:
+    """The open repair tickets of this conversation that a new return ticket replaces: the same
+    customer's (the same phone or signed-in customer), given up after their confirmation
+    ("不修了", config/dialogue.yml repair_dropped_words), and of the return's product -- the
+    order's or the one named, else the one product those repairs are for (repairs of several
+    products and no product named: none is guessed)."""
+    customer_id = return_ticket.customer_id or getattr(return_ticket.customer, "id", None)
+    if customer_id is None:
+        return []
+    repairs = tickets.list_conversation_tickets(session, tracker.sender_id, "repair", customer_id)
+    given_up = {r.ticket_no: dropped_after(tracker, r.ticket_no) for r in repairs}
+    repairs = [r for r in repairs if given_up[r.ticket_no] is not None]
+    named = {return_ticket.product} if return_ticket.product else {
+        p for r in repairs for m in given_up[r.ticket_no] or [] for p in products_named(m)}
+    if named:
+        repairs = [r for r in repairs if r.product in named]
+    return repairs if len({r.product for r in repairs}) == 1 else []
+
+
+def dropped_after(tracker: Tracker, ticket_no: str) -> Optional[List[Dict[str, Any]]]:
+    """The customer's messages that give up a repair ("不修了，直接退货吧") since the ticket
+    ``ticket_no`` was confirmed (all messages the tracker holds when its confirmation is older);
+    None when there is none."""
+    from kefu.dialogue_config import dialogue_config
+
+    words = dialogue_config().repair_dropped_words
+    events = tracker.events
+    # its confirmation: the first time the conversation named it (a later look-up names it again)
+    confirmed = next((i for i, e in enumerate(events) if e.get("event") == "slot"
+                      and e.get("name") == "last_ticket_no" and e.get("value") == ticket_no), -1)
+    said = [e for e in events[confirmed + 1:] if e.get("event") == "user"
+            and any(w in user_text(e) for w in words)]
+    return said or None
+
+
+def user_text(event: Dict[str, Any]) -> str:
+    """A user event's text as the NLU read it (Simplified, slang mapped; as ``latest_text``)."""
+    parse = event.get("parse_data") or {}
+    return parse.get("text_normalized") or event.get("text") or parse.get("text") or ""
+
+
+def products_named(event: Dict[str, Any]) -> List[str]:
+    """The catalogue products a user event names (its entities, else its text)."""
+    from kefu.nlp.catalogue import canonical_product
+
+    entities = [canonical_product(str(e.get("value") or "")) for e in (event.get("parse_data") or {}).get("entities") or []
+                if e.get("entity") == "product"]
+    return [p for p in entities if p] or find_products(user_text(event))
 
 
 class ActionSubmitSuggestion(SubmitTicketAction):

@@ -45,6 +45,8 @@ class DialogueConfig(_Strict):
     keep_ticket_words: List[str] = []
     stop_words: List[str] = []
     affirmation_phrases: List[str] = []
+    installed_words: List[str] = []
+    repair_dropped_words: List[str] = []
     form_switches: Dict[str, FormSwitch] = {}
     names: NameWords
 

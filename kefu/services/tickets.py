@@ -256,6 +256,18 @@ def list_recent_tickets(
     return list(session.execute(query).scalars())
 
 
+def list_conversation_tickets(
+    session: Session, conversation_id: str, ticket_type: str, customer_id: int, open_only: bool = True
+) -> List[Ticket]:
+    """One customer's tickets of one type filed in one conversation, the newest first."""
+    query = select(Ticket).where(
+        Ticket.conversation_id == conversation_id, Ticket.type == ticket_type, Ticket.customer_id == customer_id
+    )
+    if open_only:
+        query = query.where(Ticket.status.in_(OPEN_STATUSES))
+    return list(session.execute(query.order_by(Ticket.created_at.desc(), Ticket.id.desc())).scalars())
+
+
 # --- lifecycle ----------------------------------------------------------------------
 
 

@@ -160,6 +160,13 @@ class ActionSwitchRequest(Action):
         switch = dialogue_config().switch_for(latest_intent(tracker) or "", previous)
         target, op = (switch.to, switch.op) if switch else (None, None)
         label = FORM_LABELS.get(previous or "", "刚才的登记")
+        if previous == "return_form" and asked_slot(tracker) == "order_no":
+            from actions.common import latest_text
+            from actions.forms import NO_ORDER_NO, says_no_order_no
+
+            if says_no_order_no(latest_text(tracker)):  # "没有订单号，是在门店买的" read as an order question
+                dispatcher.utter_message(response="utter_no_order_no_ok")
+                return resume_with_answer(previous, "order_no", NO_ORDER_NO)
         answer = form_answer_events(tracker, target, previous)
         if answer is not None:
             return answer

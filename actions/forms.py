@@ -58,6 +58,25 @@ def already_said(tracker: Tracker, response: str) -> bool:
         if event.get("event") == "bot" and (event.get("metadata") or {}).get("utter_action") == response:
             return True
     return False
+
+
+def says_no_order_no(text: str) -> bool:
+    """The customer has no order number to give (config/dialogue.yml no_order_no_words)."""
+    from kefu.dialogue_config import dialogue_config
+
+    return not extract_order_no(text) and any(word in text for word in dialogue_config().no_order_no_words)
+
+
+def said_this_turn(tracker: Tracker, response: str) -> bool:
+    """Whether the bot already said ``response`` after the customer's latest message."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "bot" and (event.get("metadata") or {}).get("utter_action") == response:
+            return True
+    return False
+
+
 CN_SCORE = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
 
 
@@ -512,6 +531,9 @@ class ValidateReturnForm(StallWatch, SharedSlotValidation, FormValidationAction)
         if order_no:
             return {"order_no": order_no, **await self._returned_product(dispatcher, tracker, order_no)}
         if value == NO_ORDER_NO:
+            return {"order_no": NO_ORDER_NO}
+        if says_no_order_no(latest_text(tracker)):  # "没有订单号，是在门店买的"
+            dispatcher.utter_message(response="utter_no_order_no_ok")
             return {"order_no": NO_ORDER_NO}
         if DONT_KNOW.search(latest_text(tracker)):
             return await self._forgotten_order_no(dispatcher, tracker)

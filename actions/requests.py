@@ -28,7 +28,7 @@ from actions.common import (
     with_session,
 )
 from actions.escalation import escalate, settle_waiting_handoff
-from actions.forms import UNKNOWN_MODEL
+from actions.forms import UNKNOWN_MODEL, said_this_turn
 from kefu.nlp.catalogue import emergency_faults, find_products, load_catalogue
 from kefu.nlp.normalize import is_negated
 from kefu.services import customers, tickets
@@ -162,6 +162,8 @@ class ActionAskAddress(Action):
         return "action_ask_address"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        if said_this_turn(tracker, "utter_invalid_address"):
+            return []  # "地址好像不太完整，请写明…" already asks again: not a second prompt
         customer_id = verified_customer_id(tracker)
         address = None
         if customer_id is not None:

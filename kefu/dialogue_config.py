@@ -47,6 +47,7 @@ class DialogueConfig(_Strict):
     affirmation_phrases: List[str] = []
     installed_words: List[str] = []
     repair_dropped_words: List[str] = []
+    no_order_no_words: List[str] = []
     form_switches: Dict[str, FormSwitch] = {}
     names: NameWords
 

@@ -258,6 +258,17 @@ def test_signed_in_customer_is_asked_to_confirm_the_registered_model(service_db)
     assert anonymous[0]["response"] == "utter_ask_product_model"  # a typed phone reveals nothing
 
 
+def test_the_address_is_not_asked_twice_after_it_was_found_incomplete():
+    """"滚筒的" as the address: "地址好像不太完整，请写明…" already asks again, so the form's
+    question does not follow it in the same turn (e2e: two address prompts in one reply)."""
+    invalid = {"event": "bot", "text": "地址好像不太完整", "metadata": {"utter_action": "utter_invalid_address"}}
+    tracker = make_tracker({}, text="滚筒的")
+    tracker.events.append(invalid)
+    assert run(requests.ActionAskAddress(), tracker)[0] == []
+    earlier_turn = make_tracker({}, text="杭州市西湖区文三路478号1203室", events=[invalid])
+    assert responses(run(requests.ActionAskAddress(), earlier_turn)[0]) == ["utter_ask_address"]
+
+
 def test_a_second_product_in_the_request_is_offered_after_the_ticket(service_db, pinned_clock):
     """"冰箱不制冷 空调也不制热 两个都要修" made one ticket (chat probe): the other one is offered."""
     slots = dict(REPAIR_SLOTS, fault_description="冰箱不制冷 空调也不制热 两个都要修")

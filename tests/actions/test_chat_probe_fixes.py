@@ -461,3 +461,12 @@ def test_the_return_kind_again_is_no_reason():
     tracker = in_form("门封条坏了", "return_form", "return_reason", slots={"return_kind": "换货"})
     assert forms.ValidateReturnForm().validate_return_reason("门封条坏了", CollectingDispatcher(), tracker, {}) == {
         "return_reason": "门封条坏了"}
+
+
+@pytest.mark.parametrize("text", ["没有订单号，是在门店买的", "实体店买的", "别人送的没订单"])
+def test_a_purchase_without_an_order_number_files_the_return_without_it(text):
+    tracker = in_form(text, "return_form", "order_no")
+    dispatcher = CollectingDispatcher()
+    result = asyncio.run(forms.ValidateReturnForm().validate_order_no(text, dispatcher, tracker, {}))
+    assert result == {"order_no": forms.NO_ORDER_NO}
+    assert [m.get("response") for m in dispatcher.messages] == ["utter_no_order_no_ok"]

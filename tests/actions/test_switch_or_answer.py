@@ -95,3 +95,15 @@ def test_an_emergency_typed_inside_another_form_gets_the_safety_instruction_firs
     assert slots.get("emergency") is True and slots["product"] == "燃气灶"
     assert messages[-1].get("response") == "utter_switch_request"  # after the safety instruction
     assert any("抢修" in (m.get("text") or "") for m in messages[:-1])
+
+
+def test_no_order_number_read_as_an_order_question_answers_the_return_form():
+    """"没有订单号，是在门店买的" at the return form's order-number question was read as
+    query_order: the return form was set aside for an order lookup that asked for the very
+    number the customer had just said they do not have (chat probe)."""
+    said, events = run_switch("没有订单号，是在门店买的", "order_no", form="return_form", intent="query_order")
+    assert said == ["utter_no_order_no_ok"]
+    assert {"event": "slot", "name": "order_no", "value": "未提供", "timestamp": None} in events
+    assert events[-1]["event"] == "followup" and events[-1]["name"] == "return_form"
+    said, events = run_switch("帮我查下订单 DD202611150042", "order_no", form="return_form", intent="query_order")
+    assert said == ["utter_switch_request"] and events[-1]["name"] == "order_lookup_form"  # a real order question

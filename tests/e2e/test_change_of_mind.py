@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from kefu import db
 from kefu.models.service import Ticket
+from kefu.settings import load_service_config
 
 TICKET_NO = re.compile(r"[A-Z]{2}\d{8}-\d{4,}")
 
@@ -55,7 +56,7 @@ def test_a_repair_request_while_booking_an_installation_starts_the_repair(stack,
 
 def test_an_installation_request_that_says_its_kind_is_not_asked_it_and_a_question_is_answered(stack, chat):
     """"洗衣机买回来要装" says it is a new installation (actions/forms.py KINDS); "滚筒的" to the
-    next question, read as a washer FAQ, gets that answer and the question again, once."""
+    next question (a washer FAQ, or an address found incomplete) asks for the address once."""
     text = chat.texts(chat.say("洗衣机买回来要装"))
     assert "地址" in text and "移机" not in text, text
     replies = chat.say("滚筒的")
@@ -93,3 +94,37 @@ def test_a_ticket_from_an_earlier_chat_is_corrected_once_it_is_identified(stack,
     with db.session_scope(stack.db_url) as session:
         assert session.execute(select(Ticket).where(Ticket.ticket_no == ticket_no)).scalar_one().address == \
             "杭州市西湖区文三路90号3幢602室"
+
+
+def test_a_fault_of_a_machine_just_installed_is_taken_as_a_repair(stack, chat):
+    """"空调装好了但是不制冷": the installation form asked 新机安装/移机/拆机 again and again while
+    the customer kept describing the fault (chat probe)."""
+    text = chat.texts(chat.say("空调装好了但是不制冷"))
+    assert "型号" in text and "移机" not in text, text  # the repair form's first question
+    chat.say("不知道")
+    chat.say("杭州市西湖区文三路478号1203室")
+    chat.say("13700002222")
+    numbers = TICKET_NO.findall(chat.texts(chat.say("明天下午2-5点")))
+    assert numbers and numbers[0].startswith("BX"), numbers  # a repair ticket
+    with db.session_scope(stack.db_url) as session:
+        ticket = session.execute(select(Ticket).where(Ticket.ticket_no == numbers[0])).scalar_one()
+        assert ticket.type == "repair" and ticket.product == "空调"
+        assert ticket.appointment_start.astimezone(load_service_config().tz).hour == 14  # the window's start, not 17:00
+
+
+def test_giving_up_a_repair_for_a_return_cancels_the_repair_ticket(stack, chat):
+    chat.say("冰箱不制冷了要报修")
+    chat.say("不知道")
+    chat.say("杭州市西湖区文三路478号1203室")
+    chat.say("13700003333")
+    repair_no = TICKET_NO.findall(chat.texts(chat.say("明天上午")))[0]
+    assert "订单号" in chat.texts(chat.say("不修了，直接退货吧"))  # the return form; "退货" is its kind
+    # read as an order question (query_order), it is this question's answer (no order to look up)
+    text = chat.texts(chat.say("没有订单号，是在门店买的"))
+    assert "不填订单号" in text or "先不填" in text, text
+    assert "原因" in text, text
+    replies = chat.say("不制冷，不想要了")
+    text = chat.texts(replies)
+    assert "TH2" in text and repair_no in text and "取消" in text, text  # the return filed, the repair cancelled
+    with db.session_scope(stack.db_url) as session:
+        assert session.execute(select(Ticket).where(Ticket.ticket_no == repair_no)).scalar_one().status == "已取消"

@@ -85,6 +85,13 @@ def main() -> None:
         default="action_courtesy",
         help="the custom action called (default: a cheap one, so that the call overhead shows)",
     )
+    parser.add_argument(
+        "--compare",
+        choices=["keep-alive", "selective-domain"],
+        default="keep-alive",
+        help="keep-alive: stock per-call connections vs the pool; selective-domain: the whole domain "
+        "in every call vs only for validate_* (both over the pool)",
+    )
     args = parser.parse_args()
 
     import aiohttp
@@ -129,12 +136,17 @@ def main() -> None:
 
     base = reliability_config()
 
-    def variant(keep_alive: bool):
+    names = ("stock", "keep-alive") if args.compare == "keep-alive" else ("whole domain", "selective")
+    selective = [False]
+
+    def variant(name: str):
+        keep_alive = name != "stock"
+        selective[0] = name == "selective"
         config = base.copy(update={"action_pool": base.action_pool.copy(update={"keep_alive": keep_alive})})
         action_calls.reliability_config = action_pool.reliability_config = lambda: config  # type: ignore[assignment]
 
     async def one_round(url: str, secret: str) -> Dict[str, Any]:
-        endpoint = EndpointConfig(url, headers={"X-Kefu-Action-Secret": secret})
+        endpoint = EndpointConfig(url, headers={"X-Kefu-Action-Secret": secret}, enable_selective_domain=selective[0])
         action = RemoteAction(args.action, endpoint)
         latencies: List[float] = []
         errors = [0]
@@ -177,16 +189,16 @@ def main() -> None:
         server = start_action_server(Path(tmp), port, secret)
         url = f"http://127.0.0.1:{port}/webhook"
         try:
-            variant(False)
+            variant(names[0])
             asyncio.run(one_round(url, secret))  # warm-up: imports, first DB connections
-            results: Dict[str, List[Dict[str, Any]]] = {"stock": [], "keep-alive": []}
+            results: Dict[str, List[Dict[str, Any]]] = {name: [] for name in names}
             for number in range(1, args.rounds + 1):
-                for name in ("stock", "keep-alive"):
-                    variant(name == "keep-alive")
+                for name in names:
+                    variant(name)
                     result = asyncio.run(one_round(url, secret))
                     results[name].append(result)
                     print(
-                        f"round {number} {name:>10}: {result['calls']} calls, {result['errors']} errors, "
+                        f"round {number} {name:>12}: {result['calls']} calls, {result['errors']} errors, "
                         f"{result['calls_per_s']:.0f} calls/s, p50 {result['p50_ms']:.1f} ms, "
                         f"p95 {result['p95_ms']:.1f} ms, {result['connections']} TCP connections",
                         flush=True,
@@ -196,8 +208,8 @@ def main() -> None:
             server.wait(30)
     mean = {name: statistics.mean(r["calls_per_s"] for r in rounds) for name, rounds in results.items()}
     print(
-        f"mean: stock {mean['stock']:.0f} calls/s, keep-alive {mean['keep-alive']:.0f} calls/s "
-        f"({mean['keep-alive'] / mean['stock']:.2f}x); {args.concurrency} in flight, "
+        f"mean: {names[0]} {mean[names[0]]:.0f} calls/s, {names[1]} {mean[names[1]]:.0f} calls/s "
+        f"({mean[names[1]] / mean[names[0]]:.2f}x); {args.concurrency} in flight, "
         f"pool of {base.action_pool.max_connections} connections"
     )
 

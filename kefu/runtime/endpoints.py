@@ -15,6 +15,8 @@ from urllib.parse import urlparse
 import yaml
 from sqlalchemy.engine import make_url
 
+from kefu.runtime.reliability import load_reliability_config
+
 
 def sql_store_params(database_url: str) -> Dict[str, Any]:
     """Rasa SQLTrackerStore parameters for a SQLAlchemy URL."""
@@ -68,7 +70,8 @@ def build_endpoints(database_url: str, var_dir: Path, action_url: str, redis_url
     endpoints: Dict[str, Any] = {
         # Rasa substitutes ${KEFU_ACTION_SECRET} from its environment when it reads the file,
         # so the secret is never written here (channels/rasa_server.py provides it).
-        "action_endpoint": {"url": action_url, "headers": {ACTION_SECRET_HEADER: "${KEFU_ACTION_SECRET}"}},
+        "action_endpoint": {"url": action_url, "headers": {ACTION_SECRET_HEADER: "${KEFU_ACTION_SECRET}"},
+                            "enable_selective_domain": load_reliability_config().action_calls.selective_domain},
         "tracker_store": tracker_store_config(database_url, var_dir),
     }
     lock_store = lock_store_config(redis_url)

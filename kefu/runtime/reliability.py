@@ -29,6 +29,7 @@ class ActionCallsConfig(_Strict):
     backoff_s: List[confloat(ge=0, le=60)]  # type: ignore[valid-type]
     safe_actions: List[constr(min_length=1)]  # type: ignore[valid-type]
     retry_statuses: List[conint(ge=500, le=599)] = []  # type: ignore[valid-type]
+    selective_domain: bool = False  # only validate_* actions receive the domain (Rasa's enable_selective_domain)
 
     @validator("backoff_s")
     def _not_empty(cls, value):

@@ -26,6 +26,7 @@ def test_endpoints_follow_the_database_and_redis_settings(tmp_path):
     sqlite = build_endpoints("sqlite:////x/kefu.db", tmp_path, "http://127.0.0.1:5055/webhook", None)
     assert sqlite["tracker_store"] == {"type": TRACKER_STORE_TYPE, "dialect": "sqlite", "db": str(tmp_path / "tracker.db")}
     assert "lock_store" not in sqlite
+    assert sqlite["action_endpoint"]["enable_selective_domain"] is True  # config/reliability.yml
     pg = build_endpoints("postgresql+psycopg2://postgres@127.0.0.1:5432/test", tmp_path, "http://a/webhook",
                          "redis://127.0.0.1:6379/2")
     assert pg["tracker_store"]["dialect"] == "postgresql" and pg["tracker_store"]["db"] == "test"

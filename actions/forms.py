@@ -52,12 +52,7 @@ OTHER_SHOP_ORDER = re.compile(r"(?<![A-Z0-9])[A-Z]{0,4}\d{10,24}(?![0-9])")
 
 def already_said(tracker: Tracker, response: str) -> bool:
     """Whether the bot said ``response`` since the active form started (a second failure)."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "active_loop" and event.get("name"):
-            return False
-        if event.get("event") == "bot" and (event.get("metadata") or {}).get("utter_action") == response:
-            return True
-    return False
+    return _said_since(tracker, response, lambda event: event.get("event") == "active_loop" and bool(event.get("name")))
 
 
 def says_no_order_no(text: str) -> bool:
@@ -69,8 +64,13 @@ def says_no_order_no(text: str) -> bool:
 
 def said_this_turn(tracker: Tracker, response: str) -> bool:
     """Whether the bot already said ``response`` after the customer's latest message."""
+    return _said_since(tracker, response, lambda event: event.get("event") == "user")
+
+
+def _said_since(tracker: Tracker, response: str, is_start) -> bool:
+    """Whether ``response`` was said after the latest event for which ``is_start`` holds."""
     for event in reversed(tracker.events):
-        if event.get("event") == "user":
+        if is_start(event):
             return False
         if event.get("event") == "bot" and (event.get("metadata") or {}).get("utter_action") == response:
             return True

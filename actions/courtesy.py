@@ -15,6 +15,7 @@
 """
 from __future__ import annotations
 
+import re
 from typing import List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -50,7 +51,7 @@ class ActionCourtesy(Action):
         return "action_courtesy"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        answered = courteous_nothing(tracker)
+        answered = courteous_nothing(tracker) or code_heard_as_courtesy(tracker)
         if answered is not None:
             return answered  # the form runs next (its rule) and asks the following question
         courtesy_reply(dispatcher, tracker)
@@ -69,12 +70,25 @@ def courteous_nothing(tracker: Tracker) -> Optional[List[EventType]]:
     return None if value is None else [SlotSet(asked, value)]
 
 
+def code_heard_as_courtesy(tracker: Tracker) -> Optional[List[EventType]]:
+    """"DD12" or "1381234" at an order, ticket or phone question, heard as an acknowledgement:
+    it is a mistyped answer for the form's validator ("订单号格式好像不对…"), not "好的。" and
+    the same question again (chat probe, 2026-12-07)."""
+    from actions.common import latest_text
+    from kefu.dialogue_config import is_courtesy
+
+    asked, text = tracker.get_slot("requested_slot"), latest_text(tracker).strip()
+    if not (tracker.active_loop or {}).get("name") or asked not in CODE_SLOTS:
+        return None
+    if not re.search(r"[0-9A-Za-z]", text) or is_courtesy(text):
+        return None
+    return [SlotSet(asked, text)]
+
+
 def nothing_answer_value(asked: Optional[str], text: str) -> Optional[str]:
     """The answer "没有了"/"不知道" (thanks and particles around it ignored) gives to the question
     for ``asked`` when nothing is a complete answer there (the model: unknown; the demand: the
     text); None when the question is another or the text says more."""
-    import re
-
     from actions.forms import DONT_KNOW, NOTHING_MORE, UNKNOWN_MODEL
     from kefu.dialogue_config import dialogue_config
 
@@ -93,6 +107,8 @@ def nothing_answer_value(asked: Optional[str], text: str) -> Optional[str]:
 FREE_TEXT_SLOTS = {"product_model", "fault_description", "complaint_detail", "complaint_demand", "return_reason"}
 # ... and those where "没有了" / "不知道" is a complete answer (the NLU hears a goodbye in it).
 NOTHING_IS_AN_ANSWER = {"product_model", "complaint_demand"}
+# ... and those answered with digits and letters, which the NLU may hear as anything.
+CODE_SLOTS = {"phone", "order_no", "ticket_no"}
 # ... and those where a grievance is the answer (why the customer wants to return it).
 COMPLAINT_IS_AN_ANSWER = {"return_reason"}
 

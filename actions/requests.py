@@ -28,7 +28,8 @@ from actions.common import (
     with_session,
 )
 from actions.escalation import escalate, settle_waiting_handoff
-from actions.forms import UNKNOWN_MODEL, said_this_turn
+from actions.asking import asked_again_this_turn
+from actions.forms import UNKNOWN_MODEL
 from kefu.nlp.catalogue import emergency_faults, find_products, load_catalogue
 from kefu.nlp.normalize import is_negated
 from kefu.services import customers, tickets
@@ -162,7 +163,7 @@ class ActionAskAddress(Action):
         return "action_ask_address"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        if said_this_turn(tracker, "utter_invalid_address"):
+        if asked_again_this_turn(tracker, "address"):
             return []  # "地址好像不太完整，请写明…" already asks again: not a second prompt
         customer_id = verified_customer_id(tracker)
         address = None

@@ -49,6 +49,7 @@ class DialogueConfig(_Strict):
     repair_dropped_words: List[str] = []
     no_order_no_words: List[str] = []
     form_switches: Dict[str, FormSwitch] = {}
+    asked_in_invalid_message: Dict[str, List[str]] = {}
     names: NameWords
 
     def switch_for(self, intent: str, form: Optional[str]) -> Optional[FormSwitch]:

@@ -128,3 +128,34 @@ def test_giving_up_a_repair_for_a_return_cancels_the_repair_ticket(stack, chat):
     assert "TH2" in text and repair_no in text and "取消" in text, text  # the return filed, the repair cancelled
     with db.session_scope(stack.db_url) as session:
         assert session.execute(select(Ticket).where(Ticket.ticket_no == repair_no)).scalar_one().status == "已取消"
+
+
+def test_a_return_wish_when_asked_for_an_order_number_starts_the_return(stack, chat):
+    """"退货" at the order look-up's number question was saved as the order number and
+    answered "订单号格式好像不对" (found chatting as a customer)."""
+    first = chat.texts(chat.say("帮我查一下订单"))
+    assert "订单号" in first or "订单编号" in first, first
+    text = chat.texts(chat.say("退货"))
+    assert "订单查询" in text, text  # a short confirmation that the look-up is set aside
+    assert "格式" not in text and "没能识别" not in text, text
+    events = chat.tracker()["events"]
+    assert not any(e.get("event") == "slot" and e.get("name") == "order_no" and e.get("value") == "退货"
+                   for e in events)
+    assert any(e.get("event") == "active_loop" and e.get("name") == "return_form" for e in events)
+
+
+def test_a_repair_request_when_asked_for_an_order_number_starts_the_repair(stack, chat):
+    chat.say("我想查下订单")
+    text = chat.texts(chat.say("我要报修，冰箱不制冷了"))
+    assert "订单查询" in text and "型号" in text, text  # confirmation, then the repair form's question
+    assert "格式" not in text, text
+
+
+def test_an_installation_request_when_asked_for_a_ticket_number_starts_the_installation(stack, chat):
+    first = chat.texts(chat.say("查一下我的工单进度"))
+    assert "工单号" in first or "手机号" in first or "单号" in first, first
+    text = chat.texts(chat.say("我要预约安装空调"))
+    assert "工单查询" in text, text
+    assert "格式" not in text and "没有找到" not in text, text
+    events = chat.tracker()["events"]
+    assert any(e.get("event") == "active_loop" and e.get("name") == "installation_form" for e in events)

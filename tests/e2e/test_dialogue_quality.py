@@ -188,3 +188,19 @@ def test_a_typed_no_to_the_two_stage_question_does_not_confirm_it(stack, chat):
     replies = say(chat, "不是")
     assert conversation_tracker(stack, chat.sender)["active_loop"].get("name") != "return_form", chat.texts(replies)
     assert not tickets_of(stack, chat.sender)
+
+
+def test_an_invalid_answer_is_asked_again_once(stack, chat):
+    """A phone or order number that is not valid: "这个号码好像不是有效的手机号呢，请输入 11 位…"
+    already asks again; the form's own question used to follow it in the same reply."""
+    chat.say("洗衣机不脱水了，要报修")
+    chat.say("不知道")
+    chat.say("杭州市西湖区文三路200号3幢")
+    replies = chat.say("12345")
+    assert len(replies) == 1 and "手机号" in chat.texts(replies), replies
+    numbers = TICKET_NO.findall(chat.texts(chat.say("13912345678")) + chat.texts(chat.say("明天上午")))
+    assert numbers  # the form goes on with the valid number
+    order = RestChat(stack)
+    order.say("帮我查一下订单")
+    replies = order.say("DD12")
+    assert len(replies) == 1 and "订单" in order.texts(replies), replies

@@ -113,6 +113,15 @@ class ActionGreet(Action):
         return "action_greet"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        from actions.requests import reported_faults
+
+        text = latest_text(tracker)
+        if reported_faults(text, None):
+            # "喂 你好 我是帮我妈问的 她家的燃气灶左边那个灶眼打不着", heard as a greeting: a repair
+            # request that starts with hello (it got the general greeting, chat probe 2026-12-07)
+            from actions.conversation import start_request
+
+            return await start_request("report_repair", dispatcher, tracker, domain, text)
         customer_id = verified_customer_id(tracker)
         if customer_id is None:  # anonymous, or a typed phone/name: the general greeting only
             dispatcher.utter_message(response="utter_greet")

@@ -28,17 +28,19 @@ class AskUnlessAskedAgain(Action, ABC):
 
     Abstract, so that rasa_sdk does not register it as an action of its own."""
 
+    form = ""  # set for a form that asks in its own words (utter_ask_<form>_<slot>)
+
     @property
     @abstractmethod
     def slot(self) -> str:
         """The slot asked for (a class attribute in each action)."""
 
     def name(self) -> Text:
-        return f"action_ask_{self.slot}"
+        return f"action_ask_{self.form}_{self.slot}" if self.form else f"action_ask_{self.slot}"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         if not asked_again_this_turn(tracker, self.slot):
-            dispatcher.utter_message(response=f"utter_ask_{self.slot}")
+            dispatcher.utter_message(response="utter" + self.name()[len("action"):])
         return []
 
 
@@ -56,3 +58,17 @@ class ActionAskOrderNo(AskUnlessAskedAgain):
 
 class ActionAskTicketNo(AskUnlessAskedAgain):
     slot = "ticket_no"
+
+
+# Rasa prefers a form's own question (utter_ask_<form>_<slot>) to the slot's: these forms
+# ask for the phone in their own words, so they need their own actions.
+class ActionAskTicketLookupFormPhone(ActionAskPhone):
+    form = "ticket_lookup_form"
+
+
+class ActionAskOrderLookupFormPhone(ActionAskPhone):
+    form = "order_lookup_form"
+
+
+class ActionAskCallbackFormPhone(ActionAskPhone):
+    form = "callback_form"

@@ -202,6 +202,10 @@ class ActionRouteInform(Action):
         if ValidateInstallationForm()._kind(text) in ("移机", "拆机", "新装") and not find_faults(text):
             dispatcher.utter_message(response="utter_installation_start")
             return [FollowupAction("installation_form")]
+        if tracker.get_slot("last_ticket_no") and names_only_a_time(text):
+            # "那就后天上午吧" after a visit was booked: a new time for that visit
+            return [SlotSet("ticket_op", "reschedule"), SlotSet("appointment_time", text.strip()),
+                    FollowupAction("ticket_lookup_form")]
         if find_faults(text):
             return await start_request("report_repair", dispatcher, tracker, domain, text)
         if find_products(text):  # a bare product name: repair or installation?
@@ -209,6 +213,17 @@ class ActionRouteInform(Action):
             return []
         dispatcher.utter_message(response="utter_ask_what_service")
         return []
+
+
+def names_only_a_time(text: str) -> bool:
+    """A statement of a day and nothing else to act on ("嗯 周六吧", "晚上不上门的话就后天上午吧"):
+    no question, product or fault ("上午下午都行" names no day: it is no new time)."""
+    from actions.forms import ASKS, now_local
+    from kefu.nlp.catalogue import find_faults, find_products
+    from kefu.nlp.timeparse import names_a_day, parse_appointment
+
+    return (not ASKS.search(text) and not find_faults(text) and not find_products(text) and names_a_day(text)
+            and parse_appointment(text, now_local(), within_visit_hours=False) is not None)
 
 
 def offered_intent(tracker: Tracker) -> Optional[str]:

@@ -24,11 +24,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import latest_intent
+from kefu.nlp.normalize import extract_order_no, extract_phone, extract_ticket_no
 
 FORM_LABELS = {
     "repair_form": "报修登记", "installation_form": "安装预约", "complaint_form": "投诉登记",
     "return_form": "退换货申请", "ticket_lookup_form": "工单查询", "order_lookup_form": "订单查询",
-    "callback_form": "回电预约",
+    "callback_form": "回电预约", "suggestion_form": "建议登记",
 }
 
 
@@ -39,11 +40,13 @@ def courtesy_reply(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
 
     intent = latest_intent(tracker)
     kind = courtesy_kind(latest_text(tracker)) or ("thanks" if intent == "thank" else "ack")
+    greeting = kind == "greeting" or (kind == "ack" and intent == "greet")
     if (tracker.active_loop or {}).get("name"):
-        short = {"thanks": "utter_welcome_short"}.get(kind, "utter_greet_short" if intent == "greet" else "utter_ack_short")
+        short = {"thanks": "utter_welcome_short"}.get(kind, "utter_greet_short" if greeting else "utter_ack_short")
         dispatcher.utter_message(response=short)  # the form repeats its question next
         return
-    dispatcher.utter_message(response={"closing": "utter_goodbye", "thanks": "utter_you_are_welcome"}.get(kind, "utter_ack"))
+    dispatcher.utter_message(response="utter_greet" if greeting else
+                             {"closing": "utter_goodbye", "thanks": "utter_you_are_welcome"}.get(kind, "utter_ack"))
 
 
 class ActionCourtesy(Action):
@@ -51,7 +54,9 @@ class ActionCourtesy(Action):
         return "action_courtesy"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        answered = courteous_nothing(tracker) or code_heard_as_courtesy(tracker)
+        answered = courteous_nothing(tracker)
+        if answered is None:
+            answered = code_heard_as_courtesy(tracker, dispatcher)
         if answered is not None:
             return answered  # the form runs next (its rule) and asks the following question
         courtesy_reply(dispatcher, tracker)
@@ -70,19 +75,21 @@ def courteous_nothing(tracker: Tracker) -> Optional[List[EventType]]:
     return None if value is None else [SlotSet(asked, value)]
 
 
-def code_heard_as_courtesy(tracker: Tracker) -> Optional[List[EventType]]:
+def code_heard_as_courtesy(tracker: Tracker, dispatcher: CollectingDispatcher) -> Optional[List[EventType]]:
     """"DD12" or "1381234" at an order, ticket or phone question, heard as an acknowledgement:
-    it is a mistyped answer for the form's validator ("订单号格式好像不对…"), not "好的。" and
-    the same question again (chat probe, 2026-12-07)."""
+    a mistyped answer, told so ("订单号格式好像不对…", which asks again), not "好的。" and the
+    same question again (chat probe, 2026-12-07). A valid number is an entity the form takes
+    whatever the intent; an invalid one must not be stored unvalidated."""
     from actions.common import latest_text
-    from kefu.dialogue_config import is_courtesy
+    from kefu.dialogue_config import dialogue_config, is_courtesy
 
     asked, text = tracker.get_slot("requested_slot"), latest_text(tracker).strip()
     if not (tracker.active_loop or {}).get("name") or asked not in CODE_SLOTS:
         return None
-    if not re.search(r"[0-9A-Za-z]", text) or is_courtesy(text):
+    if not re.search(r"[0-9A-Za-z]", text) or is_courtesy(text) or CODE_SLOTS[asked](text):
         return None
-    return [SlotSet(asked, text)]
+    dispatcher.utter_message(response=dialogue_config().asked_in_invalid_message[asked][0])
+    return []
 
 
 def nothing_answer_value(asked: Optional[str], text: str) -> Optional[str]:
@@ -107,8 +114,9 @@ def nothing_answer_value(asked: Optional[str], text: str) -> Optional[str]:
 FREE_TEXT_SLOTS = {"product_model", "fault_description", "complaint_detail", "complaint_demand", "return_reason"}
 # ... and those where "没有了" / "不知道" is a complete answer (the NLU hears a goodbye in it).
 NOTHING_IS_AN_ANSWER = {"product_model", "complaint_demand"}
-# ... and those answered with digits and letters, which the NLU may hear as anything.
-CODE_SLOTS = {"phone", "order_no", "ticket_no"}
+# ... and those answered with digits and letters, which the NLU may hear as anything (each
+# with what finds a valid value in an answer).
+CODE_SLOTS = {"phone": extract_phone, "order_no": extract_order_no, "ticket_no": extract_ticket_no}
 # ... and those where a grievance is the answer (why the customer wants to return it).
 COMPLAINT_IS_AN_ANSWER = {"return_reason"}
 
@@ -135,6 +143,11 @@ def resume_with_answer(form: str, slot: str, value: str) -> List[EventType]:
             FollowupAction(form)]
 
 
+def resume_asking(form: str, slot: str) -> List[EventType]:
+    """Take the set-aside form up again; it asks for ``slot`` again."""
+    return [ActiveLoop(form), SlotSet("ticket_op", None), SlotSet("requested_slot", slot), FollowupAction(form)]
+
+
 def form_answer_events(tracker: Tracker, target: Optional[str], previous: Optional[str]) -> Optional[List[EventType]]:
     """When an interrupting request is really the answer to the form's question, the form is
     taken up again with the text as the value of the slot it asked for:
@@ -156,7 +169,12 @@ def form_answer_events(tracker: Tracker, target: Optional[str], previous: Option
     if extract_ticket_no(text) or any(word in text for word in dialogue_config().ticket_switch_words):
         return None
     if asked not in FREE_TEXT_SLOTS:
-        return None  # phone, address, time...: their validators must see the text; the switch stands
+        # phone, address, time: their validators must see an answer. A message that asks nothing
+        # about a ticket ("reset过了 没用" at the address question) is no ticket question: the
+        # form asks its question again (it became a ticket look-up asking for a number)
+        if asked and previous and not any(word in text for word in dialogue_config().ticket_question_words):
+            return resume_asking(previous, asked)
+        return None
     value = text
     if asked == "product_model":
         from actions.forms import DONT_KNOW, UNKNOWN_MODEL

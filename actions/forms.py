@@ -15,7 +15,7 @@ from rasa_sdk.types import DomainDict
 from actions.common import latest_intent, latest_text, previous_value, registered_products, verified_customer_id, verified_phone
 from actions.stall import StallWatch, time_answer
 from kefu import clock
-from kefu.nlp.address import is_partial_address, looks_like_full_address, merge_address, plausible_address
+from kefu.nlp.address import address_in_answer, announces_correction, is_partial_address, looks_like_full_address, merge_address, plausible_address
 from kefu.nlp.catalogue import canonical_product, find_faults, find_products, product_for_model
 from kefu.nlp.names import introduced_name
 from kefu.nlp.normalize import clean_user_text, extract_order_no, extract_phone, extract_ticket_no
@@ -38,7 +38,7 @@ SCORE_WORDS = [
     (re.compile(r"满意|不错|挺好|很好|好评"), 4),
 ]
 # "不想给手机号", "为什么要手机号": the customer declines, it is not a mistyped number
-PHONE_REFUSED = re.compile(r"不想给|不给|不方便|不想留|不留|不愿意|为什么要|为啥要|凭什么|干嘛要|保密|隐私|不告诉")
+PHONE_REFUSED = re.compile(r"不想给|不给|不方便|不想留|不留|不愿意|为什么要|为啥要|凭什么|干嘛要|保密|隐私|不告诉|一定要|必须|骚扰|推销")
 # A message that asks something (an FAQ in the middle of a form) rather than stating a wish.
 # What the NLU made of a bare time at the time question ("晚上十点" -> the service-hours FAQ);
 # not stop_form/request_human: "算了，明天再说" is a stop, whatever time it names.
@@ -101,6 +101,8 @@ def silent_on_reset(validator):
 # "地址一样" / "同上" / "还是刚才那个地址": the address of the conversation's earlier request.
 SAME_AS_BEFORE = re.compile(r"一样|同上|同一个|还是那个|还是刚才|跟刚才|和刚才|跟上次|和上次|上面那个|之前那个")
 PHONE_DIGITS = r"1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}"
+# "就是下单那个地址" / "跟订单上的一样" / "老地址": an address the customer expects us to have.
+ADDRESS_ON_FILE = re.compile(r"下单|订单|收货地址|默认地址|原来的地址|原地址|老地址|以前的地址|登记的地址|留过")
 
 
 def last_address_given(tracker: Tracker) -> Optional[str]:
@@ -114,6 +116,20 @@ def last_address_given(tracker: Tracker) -> Optional[str]:
 
 
 FORMS_WITH_ADDRESS = {"repair_form", "installation_form"}
+
+
+def address_corrected_instead(tracker: Tracker, dispatcher: CollectingDispatcher) -> Optional[Dict[Text, Any]]:
+    """A corrected address typed at the next question ("不好意思地址写错了 是盘龙区北京路985号"
+    when asked for the phone): the address changes, with a confirmation, and the question is
+    asked again — it was answered "这个号码好像不是有效的手机号呢" (chat probe, 2026-12-07)."""
+    old = tracker.get_slot("address")
+    if (tracker.active_loop or {}).get("name") not in FORMS_WITH_ADDRESS or not old:
+        return None
+    new = address_in_answer(latest_text(tracker), old)
+    if not new or new == old:
+        return None
+    dispatcher.utter_message(response="utter_address_corrected", address=new)
+    return {"address": new}
 
 
 def misplaced_answer(text: str, tracker: Tracker, asked: str) -> Optional[Dict[Text, Any]]:
@@ -174,9 +190,10 @@ def only_acknowledged(text: str, dispatcher: CollectingDispatcher) -> bool:
     """"好的"/"嗯" to a form's question is no answer: acknowledge it, and the form asks again."""
     from kefu.dialogue_config import courtesy_kind
 
-    if courtesy_kind(text.strip()) != "ack":
+    kind = courtesy_kind(text.strip())
+    if kind not in ("ack", "greeting"):
         return False
-    dispatcher.utter_message(response="utter_ack_short")
+    dispatcher.utter_message(response="utter_greet_short" if kind == "greeting" else "utter_ack_short")
     return True
 
 
@@ -273,6 +290,9 @@ class SharedSlotValidation:
         phone = extract_phone(str(value or ""))
         if not phone and only_acknowledged(str(value or ""), dispatcher):
             return {"phone": None}
+        corrected = None if phone else address_corrected_instead(tracker, dispatcher)
+        if corrected:
+            return {"phone": None, **corrected}
         if not phone and PHONE_REFUSED.search(latest_text(tracker)):
             # a refusal is not a typo: say why the number is needed and what else can be done
             dispatcher.utter_message(response="utter_phone_why")
@@ -298,10 +318,21 @@ class SharedSlotValidation:
         earlier = last_address_given(tracker)
         if earlier and SAME_AS_BEFORE.search(latest_text(tracker)):  # "地址一样" for a second request
             return {"address": earlier}
+        said = latest_text(tracker)
+        if (SAME_AS_BEFORE.search(said) or ADDRESS_ON_FILE.search(said)) and not plausible_address(said):
+            # "地址就是下单那个地址": one this chat has not seen (a signed-in customer's is offered
+            # with a button): say so, rather than "地址好像不太完整" (chat probe, 2026-12-07)
+            on_file = tracker.get_slot("customer_address")
+            if on_file:
+                return {"address": on_file}
+            dispatcher.utter_message(response="utter_address_not_known")
+            return {"address": None}
         if only_acknowledged(text, dispatcher):
             return {"address": None}
         # "…2单元501，电话15811112222": the phone is no part of the address
         text = re.sub(r"[,，\s]*(?:电话|手机|手机号|联系方式)?[:：]?\s*" + PHONE_DIGITS + r"[,，\s]*", "", text).strip(",， ") or text
+        if announces_correction(text):  # "西湖区文三路478号 不对这是公司的 家里是 拱墅区莫干山路100号7幢302"
+            text = address_in_answer(text, None) or text
         old = previous_value(tracker, "address")
         part = next((t for t in (text, clean_user_text(latest_text(tracker), max_len=200)[0]) if is_partial_address(t)), None)
         if old and part and old != text:
@@ -329,6 +360,9 @@ class SharedSlotValidation:
         window = parse_appointment(whole_time_span(tracker, value), now) or parse_appointment(latest_text(tracker), now)
         if window is None and only_acknowledged(str(value or ""), dispatcher):
             return appointment_slots(None)
+        corrected = None if window else address_corrected_instead(tracker, dispatcher)
+        if corrected:
+            return {**appointment_slots(None), **corrected}
         if window is None and outside_visit_hours(tracker, value, now):
             dispatcher.utter_message(response="utter_time_outside_visit_hours", **visit_hours_text())
             return appointment_slots(None)
@@ -605,7 +639,24 @@ class ValidateReturnForm(StallWatch, SharedSlotValidation, FormValidationAction)
         return {"return_reason": text if len(text) >= 2 else None}
 
 
-class ValidateTicketLookupForm(StallWatch, SharedSlotValidation, FormValidationAction):
+class EndsWhenNumberUnknown:
+    """Form-validator mixin for the look-ups: when the number is not known ("忘了", or a second
+    answer that is no number) and there are no recent ones to pick from, the customer hears
+    where to find it and gets a button to a person, and the look-up ends. It used to ask for
+    the number again whatever was typed, turn after turn (chat probe, 2026-12-07)."""
+
+    unknown_response = ""
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        events = await super().run(dispatcher, tracker, domain)  # type: ignore[misc]
+        if any(message.get("response") == self.unknown_response for message in dispatcher.messages):
+            return events + [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
+        return events
+
+
+class ValidateTicketLookupForm(EndsWhenNumberUnknown, StallWatch, SharedSlotValidation, FormValidationAction):
+    unknown_response = "utter_ticket_no_unknown"
+
     def name(self) -> Text:
         return "validate_ticket_lookup_form"
 
@@ -633,7 +684,7 @@ class ValidateTicketLookupForm(StallWatch, SharedSlotValidation, FormValidationA
     async def validate_ticket_no(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         text = str(value or "")
         ticket_no = extract_ticket_no(text)
-        if not ticket_no and DONT_KNOW.search(text):
+        if not ticket_no and (DONT_KNOW.search(text) or already_said(tracker, "utter_invalid_ticket_no")):
             await ticket_no_unknown(dispatcher, tracker)
         elif not ticket_no:
             dispatcher.utter_message(response="utter_invalid_ticket_no")
@@ -697,7 +748,9 @@ async def recent_buttons(tracker: Tracker, list_recent: Any) -> List[Dict[str, A
     return [{"title": f"{number} {about}".strip(), "payload": number} for number, about in recent]
 
 
-class ValidateOrderLookupForm(StallWatch, SharedSlotValidation, FormValidationAction):
+class ValidateOrderLookupForm(EndsWhenNumberUnknown, StallWatch, SharedSlotValidation, FormValidationAction):
+    unknown_response = "utter_order_no_unknown"
+
     def name(self) -> Text:
         return "validate_order_lookup_form"
 
@@ -712,7 +765,7 @@ class ValidateOrderLookupForm(StallWatch, SharedSlotValidation, FormValidationAc
         order_no = extract_order_no(str(value or ""))
         if order_no:
             return {"order_no": order_no}
-        if DONT_KNOW.search(latest_text(tracker)):
+        if DONT_KNOW.search(latest_text(tracker)) or already_said(tracker, "utter_invalid_order_no"):
             pick_or_ask_a_person(dispatcher, await recent_order_buttons(tracker), "utter_pick_recent_order", "utter_order_no_unknown")
             return {"order_no": None}
         dispatcher.utter_message(response="utter_invalid_order_no")
@@ -762,6 +815,21 @@ def parse_score(text: str) -> Optional[int]:
 class ValidateCallbackForm(SharedSlotValidation, FormValidationAction):
     def name(self) -> Text:
         return "validate_callback_form"
+
+
+class ValidateSuggestionForm(FormValidationAction):
+    """The suggestion itself, asked for after "我有个建议" (actions/requests.py ActionSubmitSuggestion)."""
+
+    def name(self) -> Text:
+        return "validate_suggestion_form"
+
+    def validate_suggestion_text(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        from kefu.dialogue_config import says_only_it_has_a_suggestion
+
+        text, _ = clean_user_text(str(value or ""), max_len=500)
+        if not text or only_acknowledged(text, dispatcher) or says_only_it_has_a_suggestion(text):
+            return {"suggestion_text": None}
+        return {"suggestion_text": text}
 
 
 def _not_intents(domain: DomainDict, slot: str) -> List[str]:

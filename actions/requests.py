@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -30,6 +30,7 @@ from actions.common import (
 from actions.escalation import escalate, settle_waiting_handoff
 from actions.asking import asked_again_this_turn
 from actions.forms import UNKNOWN_MODEL
+from kefu.dialogue_config import says_only_it_has_a_suggestion
 from kefu.nlp.catalogue import emergency_faults, find_products, load_catalogue
 from kefu.nlp.normalize import is_negated
 from kefu.services import customers, tickets
@@ -45,7 +46,7 @@ FORM_SLOTS = {
                      "appointment_start", "appointment_end"],
     "complaint": ["complaint_detail", "complaint_demand"],
     "return": ["order_no", "external_order_no", "return_kind", "return_reason", "product", "product_model"],
-    "suggestion": [],
+    "suggestion": ["suggestion_text"],
 }
 
 
@@ -454,8 +455,15 @@ class ActionSubmitSuggestion(SubmitTicketAction):
     def name(self) -> Text:
         return "action_submit_suggestion"
 
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        if not tracker.get_slot("suggestion_text") and says_only_it_has_a_suggestion(latest_text(tracker)):
+            # "我有个建议": nothing to record yet; the form asks for the suggestion itself
+            return [FollowupAction("suggestion_form")]
+        return await super().run(dispatcher, tracker, domain)
+
     def request(self, tracker: Tracker) -> TicketRequest:
-        return TicketRequest(type="suggestion", phone=tracker.get_slot("phone"), description=latest_text(tracker))
+        description = tracker.get_slot("suggestion_text") or latest_text(tracker)
+        return TicketRequest(type="suggestion", phone=tracker.get_slot("phone"), description=description)
 
 
 class ActionAcknowledgeComplaint(Action):

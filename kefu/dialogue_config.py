@@ -39,6 +39,7 @@ class DialogueConfig(_Strict):
     courtesy_phrases: List[str]
     closing_phrases: List[str]
     thanks_phrases: List[str]
+    greeting_phrases: List[str] = []
     ticket_switch_words: List[str] = []
     ticket_question_words: List[str] = []
     repair_request_words: List[str] = []
@@ -48,6 +49,7 @@ class DialogueConfig(_Strict):
     installed_words: List[str] = []
     repair_dropped_words: List[str] = []
     no_order_no_words: List[str] = []
+    suggestion_intro_words: List[str] = []
     form_switches: Dict[str, FormSwitch] = {}
     asked_in_invalid_message: Dict[str, List[str]] = {}
     names: NameWords
@@ -81,14 +83,24 @@ def is_courtesy(text: str, config: Optional[DialogueConfig] = None) -> bool:
     config = config or dialogue_config()
     rest = text.lower()
     # a closing or a thanks is courtesy too ("好的 谢谢 没别的了"), whichever list names it
-    phrases = set(config.courtesy_phrases) | set(config.closing_phrases) | set(config.thanks_phrases)
-    for phrase in sorted(phrases, key=len, reverse=True):
+    phrases = set(config.courtesy_phrases) | set(config.closing_phrases) | set(config.thanks_phrases) | set(config.greeting_phrases)
+    for phrase in sorted(phrases, key=lambda p: (-len(p), p)):
         rest = rest.replace(phrase.lower(), " ")
     return not _PARTICLES.sub("", rest)
 
 
+def says_only_it_has_a_suggestion(text: str, config: Optional[DialogueConfig] = None) -> bool:
+    """"我有个建议" / "想给你们提点意见": the wish to suggest something, without the suggestion."""
+    config = config or dialogue_config()
+    rest = text.lower()
+    phrases = set(config.suggestion_intro_words) | set(config.courtesy_phrases) | set(config.greeting_phrases)
+    for phrase in sorted(phrases, key=lambda p: (-len(p), p)):
+        rest = rest.replace(phrase.lower(), " ")
+    return len(_PARTICLES.sub("", rest)) < 2
+
+
 def courtesy_kind(text: str, config: Optional[DialogueConfig] = None) -> Optional[str]:
-    """"closing", "thanks" or "ack" for a courtesy-only message; None if it carries a request."""
+    """"closing", "thanks", "greeting" or "ack" for a courtesy-only message; None if it carries a request."""
     config = config or dialogue_config()
     if not is_courtesy(text, config):
         return None
@@ -97,6 +109,8 @@ def courtesy_kind(text: str, config: Optional[DialogueConfig] = None) -> Optiona
         return "closing"
     if any(p.lower() in lowered for p in config.thanks_phrases):
         return "thanks"
+    if any(p.lower() in lowered for p in config.greeting_phrases):
+        return "greeting"
     return "ack"
 
 

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from kefu.dialogue_config import dialogue_config  # noqa: E402
 
 FORMS = ["repair_form", "installation_form", "complaint_form", "return_form", "ticket_lookup_form",
-         "order_lookup_form", "callback_form"]
+         "order_lookup_form", "callback_form", "suggestion_form"]
 COURTESY_IN_FORM = ["affirm", "deny", "thank", "greet"]
 
 

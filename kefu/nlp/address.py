@@ -26,14 +26,43 @@ _LEVELS: List[Tuple[str, re.Pattern]] = [
     ("room", re.compile(rf"{_NUM}(?:室|房|户)|(?<=[单元层楼栋幢座号-])[0-9]{{3,4}}$|^[0-9]{{3,4}}$")),
 ]
 # Everything up to the last phrase that announces the new value ("…地址写错了，", "…改成").
-_ANNOUNCED = re.compile(r"^.*(?:错了|改成|改为|更正为|应该是)[，,。：:；;]*")
+_ANNOUNCED = re.compile(r"^.*(?:错了|改成|改为|更正为|应该是|不对|家里是|家是)[，,。：:；;]*")
 # Words around the correction that are not part of it.
 _LEAD = re.compile(r"^(?:不对|错了|说错了|写错了|搞错了|更正一下|改一下|应该是|是|改成|改为|门牌号?|房间号?|地址)+[，,：:\s]*")
 
 
 def plausible_address(text: str) -> bool:
-    """Long enough and with an address word: "在哪里都行" and "区1803" are no address."""
-    return len(text) >= 6 and bool(ADDRESS_MARKERS.search(text))
+    """Long enough, with a region or street word or a numbered level ("3栋", "1201室"):
+    "在哪里都行", "区1803", "订单号DD202612070033", "型号看不清了" and "冷藏室完全不冷" are no
+    address (each was taken for one at the address question)."""
+    text = simplified(re.sub(r"\s+", "", text or ""))
+    if len(text) < 6 or not ADDRESS_MARKERS.search(text):
+        return False
+    return bool(_WHOLE.search(text)) or any(pattern.search(text) for _, pattern in _LEVELS)
+
+
+def simplified(text: str) -> str:
+    """Traditional characters as Simplified ("福田區景田北路18號"), for the address words."""
+    from kefu.nlp.textnorm import to_simplified
+
+    return to_simplified(text)
+
+
+def address_in_answer(text: str, old: Optional[str]) -> Optional[str]:
+    """The address a message typed at another question gives ("不好意思地址写错了 是盘龙区北京路
+    985号", "…不對 那是公司 家裡是福田區景田北路18號3棟1202"): a whole one as typed, a part of
+    one ("地址错了，是602室") merged into ``old``; None if it gives none."""
+    part = correction_part(simplified(text))
+    if plausible_address(part) and _WHOLE.search(part):
+        return part
+    if old and "地址" in text and is_partial_address(part):
+        return merge_address(old, part)
+    return None
+
+
+def announces_correction(text: str) -> bool:
+    """Whether ``text`` announces a corrected value ("…不对，家里是…", "地址写错了，是…")."""
+    return bool(_ANNOUNCED.match(simplified(re.sub(r"\s+", "", text or ""))))
 
 
 def correction_part(text: str) -> str:

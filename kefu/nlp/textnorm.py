@@ -85,6 +85,11 @@ def _converter():
     return opencc.OpenCC("t2s")
 
 
+def to_simplified(text: str) -> str:
+    """Traditional -> Simplified Chinese (OpenCC t2s)."""
+    return _converter().convert(text) if text else text
+
+
 def slang_path() -> Path:
     return config_dir() / "chat_slang.yml"
 

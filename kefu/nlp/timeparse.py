@@ -395,7 +395,20 @@ def parse_appointment(
             fitted = _fit(window, earliest, cfg) if window else None
         if fitted:
             return AppointmentWindow(fitted[0], fitted[1], label, asap=use_slot)
+    if asap and (date or period or clock):
+        # "越快越好 今天能来吗" late at night: nothing is left of the day named; "as soon as
+        # possible" still has an answer, the earliest slot (was: "没能识别出具体时间")
+        for day in _candidate_dates(None, today, True):
+            fitted = _earliest_slot(day, earliest, cfg) if day <= last_day else None
+            if fitted:
+                return AppointmentWindow(fitted[0], fitted[1], "尽快", asap=True)
     return None
+
+
+def names_a_day(text: str, settings: Optional[AppointmentSettings] = None) -> bool:
+    """Whether ``text`` names a day ("周六", "后天上午", "12月15号"), not only a part of one ("上午下午都行")."""
+    cfg = settings or load_settings().appointment
+    return _find_dates(_prepare(text, cfg))[0] is not None
 
 
 def _range_ends(cfg: AppointmentSettings) -> Tuple[re.Pattern, re.Pattern]:

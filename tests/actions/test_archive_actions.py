@@ -135,3 +135,16 @@ def test_vip_routing_needs_the_token(known, clean_db):
         verified = escalation._customer_facts(session, known["customer_id"], None)
     assert typed == {"customer_id": known["customer_id"], "tier": None}
     assert verified == {"customer_id": known["customer_id"], "tier": "VIP"}
+
+
+def test_a_greeting_that_reports_a_fault_starts_the_repair(clean_db, monkeypatch):
+    """"喂 你好 我是帮我妈问的 她家的燃气灶左边那个灶眼打不着" (NLU: greet) got the general
+    greeting and the customer's details were then lost (chat probe, 2026-12-07)."""
+    monkeypatch.setenv("KEFU_DATABASE_URL", clean_db)
+    text = "喂 你好 我是帮我妈问的 她家的燃气灶左边那个灶眼打不着"
+    messages, events = run(archive_actions.ActionGreet(), make_tracker({}, text=text, intent="greet"))
+    assert "utter_greet" not in responses(messages)
+    assert {"event": "slot", "name": "product", "value": "燃气灶", "timestamp": None} in events
+    assert events[-1] == {"event": "followup", "name": "repair_form", "timestamp": None}
+    plain, _ = run(archive_actions.ActionGreet(), make_tracker({}, text="你好，在吗", intent="greet"))
+    assert responses(plain) == ["utter_greet"]

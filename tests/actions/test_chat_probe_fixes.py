@@ -318,6 +318,39 @@ def test_a_first_answer_that_is_only_a_room_is_still_refused():
     assert result == {"address": None} and messages[0]["response"] == "utter_invalid_address"
 
 
+@pytest.mark.parametrize("asked, text, expected", [
+    ("phone", "不好意思地址写错了 是盘龙区北京路985号 翠园小区3幢", "盘龙区北京路985号翠园小区3幢"),
+    ("phone", "深圳市福田區華強北路1002號 不對 那是公司 家裡是福田區景田北路18號3棟1202", "福田区景田北路18号3栋1202"),
+    ("appointment_time", "地址错了，是602室", "上海市浦东新区张江路100弄5号602室"),
+])
+def test_an_address_corrected_at_the_next_question_changes_the_address(asked, text, expected, monkeypatch):
+    """It was answered "这个号码好像不是有效的手机号呢" (chat probe, 2026-12-07)."""
+    monkeypatch.setattr(forms, "now_local", lambda: MONDAY_8_BEIJING)
+    old = "上海市浦东新区张江路100弄5号601室"
+    tracker = tracker_of([action("action_listen"), user(text, "inform")], {"requested_slot": asked, "address": old},
+                         active_loop="repair_form")
+    dispatcher = CollectingDispatcher()
+    validate = getattr(forms.ValidateRepairForm(), f"validate_{asked}")
+    result = validate(text, dispatcher, tracker, {})
+    assert result["address"] == expected and result[asked] is None
+    assert [m["response"] for m in dispatcher.messages] == ["utter_address_corrected"]
+
+
+@pytest.mark.parametrize("text", ["能不能今天就来", "那旧的谁来拉走", "我在公司 晚上才回家"])
+def test_other_words_at_the_phone_question_are_no_address(text):
+    tracker = tracker_of([action("action_listen"), user(text, "inform")],
+                         {"requested_slot": "phone", "address": "上海市浦东新区张江路100弄5号601室"}, active_loop="repair_form")
+    dispatcher = CollectingDispatcher()
+    result = forms.ValidateRepairForm().validate_phone(text, dispatcher, tracker, {})
+    assert result == {"phone": None} and [m["response"] for m in dispatcher.messages] == ["utter_invalid_phone"]
+
+
+def test_an_address_given_twice_in_one_answer_keeps_the_corrected_one():
+    text = "西湖区文三路478号华星时代广场 不对这是公司的 家里是 拱墅区莫干山路100号7幢302"
+    result, messages = correct_address(text, text, None)
+    assert result == {"address": "拱墅区莫干山路100号7幢302"} and messages == []
+
+
 # --- the model question ---------------------------------------------------------------------
 
 
@@ -470,3 +503,21 @@ def test_a_purchase_without_an_order_number_files_the_return_without_it(text):
     result = asyncio.run(forms.ValidateReturnForm().validate_order_no(text, dispatcher, tracker, {}))
     assert result == {"order_no": forms.NO_ORDER_NO}
     assert [m.get("response") for m in dispatcher.messages] == ["utter_no_order_no_ok"]
+
+
+@pytest.mark.parametrize("text", ["地址就是下单那个地址", "地址跟订单一样", "地址一样的", "老地址"])
+def test_an_address_we_do_not_have_is_asked_for_with_that_said(text):
+    """"地址就是下单那个地址" got "地址好像不太完整" (chat probe, 2026-12-07)."""
+    tracker = tracker_of([action("action_listen"), user(text, "inform")], {"requested_slot": "address"},
+                         active_loop="installation_form")
+    dispatcher = CollectingDispatcher()
+    result = forms.ValidateInstallationForm().validate_address(text, dispatcher, tracker, {})
+    assert result["address"] is None and [m["response"] for m in dispatcher.messages] == ["utter_address_not_known"]
+
+
+def test_the_address_on_file_of_a_signed_in_customer_is_taken():
+    tracker = tracker_of([action("action_listen"), user("地址跟订单一样", "inform")],
+                         {"requested_slot": "address", "customer_address": "上海市浦东新区张江路100弄5号601室"},
+                         active_loop="installation_form")
+    result = forms.ValidateInstallationForm().validate_address("地址跟订单一样", CollectingDispatcher(), tracker, {})
+    assert result["address"] == "上海市浦东新区张江路100弄5号601室"

@@ -99,11 +99,12 @@ def test_courtesy_between_failures_resets_the_count(service_db):
     assert responses(messages) == ["utter_ask_rephrase"] and handoffs(service_db) == 0
 
 
-def test_ask_affirmation_does_not_guess_at_courtesy():
-    tracker = tracker_of([action("action_listen"), user("嗯嗯～", "nlu_fallback", intent_ranking=[
+@pytest.mark.parametrize("text, reply", [("嗯嗯～", "utter_ack"), ("在吗？？有人吗", "utter_greet")])
+def test_ask_affirmation_does_not_guess_at_courtesy(text, reply):
+    tracker = tracker_of([action("action_listen"), user(text, "nlu_fallback", intent_ranking=[
         {"name": "nlu_fallback", "confidence": 0.5}, {"name": "request_human", "confidence": 0.3}])])
     messages, _ = run(conversation.ActionDefaultAskAffirmation(), tracker)
-    assert responses(messages) == ["utter_ack"]
+    assert responses(messages) == [reply]
 
 
 def test_a_no_to_the_cancel_confirmation_that_fell_back_keeps_the_ticket():
@@ -130,6 +131,10 @@ def test_a_no_to_the_cancel_confirmation_that_fell_back_keeps_the_ticket():
     ("886", "goodbye", False, "utter_goodbye"),
     ("好的", "affirm", True, "utter_ack_short"),
     ("谢谢", "thank", True, "utter_welcome_short"),
+    # "在吗？？有人吗" got the two-stage fallback's "您是要了解服务时间吗？" (chat probe, 2026-12-07)
+    ("在吗？？有人吗", "nlu_fallback", False, "utter_greet"),
+    ("亲 在嘛", "greet", False, "utter_greet"),
+    ("有人吗", "greet", True, "utter_greet_short"),
 ])
 def test_courtesy_gets_one_short_reply(text, intent, in_form, expected):
     tracker = tracker_of([action("action_listen"), user(text, intent)], active_loop="repair_form" if in_form else None)
@@ -151,6 +156,25 @@ def test_product_name_after_did_you_mean_repair_continues_the_repair():
     assert "utter_repair_start" in responses(messages)
     assert {"event": "slot", "name": "product", "value": "空调", "timestamp": None} in events
     assert events[-1]["event"] == "followup" and events[-1]["name"] == "repair_form"
+
+
+@pytest.mark.parametrize("text", ["那就后天上午吧", "嗯 周六吧", "晚上不上门的话就后天上午吧"])
+def test_a_day_after_the_visit_was_booked_reschedules_that_ticket(text, monkeypatch):
+    """It was answered "想确认一下，您是要报修、安装、查工单…" (chat probe, 2026-12-07)."""
+    monkeypatch.setattr(forms, "now_local", lambda: dt.datetime(2026, 12, 7, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))))
+    tracker = tracker_of([action("action_listen"), user(text)], {"last_ticket_no": "BX20261207-0007"})
+    messages, events = run(conversation.ActionRouteInform(), tracker)
+    assert messages == []
+    assert {"event": "slot", "name": "ticket_op", "value": "reschedule", "timestamp": None} in events
+    assert {"event": "slot", "name": "appointment_time", "value": text, "timestamp": None} in events
+    assert events[-1]["event"] == "followup" and events[-1]["name"] == "ticket_lookup_form"
+
+
+@pytest.mark.parametrize("text, slots", [("上午下午都行", {"last_ticket_no": "BX20261207-0007"}),  # no day named
+                                         ("那就后天上午吧", {})])  # no visit booked in this chat
+def test_a_time_without_a_day_or_without_a_booked_visit_is_not_a_reschedule(text, slots):
+    messages, events = run(conversation.ActionRouteInform(), tracker_of([action("action_listen"), user(text)], slots))
+    assert responses(messages) == ["utter_ask_what_service"] and events == []
 
 
 def test_bare_product_without_context_asks_repair_or_installation():
@@ -215,10 +239,11 @@ def test_return_without_order_number_creates_its_ticket(service_db):
         assert session.execute(select(func.count(Ticket.id))).scalar_one() == 1
 
 
-def test_refused_phone_is_explained_not_called_invalid():
-    tracker = tracker_of([action("action_listen"), user("手机号不方便给")], active_loop="repair_form")
+@pytest.mark.parametrize("text", ["手机号不方便给", "电话一定要给吗 怕被骚扰", "手机号必须留吗"])
+def test_refused_phone_is_explained_not_called_invalid(text):
+    tracker = tracker_of([action("action_listen"), user(text)], active_loop="repair_form")
     dispatcher = CollectingDispatcher()
-    result = forms.ValidateRepairForm().validate_phone("手机号不方便给", dispatcher, tracker, {})
+    result = forms.ValidateRepairForm().validate_phone(text, dispatcher, tracker, {})
     assert result == {"phone": None} and responses(dispatcher.messages) == ["utter_phone_why"]
     dispatcher = CollectingDispatcher()
     forms.ValidateRepairForm().validate_phone("1381234", dispatcher, tracker_of([action("action_listen"), user("1381234")]), {})

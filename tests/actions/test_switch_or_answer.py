@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Dict, List
 
+import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -43,8 +44,18 @@ def test_a_real_ticket_question_still_switches():
         assert events[-1]["name"] == "ticket_lookup_form"
 
 
-def test_a_validated_question_is_never_filled_unchecked():
-    said, events = run_switch("不记得了", "phone")  # the phone validator must see it: the switch stands
+@pytest.mark.parametrize("text, asked", [("不记得了", "phone"), ("reset过了 没用", "address")])
+def test_a_validated_question_is_never_filled_unchecked_and_asked_again(text, asked):
+    """The validator must see an answer: nothing is filled, the form asks again (chat probe,
+    2026-12-07: "reset过了 没用" at the address question became a ticket look-up)."""
+    said, events = run_switch(text, asked)
+    assert said == [] and not any(e.get("event") == "slot" and e.get("name") == asked for e in events)
+    assert {"event": "slot", "name": "requested_slot", "value": asked, "timestamp": None} in events
+    assert events[-1] == {"event": "followup", "name": "repair_form", "timestamp": None}
+
+
+def test_a_question_about_the_visit_at_a_validated_question_still_switches():
+    said, events = run_switch("师傅什么时候来", "address")
     assert said == ["utter_switch_request"] and events[-1]["name"] == "ticket_lookup_form"
 
 

@@ -137,7 +137,7 @@ def test_a_return_wish_when_asked_for_an_order_number_starts_the_return(stack, c
     assert "订单号" in first or "订单编号" in first, first
     text = chat.texts(chat.say("退货"))
     assert "订单查询" in text, text  # a short confirmation that the look-up is set aside
-    assert "格式" not in text and "没能识别" not in text, text
+    assert "格式好像不对" not in text and "没能识别" not in text, text
     events = chat.tracker()["events"]
     assert not any(e.get("event") == "slot" and e.get("name") == "order_no" and e.get("value") == "退货"
                    for e in events)
@@ -148,7 +148,7 @@ def test_a_repair_request_when_asked_for_an_order_number_starts_the_repair(stack
     chat.say("我想查下订单")
     text = chat.texts(chat.say("我要报修，冰箱不制冷了"))
     assert "订单查询" in text and "型号" in text, text  # confirmation, then the repair form's question
-    assert "格式" not in text, text
+    assert "格式好像不对" not in text and "没能识别" not in text, text
 
 
 def test_an_installation_request_when_asked_for_a_ticket_number_starts_the_installation(stack, chat):
@@ -156,6 +156,6 @@ def test_an_installation_request_when_asked_for_a_ticket_number_starts_the_insta
     assert "工单号" in first or "手机号" in first or "单号" in first, first
     text = chat.texts(chat.say("我要预约安装空调"))
     assert "工单查询" in text, text
-    assert "格式" not in text and "没有找到" not in text, text
+    assert "格式好像不对" not in text and "没能识别" not in text and "没有找到" not in text, text
     events = chat.tracker()["events"]
     assert any(e.get("event") == "active_loop" and e.get("name") == "installation_form" for e in events)

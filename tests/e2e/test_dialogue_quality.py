@@ -204,3 +204,54 @@ def test_an_invalid_answer_is_asked_again_once(stack, chat):
     order.say("帮我查一下订单")
     replies = order.say("DD12")
     assert len(replies) == 1 and "订单" in order.texts(replies), replies
+
+
+# --- found by the evening chat probe of 2026-12-07 (45 conversations written by a helper) ----
+
+
+def test_a_suggestion_announced_first_is_asked_for_then_recorded(stack, chat):
+    text = chat.texts(chat.say("我有个建议"))
+    assert "建议" in text and not TICKET_NO.search(text), text  # no empty suggestion filed
+    numbers = TICKET_NO.findall(chat.texts(chat.say("你们的洗衣机app太难用了 每次连wifi都连不上")))
+    assert numbers and numbers[0].startswith("JY"), numbers
+    with db.session_scope(stack.db_url) as session:
+        ticket = session.execute(select(Ticket).where(Ticket.ticket_no == numbers[0])).scalar_one()
+        assert ticket.type == "suggestion" and "wifi" in ticket.description
+
+
+def test_an_address_corrected_when_asked_for_the_phone_changes_the_address(stack, chat):
+    chat.say("油烟机吸力特别小 要报修")
+    chat.say("不知道")
+    chat.say("昆明市五华区青年路389号")
+    text = chat.texts(chat.say("不好意思地址写错了 是盘龙区北京路985号 翠园小区3幢"))
+    assert "地址已更正" in text and "盘龙区北京路985号" in text and "不是有效的手机号" not in text, text
+    chat.say("13888776655")
+    numbers = TICKET_NO.findall(chat.texts(chat.say("明天下午")))
+    with db.session_scope(stack.db_url) as session:
+        ticket = session.execute(select(Ticket).where(Ticket.ticket_no == numbers[0])).scalar_one()
+        assert "盘龙区北京路985号" in ticket.address
+
+
+def test_a_day_said_after_the_booking_moves_the_visit(stack, chat):
+    chat.say("空调外机漏水 要报修")
+    chat.say("不知道")
+    chat.say("福州市鼓楼区五四路158号3号楼1402")
+    chat.say("15060708090")
+    numbers = TICKET_NO.findall(chat.texts(chat.say("明天上午")))
+    text = chat.texts(chat.say("那就后天上午吧"))
+    assert numbers and numbers[0] in text and ("改为" in text or "改到" in text), text
+
+
+def test_a_lookup_without_a_number_ends_and_the_next_request_is_understood(stack, chat):
+    chat.say("查一下我的工单")
+    first = chat.texts(chat.say("那约个师傅吧"))
+    assert "工单号" in first, first
+    text = chat.texts(chat.say("地址 杭州市滨江区江南大道3688号 2幢1502"))
+    assert "人工" in text and "没能识别出工单号" not in text, text  # where to find it, and a person
+    text = chat.texts(chat.say("我要报修，洗碗机显示E1"))
+    assert "工单号" not in text and ("型号" in text or "报修" in text), text
+
+
+def test_a_greeting_with_question_marks_is_greeted(stack, chat):
+    text = chat.texts(chat.say("在吗？？有人吗"))
+    assert "您好" in text and "您是要" not in text, text

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from kefu.nlp.address import is_partial_address, merge_address
+from kefu.nlp.address import is_partial_address, merge_address, plausible_address
 
 OLD = "上海市浦东新区张江路100弄5号601室"
 
@@ -42,3 +42,19 @@ def test_without_an_old_address_the_correction_is_the_address():
 ])
 def test_what_counts_as_a_part_of_an_address(text, partial):
     assert is_partial_address(text) is partial
+
+
+@pytest.mark.parametrize("text, plausible", [
+    ("嘉兴市南湖区中山东路1882号", True),
+    ("海淀区学院路32号院5号楼302", True),
+    ("福田區景田北路18號3棟1202", True),  # Traditional characters
+    ("万科城3栋1201", True),  # no region, but a numbered building and room
+    # taken for addresses at the address question (chat probe, 2026-12-07)
+    ("订单号DD202612070033", False),
+    ("型号看不清了 好像是 F60-15", False),
+    ("冷藏室完全不冷 冷凍還可以", False),
+    ("地址就是下单那个地址", False),
+    ("在哪里都行", False),
+])
+def test_what_counts_as_an_address(text, plausible):
+    assert plausible_address(text) is plausible

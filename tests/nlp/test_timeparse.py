@@ -148,6 +148,16 @@ def test_asap_late_in_the_day_moves_to_the_next_slot():
     assert (window.start, window.end) == (at(11, 23, 9), at(11, 23, 12))
 
 
+@pytest.mark.parametrize("text", ["越快越好 今天能来吗", "尽快 最好今天", "今天下午 越快越好"])
+def test_asap_for_a_day_that_is_over_is_the_earliest_slot(text):
+    """Asked at 23:50: "越快越好 今天能来吗" was "没能识别出具体时间" (chat probe, 2026-12-07)."""
+    night = dt.datetime(2026, 11, 22, 23, 50, tzinfo=SHANGHAI)
+    window = parse_appointment(text, night)
+    assert window is not None and window.asap and window.label == "尽快"
+    assert window.start == at(11, 23, 9)
+    assert parse_appointment("今天下午", night) is None  # without "as soon as possible": still refused
+
+
 def test_period_without_date_rolls_to_tomorrow_when_past():
     evening = dt.datetime(2026, 11, 22, 15, 0, tzinfo=SHANGHAI)
     window = parse_appointment("中午", evening)

@@ -122,7 +122,8 @@ def address_corrected_instead(tracker: Tracker, dispatcher: CollectingDispatcher
     """A corrected address typed at the next question ("不好意思地址写错了 是盘龙区北京路985号"
     when asked for the phone): the address changes, with a confirmation, and the question is
     asked again — it was answered "这个号码好像不是有效的手机号呢" (chat probe, 2026-12-07)."""
-    old = tracker.get_slot("address")
+    # before this turn: the NLU's address entity may already have put the new one in the slot
+    old = previous_value(tracker, "address") or tracker.get_slot("address")
     if (tracker.active_loop or {}).get("name") not in FORMS_WITH_ADDRESS or not old:
         return None
     new = address_in_answer(latest_text(tracker), old)

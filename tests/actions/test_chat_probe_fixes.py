@@ -336,6 +336,20 @@ def test_an_address_corrected_at_the_next_question_changes_the_address(asked, te
     assert [m["response"] for m in dispatcher.messages] == ["utter_address_corrected"]
 
 
+def test_an_address_corrected_at_the_phone_question_is_confirmed_when_the_nlu_already_took_it():
+    """The NLU's address entity had already replaced the slot: no confirmation, only "没能识别出
+    有效的手机号" (widget chat, 2026-12-07)."""
+    old, new = "杭州市西湖区文三路200号3幢501", "拱墅区莫干山路100号7幢302"
+    text = "不好意思地址写错了 是" + new
+    events = [{"event": "slot", "name": "address", "value": old}, action("action_listen"), user(text, "correct"),
+              {"event": "slot", "name": "address", "value": new}]
+    tracker = tracker_of(events, {"requested_slot": "phone", "address": new}, active_loop="repair_form")
+    dispatcher = CollectingDispatcher()
+    result = forms.ValidateRepairForm().validate_phone(text, dispatcher, tracker, {})
+    assert result == {"phone": None, "address": new}
+    assert [(m["response"], m["address"]) for m in dispatcher.messages] == [("utter_address_corrected", new)]
+
+
 @pytest.mark.parametrize("text", ["能不能今天就来", "那旧的谁来拉走", "我在公司 晚上才回家"])
 def test_other_words_at_the_phone_question_are_no_address(text):
     tracker = tracker_of([action("action_listen"), user(text, "inform")],

@@ -101,8 +101,8 @@ def silent_on_reset(validator):
 # "地址一样" / "同上" / "还是刚才那个地址": the address of the conversation's earlier request.
 SAME_AS_BEFORE = re.compile(r"一样|同上|同一个|还是那个|还是刚才|跟刚才|和刚才|跟上次|和上次|上面那个|之前那个")
 PHONE_DIGITS = r"1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}"
-# "就是下单那个地址" / "跟订单上的一样" / "老地址": an address the customer expects us to have.
-ADDRESS_ON_FILE = re.compile(r"下单|订单|收货地址|默认地址|原来的地址|原地址|老地址|以前的地址|登记的地址|留过")
+# "就是下单那个地址" / "老地址" / "收货地址": an address the customer expects us to have.
+ADDRESS_ON_FILE = re.compile(r"下单|订单|收货|默认|原来|原地址|老地址|以前|登记|留过")
 
 
 def last_address_given(tracker: Tracker) -> Optional[str]:
@@ -320,7 +320,8 @@ class SharedSlotValidation:
         if earlier and SAME_AS_BEFORE.search(latest_text(tracker)):  # "地址一样" for a second request
             return {"address": earlier}
         said = latest_text(tracker)
-        if (SAME_AS_BEFORE.search(said) or ADDRESS_ON_FILE.search(said)) and not plausible_address(said):
+        refers_to_one = SAME_AS_BEFORE.search(said) or ("地址" in said and ADDRESS_ON_FILE.search(said))
+        if refers_to_one and not plausible_address(said):
             # "地址就是下单那个地址": one this chat has not seen (a signed-in customer's is offered
             # with a button): say so, rather than "地址好像不太完整" (chat probe, 2026-12-07)
             on_file = tracker.get_slot("customer_address")
@@ -357,8 +358,15 @@ class SharedSlotValidation:
     @silent_on_reset
     def validate_appointment_time(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         now = now_local()
-        # the value is a DIET `time` span or the whole answer; fall back to the whole answer
-        window = parse_appointment(whole_time_span(tracker, value), now) or parse_appointment(latest_text(tracker), now)
+        # the value is a DIET `time` span or the whole answer; fall back to the whole answer only
+        # when it answers the time question: in "地址是沈阳市和平区南京南街126号 …" (DIET's time span
+        # "之前先") the house number was booked as the 26th (chat probe, 2026-12-07)
+        asked = tracker.get_slot("requested_slot") == "appointment_time"
+        window = parse_appointment(whole_time_span(tracker, value), now)
+        if window is None and asked:
+            window = parse_appointment(latest_text(tracker), now)
+        if window is None and not asked:
+            return appointment_slots(None)  # not asked for, and no time in the span: nothing to say
         if window is None and only_acknowledged(str(value or ""), dispatcher):
             return appointment_slots(None)
         corrected = None if window else address_corrected_instead(tracker, dispatcher)

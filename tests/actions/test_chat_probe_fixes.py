@@ -168,6 +168,17 @@ def test_a_time_window_books_its_start_and_keeps_its_end(monkeypatch, text, piec
     assert result["appointment_time"] == "12月8日（周二）下午 14:00–17:00"
 
 
+def test_a_house_number_is_no_date_when_the_time_was_not_asked(monkeypatch):
+    """"地址是沈阳市和平区南京南街126号 …你们师傅来之前先打电话" (DIET's time span: "之前先") was
+    booked for the 26th when the whole message was parsed (chat probe, 2026-12-07)."""
+    monkeypatch.setattr(forms, "now_local", lambda: MONDAY_8_BEIJING)
+    text = "地址是沈阳市和平区南京南街126号 她一个人在家 你们师傅来之前先打电话"
+    tracker = in_form(text, "repair_form", "address", entities=[time_entity(text, "之前先", text.index("之前先"))])
+    dispatcher = CollectingDispatcher()
+    result = forms.ValidateRepairForm().validate_appointment_time("之前先", dispatcher, tracker, {})
+    assert result["appointment_time"] is None and dispatcher.messages == []
+
+
 def test_a_whole_answer_without_entities_is_parsed_as_before(monkeypatch):
     result = validate_time("明天下午", "明天下午", [], monkeypatch)
     assert result["appointment_start"] == "2026-12-08T13:00:00+08:00"
@@ -527,6 +538,14 @@ def test_an_address_we_do_not_have_is_asked_for_with_that_said(text):
     dispatcher = CollectingDispatcher()
     result = forms.ValidateInstallationForm().validate_address(text, dispatcher, tracker, {})
     assert result["address"] is None and [m["response"] for m in dispatcher.messages] == ["utter_address_not_known"]
+
+
+def test_an_order_number_at_the_address_question_is_no_reference_to_an_address():
+    tracker = tracker_of([action("action_listen"), user("订单号DD202612070033", "inform")], {"requested_slot": "address"},
+                         active_loop="installation_form")
+    dispatcher = CollectingDispatcher()
+    result = forms.ValidateInstallationForm().validate_address("订单号DD202612070033", dispatcher, tracker, {})
+    assert result["address"] is None and [m["response"] for m in dispatcher.messages] == ["utter_invalid_address"]
 
 
 def test_the_address_on_file_of_a_signed_in_customer_is_taken():

@@ -281,7 +281,7 @@ def test_an_address_span_cut_short_by_the_nlu_takes_the_whole_answer():
 ])
 def test_an_acknowledgement_to_a_form_question_is_acknowledged_not_called_invalid(validator, slot, reply):
     """"好的" to "请问您的地址是？" is no address and no mistake: the bot says 好的 and asks again."""
-    tracker = tracker_of([action("action_listen"), user(reply, "affirm")], active_loop="repair_form")
+    tracker = tracker_of([action("action_listen"), user(reply, "affirm")], {"requested_slot": slot}, active_loop="repair_form")
     dispatcher = CollectingDispatcher()
     result = getattr(forms.ValidateRepairForm(), validator)(reply, dispatcher, tracker, {})
     assert result[slot] is None and responses(dispatcher.messages) == ["utter_ack_short"]

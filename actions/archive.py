@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -206,6 +207,21 @@ def card_line(card: Dict[str, Any], fact: str, today: dt.date) -> Optional[str]:
     return None
 
 
+# "铭牌看不清" / "型号磨掉了": where the model is written is no help then.
+MODEL_UNREADABLE = re.compile(r"看不清|看不见|看不到|找不到|磨掉|磨没|掉了|模糊|没有铭牌|没铭牌|不知道|不清楚")
+
+
+def model_not_to_be_had(tracker: Tracker) -> bool:
+    """At the model question, "铭牌看不清" (heard as "where is the model?"), or that question a
+    second time: the model is unknown and the form goes on. The simulator's customer typed
+    "铭牌看不清" three times and got the same answer and question each time."""
+    from actions.forms import already_said
+
+    if tracker.get_slot("requested_slot") != "product_model" or not (tracker.active_loop or {}).get("name"):
+        return False
+    return bool(MODEL_UNREADABLE.search(latest_text(tracker))) or already_said(tracker, "utter_faq/model_location")
+
+
 class ActionAnswerFaq(Action):
     """The FAQ answer (utter_faq/<topic>); for a verified signed-in customer, when the answer
     depends on the model (config/intent_labels.yml `card`), also what their 保养卡 says."""
@@ -218,6 +234,10 @@ class ActionAnswerFaq(Action):
         if topic is None:  # no selector output: nothing to answer from
             dispatcher.utter_message(response="utter_ask_rephrase")
             return []
+        if topic == "model_location" and model_not_to_be_had(tracker):
+            from actions.forms import UNKNOWN_MODEL
+
+            return [SlotSet("product_model", UNKNOWN_MODEL)]  # the form goes on with its next question
         dispatcher.utter_message(response=f"utter_faq/{topic}")
         card = ((intent_labels().get("faq") or {}).get(topic) or {}).get("card")
         if not card or verified_customer_id(tracker) is None:

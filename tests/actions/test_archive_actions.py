@@ -148,3 +148,26 @@ def test_a_greeting_that_reports_a_fault_starts_the_repair(clean_db, monkeypatch
     assert events[-1] == {"event": "followup", "name": "repair_form", "timestamp": None}
     plain, _ = run(archive_actions.ActionGreet(), make_tracker({}, text="你好，在吗", intent="greet"))
     assert responses(plain) == ["utter_greet"]
+
+
+def _faq_turn(text: str, topic: str, slots: dict, events: list | None = None):
+    tracker = make_tracker(slots, text=text, intent="faq", events=events)
+    tracker.latest_message["response_selector"] = {"faq": {"response": {"intent_response_key": f"faq/{topic}"}}}
+    tracker.active_loop = {"name": "repair_form"}
+    return tracker
+
+
+def test_an_unreadable_nameplate_at_the_model_question_is_an_unknown_model():
+    """"铭牌看不清" (heard as "where is the model?") got the answer and the question again, three
+    times in a row in the simulator."""
+    messages, events = run(archive_actions.ActionAnswerFaq(), _faq_turn("铭牌看不清", "model_location", {"requested_slot": "product_model"}))
+    assert messages == [] and events == [{"event": "slot", "name": "product_model", "value": "未知", "timestamp": None}]
+
+
+def test_where_the_model_is_is_answered_once_at_the_model_question():
+    first, events = run(archive_actions.ActionAnswerFaq(), _faq_turn("型号在哪看啊", "model_location", {"requested_slot": "product_model"}))
+    assert responses(first) == ["utter_faq/model_location"] and events == []
+    said = [{"event": "active_loop", "name": "repair_form"},
+            {"event": "bot", "text": "……", "metadata": {"utter_action": "utter_faq/model_location"}}]
+    again, events = run(archive_actions.ActionAnswerFaq(), _faq_turn("型号在哪看啊", "model_location", {"requested_slot": "product_model"}, said))
+    assert again == [] and events[0]["value"] == "未知"

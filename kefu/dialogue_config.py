@@ -81,22 +81,23 @@ _PARTICLES = re.compile(r"[啊呀哦噢呢吧啦嘛哈了的滴哒~～\s\W_]+")
 def is_courtesy(text: str, config: Optional[DialogueConfig] = None) -> bool:
     """Whether ``text`` (normalised) is only courtesy/acknowledgement, with no request in it."""
     config = config or dialogue_config()
-    rest = text.lower()
     # a closing or a thanks is courtesy too ("好的 谢谢 没别的了"), whichever list names it
-    phrases = set(config.courtesy_phrases) | set(config.closing_phrases) | set(config.thanks_phrases) | set(config.greeting_phrases)
-    for phrase in sorted(phrases, key=lambda p: (-len(p), p)):
-        rest = rest.replace(phrase.lower(), " ")
-    return not _PARTICLES.sub("", rest)
+    return not _without_phrases(text, [*config.courtesy_phrases, *config.closing_phrases, *config.thanks_phrases,
+                                       *config.greeting_phrases])
 
 
 def says_only_it_has_a_suggestion(text: str, config: Optional[DialogueConfig] = None) -> bool:
     """"我有个建议" / "想给你们提点意见": the wish to suggest something, without the suggestion."""
     config = config or dialogue_config()
+    return len(_without_phrases(text, [*config.suggestion_intro_words, *config.courtesy_phrases, *config.greeting_phrases])) < 2
+
+
+def _without_phrases(text: str, phrases: List[str]) -> str:
+    """``text`` (lower-cased) without ``phrases`` (longest first), particles and punctuation."""
     rest = text.lower()
-    phrases = set(config.suggestion_intro_words) | set(config.courtesy_phrases) | set(config.greeting_phrases)
-    for phrase in sorted(phrases, key=lambda p: (-len(p), p)):
+    for phrase in sorted(set(phrases), key=lambda p: (-len(p), p)):
         rest = rest.replace(phrase.lower(), " ")
-    return len(_PARTICLES.sub("", rest)) < 2
+    return _PARTICLES.sub("", rest)
 
 
 def courtesy_kind(text: str, config: Optional[DialogueConfig] = None) -> Optional[str]:

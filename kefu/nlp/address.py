@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import List, Optional, Tuple
 
+from kefu.nlp.textnorm import to_simplified
+
 # Words that every usable address has at least one of.
 ADDRESS_MARKERS = re.compile(r"[省市区县镇乡村路街道巷弄号栋幢楼室苑园里庄坊湾城]|小区|大厦|公寓|花园|单元")
 # A whole address names a region or a street; a correction without one is a part of one.
@@ -35,24 +37,17 @@ def plausible_address(text: str) -> bool:
     """Long enough, with a region or street word or a numbered level ("3栋", "1201室"):
     "在哪里都行", "区1803", "订单号DD202612070033", "型号看不清了" and "冷藏室完全不冷" are no
     address (each was taken for one at the address question)."""
-    text = simplified(re.sub(r"\s+", "", text or ""))
+    text = to_simplified(re.sub(r"\s+", "", text or ""))
     if len(text) < 6 or not ADDRESS_MARKERS.search(text):
         return False
     return bool(_WHOLE.search(text)) or any(pattern.search(text) for _, pattern in _LEVELS)
-
-
-def simplified(text: str) -> str:
-    """Traditional characters as Simplified ("福田區景田北路18號"), for the address words."""
-    from kefu.nlp.textnorm import to_simplified
-
-    return to_simplified(text)
 
 
 def address_in_answer(text: str, old: Optional[str]) -> Optional[str]:
     """The address a message typed at another question gives ("不好意思地址写错了 是盘龙区北京路
     985号", "…不對 那是公司 家裡是福田區景田北路18號3棟1202"): a whole one as typed, a part of
     one ("地址错了，是602室") merged into ``old``; None if it gives none."""
-    part = correction_part(simplified(text))
+    part = correction_part(to_simplified(text))
     if plausible_address(part) and _WHOLE.search(part):
         return part
     if old and "地址" in text and is_partial_address(part):
@@ -62,7 +57,7 @@ def address_in_answer(text: str, old: Optional[str]) -> Optional[str]:
 
 def announces_correction(text: str) -> bool:
     """Whether ``text`` announces a corrected value ("…不对，家里是…", "地址写错了，是…")."""
-    return bool(_ANNOUNCED.match(simplified(re.sub(r"\s+", "", text or ""))))
+    return bool(_ANNOUNCED.match(to_simplified(re.sub(r"\s+", "", text or ""))))
 
 
 def correction_part(text: str) -> str:

@@ -262,8 +262,23 @@ class ActionGoodbyeInForm(Action):
         return "action_goodbye_in_form"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        answered = nothing_as_answer(tracker)
+        answered = nothing_as_answer(tracker) or no_order_no_as_answer(tracker, dispatcher)
         if answered is not None:
             return answered
         dispatcher.utter_message(response="utter_goodbye")
         return []
+
+
+def no_order_no_as_answer(tracker: Tracker, dispatcher: CollectingDispatcher) -> Optional[List[EventType]]:
+    """"没有了" to the return form's order-number question, heard as goodbye: there is no number
+    to give, and the return goes on without it like after "没有订单号" (it closed the form with a
+    goodbye, clean-clone chat 2026-12-07)."""
+    from actions.common import latest_text
+    from actions.forms import NO_ORDER_NO, NOTHING_MORE
+
+    if previous_form(tracker) != "return_form" or asked_slot(tracker) != "order_no":
+        return None
+    if not NOTHING_MORE.match(re.sub(r"[\s,，~～哈啊呀]+", "", latest_text(tracker))):
+        return None
+    dispatcher.utter_message(response="utter_no_order_no_ok")
+    return resume_with_answer("return_form", "order_no", NO_ORDER_NO)

@@ -42,3 +42,16 @@ def test_a_real_goodbye_closes_politely():
         said, events = run_goodbye(text, asked)
         assert said == ["utter_goodbye"], (text, asked)
         assert events == []
+
+
+def test_nothing_to_the_return_forms_order_question_goes_on_without_a_number():
+    """"没有了" there closed the return with a goodbye (clean-clone chat, 2026-12-07)."""
+    for text in ["没有了", "没有"]:
+        said, events = run_goodbye(text, "order_no", form="return_form")
+        assert said == ["utter_no_order_no_ok"], text
+        assert slot_value(events, "order_no") == "未提供"
+        assert events[-1]["event"] == "followup" and events[-1]["name"] == "return_form"
+    said, _ = run_goodbye("拜拜", "order_no", form="return_form")
+    assert said == ["utter_goodbye"]  # a real goodbye still closes
+    said, _ = run_goodbye("没有了", "order_no", form="order_lookup_form")
+    assert said == ["utter_goodbye"]  # a look-up has nothing to file without the number

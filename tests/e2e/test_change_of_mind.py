@@ -159,3 +159,12 @@ def test_an_installation_request_when_asked_for_a_ticket_number_starts_the_insta
     assert "格式好像不对" not in text and "没能识别" not in text and "没有找到" not in text, text
     events = chat.tracker()["events"]
     assert any(e.get("event") == "active_loop" and e.get("name") == "installation_form" for e in events)
+
+
+def test_nothing_to_the_order_question_of_a_return_goes_on_without_it(stack, chat):
+    """"没有了" there was heard as goodbye and closed the return (clean-clone chat, 2026-12-07)."""
+    chat.say("我要退货")
+    text = chat.texts(chat.say("没有了"))
+    assert "再见" not in text, text
+    events = chat.tracker()["events"]
+    assert any(e.get("event") == "slot" and e.get("name") == "order_no" and e.get("value") == "未提供" for e in events)

@@ -59,8 +59,36 @@ class ActionCourtesy(Action):
             answered = code_heard_as_courtesy(tracker, dispatcher)
         if answered is not None:
             return answered  # the form runs next (its rule) and asks the following question
+        set_aside = look_up_set_aside(tracker, dispatcher)
+        if set_aside is not None:
+            return set_aside
         courtesy_reply(dispatcher, tracker)
         return []
+
+
+# The look-ups, the number each asks for, and what the bot says to a failed answer to it.
+LOOK_UPS = {"ticket_lookup_form": ("ticket_no", "工单号", ("utter_invalid_ticket_no", "utter_ticket_no_unknown")),
+            "order_lookup_form": ("order_no", "订单号", ("utter_invalid_order_no", "utter_order_no_unknown"))}
+
+
+def look_up_set_aside(tracker: Tracker, dispatcher: CollectingDispatcher) -> Optional[List[EventType]]:
+    """"好的 谢谢" / "嗯嗯 知道了 谢啦" when a look-up asks for its number: the customer has none
+    to give now. The look-up ends with where to send the number later; it asked for the number
+    again after every courtesy, turn after turn (chat probe, 2026-12-07). A bare "好的" to the
+    first question may mean "let me look": it ends the look-up only after a failed answer."""
+    from actions.common import latest_text
+    from actions.forms import already_said
+    from kefu.dialogue_config import courtesy_kind
+
+    form = (tracker.active_loop or {}).get("name")
+    if form not in LOOK_UPS or tracker.get_slot("requested_slot") != LOOK_UPS[form][0]:
+        return None
+    kind = courtesy_kind(latest_text(tracker))
+    failed = any(already_said(tracker, response) for response in LOOK_UPS[form][2])
+    if kind in (None, "greeting") or (kind == "ack" and not failed):
+        return None
+    dispatcher.utter_message(response="utter_look_up_set_aside", number=LOOK_UPS[form][1])
+    return [ActiveLoop(None), SlotSet("requested_slot", None), FollowupAction("action_listen")]
 
 
 def courteous_nothing(tracker: Tracker) -> Optional[List[EventType]]:
@@ -148,15 +176,23 @@ def resume_asking(form: str, slot: str) -> List[EventType]:
     return [ActiveLoop(form), SlotSet("ticket_op", None), SlotSet("requested_slot", slot), FollowupAction(form)]
 
 
+# "帮我查下订单 DD…" / "物流到哪了": a real question about an order, not the return's order number
+ORDER_QUESTION = re.compile(r"查|进度|物流|到哪|发货|快递|什么时候到")
+
+
 def form_answer_events(tracker: Tracker, target: Optional[str], previous: Optional[str]) -> Optional[List[EventType]]:
     """When an interrupting request is really the answer to the form's question, the form is
     taken up again with the text as the value of the slot it asked for:
-    - a "ticket question" that names no ticket and no ticket word (config/dialogue.yml
-      ticket_switch_words): "记不清了" to the model question;
-    - a complaint given as the reason for a return ("质量太差了，用两天就坏"): it is the reason."""
+    - a ticket or order question that names no number and no ticket word (config/dialogue.yml
+      ticket_switch_words): "记不清了" to the model question, "送货的把我的冰箱门磕了一块" to the
+      complaint's demand question;
+    - anything read as a look-up at the return form's order question: the answer;
+    - a complaint given as the reason for a return ("质量太差了，用两天就坏"): it is the reason;
+    - a "return" that says nothing of returning (config/dialogue.yml return_switch_words): the
+      form asks its question again."""
     from actions.common import latest_text
     from kefu.dialogue_config import dialogue_config
-    from kefu.nlp.normalize import extract_ticket_no
+    from kefu.nlp.normalize import extract_order_no, extract_ticket_no
 
     if not previous or previous == target:
         return None
@@ -164,9 +200,23 @@ def form_answer_events(tracker: Tracker, target: Optional[str], previous: Option
     asked = asked_slot(tracker)
     if target == "complaint_form":
         return resume_with_answer(previous, asked, text) if asked in COMPLAINT_IS_AN_ANSWER else None
-    if target != "ticket_lookup_form":
+    if target == "return_form" and not any(word in text for word in dialogue_config().return_switch_words):
+        # "是滚筒的，买了有五六年了吧" to the repair form's model question was read as a return and
+        # the repair became a return (chat probe, 2026-12-07): no return without a return word
+        return resume_asking(previous, asked) if asked else None
+    if previous == "return_form" and asked == "order_no" and target in LOOK_UPS and not ORDER_QUESTION.search(text):
+        # "订单号我不知道在哪里看" / "油烟机 订单 JD310294857362" to the order question opened a
+        # look-up (chat probe, 2026-12-07): it is the answer, for the order validator to judge
+        return resume_with_answer(previous, asked, text)
+    if target not in LOOK_UPS:
         return None
-    if extract_ticket_no(text) or any(word in text for word in dialogue_config().ticket_switch_words):
+    if previous == "complaint_form" and asked:
+        from actions.forms import complaint_with_reference
+
+        noted = complaint_with_reference(tracker, text)
+        if noted:  # "工单KF20261128045" in a complaint says which service it is about: no look-up
+            return [*resume_asking(previous, asked)[:-1], SlotSet("complaint_detail", noted), FollowupAction(previous)]
+    if extract_ticket_no(text) or extract_order_no(text) or any(word in text for word in dialogue_config().ticket_switch_words):
         return None
     if asked not in FREE_TEXT_SLOTS:
         # phone, address, time: their validators must see an answer. A message that asks nothing
@@ -265,8 +315,27 @@ class ActionGoodbyeInForm(Action):
         answered = nothing_as_answer(tracker) or no_order_no_as_answer(tracker, dispatcher)
         if answered is not None:
             return answered
+        form = previous_form(tracker)
+        if form in RESUMED_BY and len(answers_given(tracker, form)) >= 2:
+            # the customer may think it was filed ("对 就是这些" after giving everything but the model)
+            dispatcher.utter_message(response="utter_goodbye_unsubmitted", form=FORM_LABELS[form], request=RESUMED_BY[form])
+            return []
         dispatcher.utter_message(response="utter_goodbye")
         return []
+
+
+# The request forms that file a ticket, and what the customer says to take one up again
+# (the answers stay in the slots; actions/requests.py FORM_SLOTS).
+RESUMED_BY = {"repair_form": "报修", "installation_form": "预约安装", "complaint_form": "投诉", "return_form": "退换货"}
+
+
+def answers_given(tracker: Tracker, form: str) -> List[str]:
+    """The slots of ``form``'s request (and the phone) the customer has answered."""
+    from actions.requests import FORM_SLOTS
+
+    kind = form.removesuffix("_form")
+    return [slot for slot in [*FORM_SLOTS.get(kind, []), "phone"]
+            if slot not in ("emergency", "registered_model", "customer_address") and tracker.get_slot(slot)]
 
 
 def no_order_no_as_answer(tracker: Tracker, dispatcher: CollectingDispatcher) -> Optional[List[EventType]]:

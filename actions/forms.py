@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Callable, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
@@ -29,7 +29,7 @@ NOT_A_MODEL_INTENTS = {"report_repair", "request_installation", "affirm"}
 MODEL_PATTERN = re.compile(r"[A-Za-z]{1,5}[A-Za-z0-9]*[-/]?[A-Za-z0-9][A-Za-z0-9\-/().]{1,30}")
 # Words that carry no content of their own in a fault or complaint description.
 FILLER = re.compile(r"你好|您好|在吗|我要|我想|帮我|麻烦|请|报修|维修|修一下|修理|投诉|我要投诉|客服|一下|继续|那就|还是|先|那|嗯|就|了|的|啊|呢|吧|吗|[\s,.!?，。！？~～、]")
-NOTHING_MORE = re.compile(r"^(没有|没了|无|没|不用|暂时没有|没有了|没啥|就这样|跳过)[。!！.]*$")
+NOTHING_MORE = re.compile(r"^(?:对|嗯|是的?|好的?)?(没有|没了|无|没|不用|暂时没有|没有了|没啥|就这样|跳过|就这些|就是这些|就这么多)[。!！.]*$")
 SCORE_WORDS = [
     (re.compile(r"非常不满意|很不满意|极差|太差|垃圾|很差"), 1),
     (re.compile(r"不满意|不太满意|差"), 2),
@@ -103,16 +103,29 @@ SAME_AS_BEFORE = re.compile(r"一样|同上|同一个|还是那个|还是刚才|
 PHONE_DIGITS = r"1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}"
 # "就是下单那个地址" / "老地址" / "收货地址": an address the customer expects us to have.
 ADDRESS_ON_FILE = re.compile(r"下单|订单|收货|默认|原来|原地址|老地址|以前|登记|留过")
+# "地址是…，电话也一样": a clause about the phone alone says nothing about the address
+CLAUSE = re.compile(r"[^，,。；;！!\s]+")
+PHONE_WORDS = re.compile(r"电话|手机|号码|联系方式")
+
+
+def about_address(said: str) -> str:
+    """The message without its clauses about the phone alone ("电话也一样" is not "地址一样";
+    "地址电话都一样" stays)."""
+    return CLAUSE.sub(lambda c: "" if PHONE_WORDS.search(c.group(0)) and "地址" not in c.group(0) else c.group(0), said)
+
+
+def last_given(tracker: Tracker, slot: str, accept: Callable[[str], Any]) -> Optional[str]:
+    """The last value of `slot` this conversation filled in (slots are cleared after each request)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "slot" and event.get("name") == slot and event.get("value"):
+            value = event.get("value")
+            if isinstance(value, str) and accept(value):
+                return value
+    return None
 
 
 def last_address_given(tracker: Tracker) -> Optional[str]:
-    """The last address this conversation filled in (slots are cleared after each request)."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "slot" and event.get("name") == "address" and event.get("value"):
-            value = event.get("value")
-            if isinstance(value, str) and plausible_address(value):
-                return value
-    return None
+    return last_given(tracker, "address", plausible_address)
 
 
 FORMS_WITH_ADDRESS = {"repair_form", "installation_form"}
@@ -148,7 +161,47 @@ def misplaced_answer(text: str, tracker: Tracker, asked: str) -> Optional[Dict[T
     form = (tracker.active_loop or {}).get("name")
     if form in FORMS_WITH_ADDRESS and asked != "address" and looks_like_full_address(text) and not find_faults(text):
         return {asked: None, "address": clean_user_text(text, max_len=200)[0]}
+    if form == "return_form" and asked != "order_no":
+        corrected = order_number_corrected(text)
+        if corrected:
+            return {asked: None, **corrected}
+    if form == "complaint_form" and asked != "complaint_detail":
+        noted = complaint_with_reference(tracker, text)
+        if noted:
+            return {asked: None, "complaint_detail": noted}
     return None
+
+
+CORRECTION_WORDS = re.compile(r"不对|错了|打错|少打|多打|输错|写错|更正|应该是|改成|重新发")
+
+
+def order_number_corrected(text: str) -> Optional[Dict[Text, Any]]:
+    """"不对 少打了一位 JD293847561024" at the return reason question: the order number again,
+    corrected (it became the reason; chat probe, 2026-12-07)."""
+    ours = extract_order_no(text)
+    other = None if ours else OTHER_SHOP_ORDER.search(text.upper())
+    if not (ours or other):
+        return None
+    rest = text.upper().replace((ours or other.group(0)).upper(), "")
+    if not CORRECTION_WORDS.search(text) and len(FILLER.sub("", re.sub(r"订单号?|单号", "", rest))) > 2:
+        return None  # a reason that mentions a number
+    return {"order_no": ours} if ours else {"order_no": NO_ORDER_NO, "external_order_no": other.group(0)}
+
+
+# "工单KF20261128045" / "单号是 BX20261203-0017": a ticket or order number and nothing else
+REFERENCE_NOTE = "（相关单号："
+BARE_REFERENCE = re.compile(r"^(?:工单号?|单号|订单号?|单子)?\s*(?:是|:|：)?\s*([A-Za-z]{0,4}[\s-]?\d{6,}(?:-\d{1,6})?)[。.!！]*$")
+
+
+def complaint_with_reference(tracker: Tracker, text: str) -> Optional[str]:
+    """The complaint's description with a bare ticket or order number noted in it, when ``text``
+    is one: in a complaint it says which service went wrong. It opened the ticket look-up
+    (the complaint was set aside) or became the customer's demand (chat probe, 2026-12-07)."""
+    match = BARE_REFERENCE.match((text or "").strip())
+    if not match or extract_phone(text):
+        return None
+    detail = tracker.get_slot("complaint_detail") or ""
+    return f"{detail}{REFERENCE_NOTE}{match.group(1).strip()}）".strip()
 
 
 def describes_a_fault(text: str) -> bool:
@@ -231,11 +284,16 @@ def appointment_slots(window: Any) -> Dict[Text, Any]:
             "appointment_end": window.end.isoformat()}
 
 
+HOUSE_NUMBER_ONLY = re.compile(r"^(?:是|在)?\d{1,3}[号#]$")
+
+
 def time_heard_as_address(value: Any, tracker: Tracker) -> Dict[Text, Any]:
     """A visit time DIET labelled as an address ("…601室，明天下午来修"): the appointment, when
     none is set yet and the time is one technicians visit at (else the question comes later)."""
     if not isinstance(value, list) or tracker.get_slot("appointment_start"):
         return {}
+    # a bare "27号" among address spans is a house number ("是27号附1号 3栋2单元801" booked the 27th)
+    value = [v for v in value if not HOUSE_NUMBER_ONLY.match(str(v).strip())]
     window = next((w for w in (parse_appointment(str(v), now_local()) for v in value if time_span(str(v))) if w), None)
     return appointment_slots(window) if window else {}
 
@@ -289,6 +347,9 @@ class SharedSlotValidation:
     @silent_on_reset
     def validate_phone(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         phone = extract_phone(str(value or ""))
+        earlier = None if phone else last_given(tracker, "phone", extract_phone)
+        if earlier and SAME_AS_BEFORE.search(latest_text(tracker)):  # "电话也一样" for a second request
+            return {"phone": earlier}
         if not phone and only_acknowledged(str(value or ""), dispatcher):
             return {"phone": None}
         corrected = None if phone else address_corrected_instead(tracker, dispatcher)
@@ -317,9 +378,9 @@ class SharedSlotValidation:
         if latest_intent(tracker) == "affirm" and tracker.get_slot("customer_address"):
             return {"address": tracker.get_slot("customer_address")}
         earlier = last_address_given(tracker)
-        if earlier and SAME_AS_BEFORE.search(latest_text(tracker)):  # "地址一样" for a second request
+        said = about_address(latest_text(tracker))
+        if earlier and SAME_AS_BEFORE.search(said):  # "地址一样" for a second request
             return {"address": earlier}
-        said = latest_text(tracker)
         refers_to_one = SAME_AS_BEFORE.search(said) or ("地址" in said and ADDRESS_ON_FILE.search(said))
         if refers_to_one and not plausible_address(said):
             # "地址就是下单那个地址": one this chat has not seen (a signed-in customer's is offered
@@ -391,7 +452,26 @@ class SharedSlotValidation:
         return {"product": product}
 
 
-class ValidateRepairForm(StallWatch, SharedSlotValidation, FormValidationAction):
+class OnlyOurProducts:
+    """Form-validator mixin (repair, installation): a request for an appliance the brand does
+    not make (config/catalogue.yml not_serviced) is told so, with the products it does serve,
+    and the form ends. "电视机开机没画面有声音" was asked for the product, then fell back, then
+    became a complaint (chat probe, 2026-12-07)."""
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        from kefu.nlp.catalogue import load_catalogue
+
+        if not tracker.get_slot("product") and tracker.get_slot("requested_slot") in (None, "product"):
+            catalogue = load_catalogue()
+            other = catalogue.not_serviced_product(latest_text(tracker))
+            if other:
+                dispatcher.utter_message(response="utter_product_not_serviced", product=other,
+                                         products="、".join(catalogue.products))
+                return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
+        return await super().run(dispatcher, tracker, domain)  # type: ignore[misc]
+
+
+class ValidateRepairForm(OnlyOurProducts, StallWatch, SharedSlotValidation, FormValidationAction):
     def name(self) -> Text:
         return "validate_repair_form"
 
@@ -462,8 +542,8 @@ def installed_fault_to_repair(dispatcher: CollectingDispatcher, tracker: Tracker
                      FollowupAction("repair_form")]
 
 
-class ValidateInstallationForm(StallWatch, SharedSlotValidation, FormValidationAction):
-    KINDS = [("移机", re.compile(r"移机|挪|搬家|新家|换个位置|换地方|移到|拆了装|拆下来装")), ("拆机", re.compile(r"拆机|拆下|拆掉|卸下")), ("新装", re.compile(r"新装|新机|安装|装机|新买|刚买|上门装|装一下|装个|装上|要装|帮我装|新的|全新"))]
+class ValidateInstallationForm(OnlyOurProducts, StallWatch, SharedSlotValidation, FormValidationAction):
+    KINDS = [("移机", re.compile(r"移机|挪|搬家|新家|换个位置|换地方|移到|拆了装|拆下来装")), ("拆机", re.compile(r"拆机|拆下|拆掉|卸下")), ("新装", re.compile(r"新装|新机|安装|装机|新买|刚买|买了|来装|过来装|上门装|装一下|装个|装上|要装|帮我装|新的|全新|到货|送到了|没拆箱|还没装"))]
 
     OWNED_KINDS = ("移机", "拆机")  # a machine the customer already has: its 保养卡 model is confirmed
 
@@ -513,6 +593,11 @@ class ValidateInstallationForm(StallWatch, SharedSlotValidation, FormValidationA
     @silent_on_reset
     def validate_install_kind(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         kind = self._kind(str(value or ""))
+        if not kind and already_said(tracker, "utter_invalid_install_kind"):
+            # a second answer that names no kind: most bookings are new machines, and the kind is
+            # checked on the phone anyway (the question came five times in a row; chat probe)
+            dispatcher.utter_message(response="utter_install_kind_assumed")
+            return {"install_kind": "新装"}
         if not kind:  # a short hint; the form asks again with the buttons (not the question twice)
             dispatcher.utter_message(response="utter_invalid_install_kind")
             return {"install_kind": None}
@@ -530,6 +615,8 @@ class ValidateComplaintForm(StallWatch, SharedSlotValidation, FormValidationActi
     def validate_complaint_detail(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         text, _ = clean_user_text(str(value or ""), max_len=1000)
         old = previous_value(tracker, "complaint_detail")
+        if old and text.startswith(old) and REFERENCE_NOTE in text[len(old):]:
+            return {"complaint_detail": text}  # a ticket number noted in it (complaint_with_reference)
         if old and tracker.get_slot("requested_slot") != "complaint_detail":
             return {"complaint_detail": old}  # an angry demand later on is not the complaint itself
         if len(FILLER.sub("", text)) < 4:

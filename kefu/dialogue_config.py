@@ -40,7 +40,9 @@ class DialogueConfig(_Strict):
     closing_phrases: List[str]
     thanks_phrases: List[str]
     greeting_phrases: List[str] = []
+    courtesy_guard_intents: List[str] = []
     ticket_switch_words: List[str] = []
+    return_switch_words: List[str] = []
     ticket_question_words: List[str] = []
     repair_request_words: List[str] = []
     keep_ticket_words: List[str] = []
@@ -75,7 +77,7 @@ class DialogueConfig(_Strict):
         return value
 
 
-_PARTICLES = re.compile(r"[啊呀哦噢呢吧啦嘛哈了的滴哒~～\s\W_]+")
+_PARTICLES = re.compile(r"[啊呀哦噢呢吧啦嘛哈了的滴哒那~～\s\W_]+")
 
 
 def is_courtesy(text: str, config: Optional[DialogueConfig] = None) -> bool:
@@ -94,9 +96,9 @@ def says_only_it_has_a_suggestion(text: str, config: Optional[DialogueConfig] = 
 
 def _without_phrases(text: str, phrases: List[str]) -> str:
     """``text`` (lower-cased) without ``phrases`` (longest first), particles and punctuation."""
-    rest = text.lower()
-    for phrase in sorted(set(phrases), key=lambda p: (-len(p), p)):
-        rest = rest.replace(phrase.lower(), " ")
+    # one pass, leftmost match first ("谢谢啦" is 谢谢 + 啦, not 谢 + 谢啦), longest phrase at a position
+    alternatives = "|".join(re.escape(p.lower()) for p in sorted(set(phrases), key=lambda p: (-len(p), p)) if p)
+    rest = re.sub(alternatives, " ", text.lower()) if alternatives else text.lower()
     return _PARTICLES.sub("", rest)
 
 

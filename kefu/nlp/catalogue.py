@@ -47,6 +47,7 @@ class _FaultSpec(BaseModel, extra=Extra.forbid):
 class _CatalogueSpec(BaseModel, extra=Extra.forbid):
     products: Dict[Term, _ProductSpec]
     faults: Dict[Term, _FaultSpec]
+    not_serviced: List[Term] = []
 
 
 @dataclass(frozen=True)
@@ -117,9 +118,11 @@ class _TermIndex:
 
 
 class Catalogue:
-    def __init__(self, products: Mapping[str, Product], faults: Mapping[str, Fault]) -> None:
+    def __init__(self, products: Mapping[str, Product], faults: Mapping[str, Fault],
+                 not_serviced: Tuple[str, ...] = ()) -> None:
         self.products: Dict[str, Product] = dict(products)
         self.faults: Dict[str, Fault] = dict(faults)
+        self.not_serviced = tuple(not_serviced)
         self._check_unambiguous()
         self._products = _TermIndex([(t, p.name) for p in self.products.values() for t in p.terms])
         self._faults = _TermIndex([(t, f.name) for f in self.faults.values() for t in f.terms])
@@ -142,7 +145,7 @@ class Catalogue:
         faults = {
             name: Fault(name, _unique(f.variants, name), f.emergency) for name, f in spec.faults.items()
         }
-        return cls(products, faults)
+        return cls(products, faults, tuple(spec.not_serviced))
 
     @classmethod
     def from_file(cls, path: Path) -> "Catalogue":
@@ -168,6 +171,14 @@ class Catalogue:
                     raise CatalogueError(f"model prefix {prefix} belongs to {previous} and {product.name}")
 
     # --- look-ups -------------------------------------------------------------
+
+    def not_serviced_product(self, text: str) -> Optional[str]:
+        """The appliance the brand does not make that ``text`` names ("电视机开机没画面"), when it
+        names no catalogue product; else None."""
+        if self.find_products(text):
+            return None
+        lowered = to_halfwidth(text).lower()
+        return next((term for term in sorted(self.not_serviced, key=len, reverse=True) if term.lower() in lowered), None)
 
     def canonical_product(self, term: str) -> Optional[str]:
         """冷气机 -> 空调; None when the term is not a known product name."""

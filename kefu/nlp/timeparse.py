@@ -115,7 +115,8 @@ class _Clock(_Part):
 _DATE_PATTERNS = [
     ("fixed", re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})[日号]?")),
     ("month_day", re.compile(r"(\d{1,2})月(\d{1,2})[日号]?")),
-    ("month_day", re.compile(r"(?<![\d.:])(\d{1,2})[./](\d{1,2})(?![\d.:点])")),
+    # 12.5 / 12/5, but not a size: "1.5匹" (it booked an air conditioner for 5 January; chat probe)
+    ("month_day", re.compile(r"(?<![\d.:])(\d{1,2})[./](\d{1,2})(?![\d.:点]|\s*(?:匹|[pP](?![A-Za-z])|寸|英寸|升|[lL](?![A-Za-z])|米|公斤|斤|千克|[kK][gGwW]|度|倍|万|千|元|块|成|折|%))")),
     ("rel", re.compile(r"大后天|后天|明天|明日|今天|今日")),
     ("weekend", re.compile(r"(这|本|下下|下)?个?周末")),
     ("weekday", re.compile(r"(这|本|下下|下|上)?个?(?:周|星期|礼拜)([1-7一二三四五六日天])")),

@@ -86,4 +86,7 @@ def test_courtesy_at_a_number_question_stays_courtesy(text):
     tracker = make_tracker({"requested_slot": "order_no"}, text=text, intent="affirm")
     tracker.active_loop = {"name": "order_lookup_form"}
     messages, events = run(ActionCourtesy(), tracker)
-    assert events == [] and len(messages) == 1
+    # no "订单号格式好像不对": an acknowledgement, or a thanks/bye that sets the look-up aside
+    expected = "utter_ack_short" if text in ("好的", "ok") else "utter_look_up_set_aside"
+    assert responses(messages) == [expected]
+    assert (events == []) == (expected == "utter_ack_short")

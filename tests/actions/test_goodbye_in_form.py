@@ -55,3 +55,33 @@ def test_nothing_to_the_return_forms_order_question_goes_on_without_a_number():
     assert said == ["utter_goodbye"]  # a real goodbye still closes
     said, _ = run_goodbye("没有了", "order_no", form="order_lookup_form")
     assert said == ["utter_goodbye"]  # a look-up has nothing to file without the number
+
+
+def test_that_is_all_to_the_model_question_is_an_unknown_model():
+    """"对 就是这些" after a message with everything but a model closed the repair with a
+    goodbye, nothing filed (chat probe, 2026-12-07 evening)."""
+    for text in ["对 就是这些", "就这些", "嗯 就这么多"]:
+        said, events = run_goodbye(text, "product_model")
+        assert said == [] and slot_value(events, "product_model") == "未知", text
+
+
+def test_a_goodbye_in_a_half_filled_request_says_it_was_not_filed():
+    tracker = deactivated_form_tracker("拜拜", "goodbye", "appointment_time")
+    tracker.slots.update({"product": "热水器", "address": "杭州市西湖区文三路478号", "phone": "15857163920"})
+    dispatcher = CollectingDispatcher()
+    assert asyncio.run(ActionGoodbyeInForm().run(dispatcher, tracker, {})) == []
+    assert dispatcher.messages[0]["response"] == "utter_goodbye_unsubmitted"
+    assert dispatcher.messages[0]["form"] == "报修登记" and dispatcher.messages[0]["request"] == "报修"
+
+
+def test_a_goodbye_with_one_answer_or_in_a_look_up_just_closes():
+    tracker = deactivated_form_tracker("拜拜", "goodbye", "product_model")
+    tracker.slots.update({"product": "热水器"})
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionGoodbyeInForm().run(dispatcher, tracker, {}))
+    assert [m["response"] for m in dispatcher.messages] == ["utter_goodbye"]
+    tracker = deactivated_form_tracker("拜拜", "goodbye", "ticket_no", form="ticket_lookup_form")
+    tracker.slots.update({"phone": "15857163920", "ticket_op": "query", "address": "x"})
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionGoodbyeInForm().run(dispatcher, tracker, {}))
+    assert [m["response"] for m in dispatcher.messages] == ["utter_goodbye"]

@@ -118,3 +118,19 @@ def test_no_order_number_read_as_an_order_question_answers_the_return_form():
     assert events[-1]["event"] == "followup" and events[-1]["name"] == "return_form"
     said, events = run_switch("帮我查下订单 DD202611150042", "order_no", form="return_form", intent="query_order")
     assert said == ["utter_switch_request"] and events[-1]["name"] == "order_lookup_form"  # a real order question
+
+
+@pytest.mark.parametrize("text", ["是滚筒的，买了有五六年了吧", "买了好几年了 型号看不清"])
+def test_a_return_read_into_an_answer_without_a_return_word_does_not_switch(text):
+    """"是滚筒的，买了有五六年了吧" to the model question turned the repair into a return (chat probe)."""
+    said, events = run_switch(text, "product_model", intent="request_return")
+    assert said == []
+    assert events[0] == {"event": "active_loop", "name": "repair_form", "timestamp": None}
+    assert events[-1]["event"] == "followup" and events[-1]["name"] == "repair_form"
+    assert not any(e.get("name") == "return_form" for e in events)
+
+
+@pytest.mark.parametrize("text", ["算了不修了，直接退货吧", "能换一台新的吗", "我想换个小一点的"])
+def test_a_return_wish_with_a_return_word_still_switches(text):
+    said, events = run_switch(text, "address", intent="request_return")
+    assert "utter_switch_request" in said and events[-1]["name"] == "return_form"

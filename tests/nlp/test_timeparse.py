@@ -203,3 +203,13 @@ def test_format_window(text, expected):
 def test_format_window_shows_another_year():
     window = AppointmentWindow(at(1, 5, 9, year=2027), at(1, 5, 18, year=2027), "1月5号")
     assert format_window(window, now=NOW) == "2027年1月5日（周二）全天 09:00–18:00"
+
+
+@pytest.mark.parametrize("text", ["美的 1.5匹挂机", "1.5P挂机", "2.5 匹柜机", "12.5L", "1.5kw", "3.5寸"])
+def test_a_size_with_a_dot_is_no_date(text):
+    """"新买的 还没拆箱 美的 1.5匹挂机" booked the installation for 5 January (chat probe, 2026-12-07)."""
+    assert parse_appointment(text, NOW, within_visit_hours=False) is None
+
+
+def test_a_month_and_day_with_a_dot_is_still_a_date():
+    assert parse_appointment("12.25", NOW).start == dt.datetime(2026, 12, 25, 9, 0, tzinfo=SHANGHAI)

@@ -1,0 +1,199 @@
+"""Found chatting with the running bot as customers do (REST channel, fourth probe, 2026-12-07 evening)."""
+from __future__ import annotations
+
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import forms
+from tests.actions.test_dialogue_actions import action, tracker_of, user
+
+FIRST_ADDRESS = "北京市朝阳区望京街道花家地北里3号楼2单元501"
+
+
+def second_request(text: str, requested: str) -> tuple:
+    """A second request in one chat: the first one's address and phone were filled, then cleared."""
+    events = [{"event": "slot", "name": "address", "value": FIRST_ADDRESS},
+              {"event": "slot", "name": "phone", "value": "13812345678"},
+              {"event": "slot", "name": "address", "value": None}, {"event": "slot", "name": "phone", "value": None},
+              action("action_listen"), user(text)]
+    return tracker_of(events, {"requested_slot": requested}, active_loop="repair_form"), CollectingDispatcher()
+
+
+def test_the_phone_being_the_same_says_nothing_about_the_address():
+    """"电话也一样" at the address question was taken for "地址一样" and answered "查不到您之前填写的地址"."""
+    tracker, dispatcher = second_request("电话也一样", "address")
+    result = forms.ValidateRepairForm().validate_address("电话也一样", dispatcher, tracker, {})
+    assert result["address"] is None
+    assert "utter_address_not_known" not in [m.get("response") for m in dispatcher.messages]
+
+
+def test_address_and_phone_the_same_takes_the_earlier_address():
+    for text in ("地址一样，电话也一样", "地址电话都一样"):
+        tracker, dispatcher = second_request(text, "address")
+        assert forms.ValidateRepairForm().validate_address(text, dispatcher, tracker, {})["address"] == FIRST_ADDRESS
+
+
+def test_the_same_phone_as_before_is_taken_for_a_second_request():
+    for text in ("电话也一样", "号码跟刚才一样", "同上"):
+        tracker, dispatcher = second_request(text, "phone")
+        assert forms.ValidateRepairForm().validate_phone(text, dispatcher, tracker, {}) == {"phone": "13812345678"}
+        assert dispatcher.messages == []
+
+
+def test_the_same_phone_without_an_earlier_one_is_asked_for():
+    tracker = tracker_of([action("action_listen"), user("电话一样")], {"requested_slot": "phone"}, active_loop="repair_form")
+    result = forms.ValidateRepairForm().validate_phone("电话一样", CollectingDispatcher(), tracker, {})
+    assert result == {"phone": None}
+
+
+def test_a_house_number_in_an_address_correction_books_no_day():
+    """"等一下 地址说错了 是27号附1号 3栋2单元801" at the phone question booked the 27th."""
+    text = "等一下 地址说错了 是27号附1号 3栋2单元801"
+    tracker = tracker_of([action("action_listen"), user(text, "correct")], {"requested_slot": "phone"}, active_loop="repair_form")
+    assert forms.time_heard_as_address(["27号", "1号", "3栋2单元801"], tracker) == {}
+    assert forms.time_heard_as_address(["明天下午"], tracker)["appointment_time"]
+
+
+def test_a_bought_machine_to_be_fitted_is_a_new_installation():
+    form = forms.ValidateInstallationForm()
+    assert form._kind("买了个油烟机和燃气灶 想约师傅来装") == "新装"
+    assert form._kind("新买的 还没拆箱") == "新装"
+    assert form._kind("买了新房子 空调要移过去 移机") == "移机"
+
+
+def test_a_second_answer_without_a_kind_books_a_new_installation():
+    """"老板的 一套", the address, the phone, the time: the kind question came five times."""
+    form = forms.ValidateInstallationForm()
+    tracker = tracker_of([action("action_listen"), user("老板的 一套")], {"requested_slot": "install_kind"}, active_loop="installation_form")
+    dispatcher = CollectingDispatcher()
+    assert form.validate_install_kind("老板的 一套", dispatcher, tracker, {}) == {"install_kind": None}
+    assert [m["response"] for m in dispatcher.messages] == ["utter_invalid_install_kind"]
+    hinted = {"event": "bot", "text": "抱歉，这一步需要先确认服务类型。", "metadata": {"utter_action": "utter_invalid_install_kind"}}
+    tracker = tracker_of([{"event": "active_loop", "name": "installation_form"}, hinted, action("action_listen"), user("长沙市岳麓区麓谷大道658号")],
+                         {"requested_slot": "install_kind"}, active_loop="installation_form")
+    dispatcher = CollectingDispatcher()
+    assert form.validate_install_kind("长沙市岳麓区麓谷大道658号", dispatcher, tracker, {}) == {"install_kind": "新装"}
+    assert [m["response"] for m in dispatcher.messages] == ["utter_install_kind_assumed"]
+
+
+def run_courtesy(text: str, intent: str, said_before: list, form: str = "ticket_lookup_form", asked: str = "ticket_no"):
+    import asyncio
+
+    from actions.courtesy import ActionCourtesy
+
+    bot = [{"event": "bot", "text": "…", "metadata": {"utter_action": r}} for r in said_before]
+    tracker = tracker_of([{"event": "active_loop", "name": form}, *bot, action("action_listen"), user(text, intent)],
+                         {"requested_slot": asked}, active_loop=form)
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionCourtesy().run(dispatcher, tracker, {}))
+    return [m.get("response") for m in dispatcher.messages], events
+
+
+def test_thanks_at_a_look_ups_number_question_ends_the_look_up():
+    """"好的 谢谢" / "嗯嗯 知道了 谢啦" got "不用客气" and the number question again, turn after turn."""
+    for text, before in [("好的 谢谢", []), ("嗯嗯 知道了 谢啦", ["utter_invalid_ticket_no"]), ("好吧 辛苦了", [])]:
+        said, events = run_courtesy(text, "thank", before)
+        assert said == ["utter_look_up_set_aside"], text
+        assert {"event": "active_loop", "name": None, "timestamp": None} in events
+        assert events[-1]["event"] == "followup" and events[-1]["name"] == "action_listen"
+    said, _ = run_courtesy("好的", "affirm", ["utter_invalid_order_no"], form="order_lookup_form", asked="order_no")
+    assert said == ["utter_look_up_set_aside"]
+
+
+def test_a_bare_ok_to_the_first_number_question_keeps_the_look_up():
+    said, events = run_courtesy("好的", "affirm", [])
+    assert said == ["utter_ack_short"] and events == []
+    said, events = run_courtesy("谢谢", "thank", [], form="repair_form", asked="address")
+    assert said == ["utter_welcome_short"] and events == []
+
+
+def test_a_ticket_number_in_a_complaint_is_noted_in_it():
+    """"工单KF20261128045" at the complaint form's phone question opened the ticket look-up."""
+    from tests.actions.test_switch_or_answer import run_switch
+
+    said, events = run_switch("工单KF20261128045", "phone", form="complaint_form", intent="query_ticket")
+    assert said == []
+    assert events[0] == {"event": "active_loop", "name": "complaint_form", "timestamp": None}
+    assert {"event": "slot", "name": "complaint_detail", "value": "（相关单号：KF20261128045）", "timestamp": None} in events
+    assert events[-1]["event"] == "followup" and events[-1]["name"] == "complaint_form"
+    said, events = run_switch("帮我查一下工单BX20261203-0017的进度", "phone", form="complaint_form", intent="query_ticket")
+    assert events[-1]["name"] == "ticket_lookup_form"  # a real question about a ticket still switches
+
+
+def test_a_ticket_number_at_the_demand_question_is_no_demand():
+    tracker = tracker_of([action("action_listen"), user("工单号KF20261203017")],
+                         {"requested_slot": "complaint_demand", "complaint_detail": "师傅没来"}, active_loop="complaint_form")
+    result = forms.ValidateComplaintForm().validate_complaint_demand("工单号KF20261203017", CollectingDispatcher(), tracker, {})
+    assert result == {"complaint_demand": None, "complaint_detail": "师傅没来（相关单号：KF20261203017）"}
+    tracker = tracker_of([action("action_listen"), user("13701862539")], {"requested_slot": "complaint_demand"}, active_loop="complaint_form")
+    assert forms.ValidateComplaintForm().validate_complaint_demand("13701862539", CollectingDispatcher(), tracker, {}) == {
+        "complaint_demand": None, "phone": "13701862539"}
+
+
+def test_the_noted_reference_survives_the_detail_validation():
+    events = [{"event": "slot", "name": "complaint_detail", "value": "师傅没来"}, action("action_listen"), user("工单KF20261128045")]
+    tracker = tracker_of(events, {"requested_slot": "phone"}, active_loop="complaint_form")
+    noted = "师傅没来（相关单号：KF20261128045）"
+    assert forms.ValidateComplaintForm().validate_complaint_detail(noted, CollectingDispatcher(), tracker, {}) == {"complaint_detail": noted}
+    assert forms.ValidateComplaintForm().validate_complaint_detail("我要投诉", CollectingDispatcher(), tracker, {}) == {
+        "complaint_detail": "师傅没来"}
+
+
+def test_a_corrected_order_number_at_the_reason_question_is_no_reason():
+    """"不对 少打了一位 JD293847561024" became the return's reason."""
+    text = "不对 少打了一位 JD293847561024"
+    tracker = tracker_of([action("action_listen"), user(text)], {"requested_slot": "return_reason"}, active_loop="return_form")
+    result = forms.ValidateReturnForm().validate_return_reason(text, CollectingDispatcher(), tracker, {})
+    assert result == {"return_reason": None, "order_no": forms.NO_ORDER_NO, "external_order_no": "JD293847561024"}
+    text = "订单DD202611150042"
+    tracker = tracker_of([action("action_listen"), user(text)], {"requested_slot": "return_reason"}, active_loop="return_form")
+    assert forms.ValidateReturnForm().validate_return_reason(text, CollectingDispatcher(), tracker, {}) == {
+        "return_reason": None, "order_no": "DD202611150042"}
+    text = "JD293847561024这单的热水器外壳裂了"  # a reason naming its order: still the reason
+    tracker = tracker_of([action("action_listen"), user(text)], {"requested_slot": "return_reason"}, active_loop="return_form")
+    assert forms.ValidateReturnForm().validate_return_reason(text, CollectingDispatcher(), tracker, {}) == {"return_reason": text}
+
+
+def test_a_look_up_read_into_the_return_forms_order_answer_is_the_answer():
+    """"订单号我不知道在哪里看…" opened the ticket look-up, "油烟机 订单 JD310294857362" the order
+    look-up, from the return form's order question (chat probe, second run)."""
+    from tests.actions.test_switch_or_answer import run_switch
+
+    for text, intent in [("订单号我不知道在哪里看 是我儿子帮我下单的", "query_ticket"), ("油烟机 订单 JD310294857362", "query_order")]:
+        said, events = run_switch(text, "order_no", form="return_form", intent=intent)
+        assert said == [], text
+        assert {"event": "slot", "name": "order_no", "value": text, "timestamp": None} in events
+        assert events[-1]["event"] == "followup" and events[-1]["name"] == "return_form"
+
+
+def test_a_grievance_read_as_an_order_question_answers_a_free_text_question():
+    from tests.actions.test_switch_or_answer import run_switch
+
+    said, events = run_switch("送货的把我的冰箱门磕了一块", "complaint_demand", form="complaint_form", intent="query_order")
+    assert said == [] and events[-1]["name"] == "complaint_form"
+    assert {"event": "slot", "name": "complaint_demand", "value": "送货的把我的冰箱门磕了一块", "timestamp": None} in events
+    said, events = run_switch("我的订单DD202611150042到哪了", "complaint_demand", form="complaint_form", intent="query_order")
+    assert events[-1]["name"] == "order_lookup_form"  # a real order question still switches
+
+
+def test_an_appliance_the_brand_does_not_make_ends_the_repair_form():
+    """"电视机开机没画面有声音" was asked for the product, fell back, then became a complaint."""
+    import asyncio
+
+    tracker = tracker_of([action("action_listen"), user("电视机开机没画面有声音", "report_repair")], {"requested_slot": None},
+                         active_loop="repair_form")
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(forms.ValidateRepairForm().run(dispatcher, tracker, {}))
+    assert [m["response"] for m in dispatcher.messages] == ["utter_product_not_serviced"]
+    assert dispatcher.messages[0]["product"] == "电视机" and "空调" in dispatcher.messages[0]["products"]
+    assert {"event": "active_loop", "name": None, "timestamp": None} in events
+
+
+def test_our_product_named_with_another_is_served():
+    from kefu.nlp.catalogue import load_catalogue
+
+    catalogue = load_catalogue()
+    assert catalogue.not_serviced_product("电视机开机没画面") == "电视机"
+    assert catalogue.not_serviced_product("微波炉坏了") == "微波炉"
+    assert catalogue.not_serviced_product("空调和电视都坏了") is None      # ours first
+    assert catalogue.not_serviced_product("手机号13812345678") is None     # not an appliance word
+    assert catalogue.not_serviced_product("电脑板坏了") is None            # a part of our machines

@@ -62,8 +62,29 @@ class ActionCourtesy(Action):
         set_aside = look_up_set_aside(tracker, dispatcher)
         if set_aside is not None:
             return set_aside
+        if fault_heard_as_courtesy(tracker):
+            from actions.common import latest_text
+            from actions.conversation import start_request
+
+            return await start_request("report_repair", dispatcher, tracker, domain, latest_text(tracker))
         courtesy_reply(dispatcher, tracker)
         return []
+
+
+def fault_heard_as_courtesy(tracker: Tracker) -> bool:
+    """"就是水温忽冷忽热" (affirm, 0.57) outside a form: a fault, not an acknowledgement — it got
+    "嗯嗯，收到" (chat probe, 2026-12-07). Not right after a repair ticket of this conversation,
+    where it is more likely about that repair."""
+    from actions.common import latest_text
+    from actions.requests import reported_faults
+    from kefu.dialogue_config import courtesy_kind
+
+    text = latest_text(tracker)
+    if (tracker.active_loop or {}).get("name") or courtesy_kind(text) is not None:
+        return False
+    if str(tracker.get_slot("last_ticket_no") or "").startswith("BX"):
+        return False
+    return bool(reported_faults(text, None))
 
 
 # The look-ups, the number each asks for, and what the bot says to a failed answer to it.
@@ -176,6 +197,33 @@ def resume_asking(form: str, slot: str) -> List[EventType]:
     return [ActiveLoop(form), SlotSet("ticket_op", None), SlotSet("requested_slot", slot), FollowupAction(form)]
 
 
+def order_answer_events(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
+    """"订单号我不知道在哪里看" / "油烟机 订单 JD310294857362" at the return form's order question
+    opened a look-up (chat probe, 2026-12-07): it answers the question, judged as the form's
+    order validator would (a slot set here is not validated again): our number, another
+    shop's (filed with it), none to give, or not a number (asked again). None: a real
+    question about an order ("帮我查下订单 DD…")."""
+    from actions.common import latest_text
+    from actions.forms import DONT_KNOW, NO_ORDER_NO, OTHER_SHOP_ORDER, says_no_order_no
+
+    text = latest_text(tracker)
+    if ORDER_QUESTION.search(text):
+        return None
+    ours = extract_order_no(text)
+    if ours:
+        return resume_with_answer("return_form", "order_no", ours)
+    other = OTHER_SHOP_ORDER.search(text.upper())
+    if other:
+        dispatcher.utter_message(response="utter_order_no_elsewhere")
+        return [*resume_with_answer("return_form", "order_no", NO_ORDER_NO)[:-1], SlotSet("external_order_no", other.group(0)),
+                FollowupAction("return_form")]
+    if says_no_order_no(text) or DONT_KNOW.search(text):
+        dispatcher.utter_message(response="utter_no_order_no_ok")
+        return resume_with_answer("return_form", "order_no", NO_ORDER_NO)
+    dispatcher.utter_message(response="utter_invalid_order_no")
+    return resume_asking("return_form", "order_no")
+
+
 # "帮我查下订单 DD…" / "物流到哪了": a real question about an order, not the return's order number
 ORDER_QUESTION = re.compile(r"查|进度|物流|到哪|发货|快递|什么时候到")
 
@@ -204,10 +252,6 @@ def form_answer_events(tracker: Tracker, target: Optional[str], previous: Option
         # "是滚筒的，买了有五六年了吧" to the repair form's model question was read as a return and
         # the repair became a return (chat probe, 2026-12-07): no return without a return word
         return resume_asking(previous, asked) if asked else None
-    if previous == "return_form" and asked == "order_no" and target in LOOK_UPS and not ORDER_QUESTION.search(text):
-        # "订单号我不知道在哪里看" / "油烟机 订单 JD310294857362" to the order question opened a
-        # look-up (chat probe, 2026-12-07): it is the answer, for the order validator to judge
-        return resume_with_answer(previous, asked, text)
     if target not in LOOK_UPS:
         return None
     if previous == "complaint_form" and asked:
@@ -251,6 +295,10 @@ class ActionSwitchRequest(Action):
             if says_no_order_no(latest_text(tracker)):  # "没有订单号，是在门店买的" read as an order question
                 dispatcher.utter_message(response="utter_no_order_no_ok")
                 return resume_with_answer(previous, "order_no", NO_ORDER_NO)
+        if previous == "return_form" and asked_slot(tracker) == "order_no" and target in LOOK_UPS:
+            answered = order_answer_events(dispatcher, tracker)
+            if answered is not None:
+                return answered
         answer = form_answer_events(tracker, target, previous)
         if answer is not None:
             return answer

@@ -284,6 +284,19 @@ def appointment_slots(window: Any) -> Dict[Text, Any]:
             "appointment_end": window.end.isoformat()}
 
 
+def address_kept(spans: List[Any], tracker: Tracker) -> Optional[str]:
+    """The address given before, when DIET heard an "address" in the answer to another question
+    that is neither an address nor a part of one: "上午都行 下午我要去接孙子" at the time question
+    threw away a valid address and asked for it again (chat probe, 2026-12-07)."""
+    old = previous_value(tracker, "address")
+    if tracker.get_slot("requested_slot") == "address" or not (isinstance(old, str) and plausible_address(old)):
+        return None
+    text = clean_user_text(address_span(spans), max_len=200)[0]
+    if plausible_address(text) or is_partial_address(text) or is_partial_address(latest_text(tracker)):
+        return None  # a new address or a correction of the old one
+    return old
+
+
 HOUSE_NUMBER_ONLY = re.compile(r"^(?:是|在)?\d{1,3}[号#]$")
 
 
@@ -369,6 +382,9 @@ class SharedSlotValidation:
         # Rasa fills the slot with one of DIET's address spans; the message may have several
         spans = (value if isinstance(value, list) else [value]) + [
             e.get("value") for e in (tracker.latest_message or {}).get("entities") or [] if e.get("entity") == "address"]
+        kept = address_kept(spans, tracker)
+        if kept:
+            return {"address": kept, **time_heard_as_address(spans, tracker)}
         return {**self._address(spans, dispatcher, tracker), **time_heard_as_address(spans, tracker)}
 
     def _address(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[Text, Any]:
@@ -662,6 +678,12 @@ class ValidateReturnForm(StallWatch, SharedSlotValidation, FormValidationAction)
             return {"order_no": order_no, **await self._returned_product(dispatcher, tracker, order_no)}
         if value == NO_ORDER_NO:
             return {"order_no": NO_ORDER_NO}
+        moved = misplaced_answer(str(value or ""), tracker, "order_no")
+        if moved is not None and "phone" in moved:
+            # "13508762291" at the order question was filed as another shop's order number
+            # (chat probe, 2026-12-07): it is the phone; the order question comes again
+            dispatcher.utter_message(response="utter_phone_is_no_order_no")
+            return moved
         if says_no_order_no(latest_text(tracker)):  # "没有订单号，是在门店买的"
             dispatcher.utter_message(response="utter_no_order_no_ok")
             return {"order_no": NO_ORDER_NO}
@@ -793,10 +815,13 @@ TICKET_INTENTS = ("query_ticket", "urge_ticket", "cancel_ticket", "reschedule_ti
 def misread_repair_opening(tracker: Tracker) -> bool:
     """The ticket look-up was opened (no question asked yet, no ticket known) by a message that
     is really a new repair request (kefu.dialogue_config.misread_repair_request)."""
-    from kefu.dialogue_config import misread_repair_request
+    from kefu.dialogue_config import dialogue_config, misread_repair_request
 
+    text = latest_text(tracker)
+    if tracker.get_slot("last_ticket_no") and any(word in text for word in dialogue_config().urge_words):
+        return False  # "好的 麻烦快点 东西都要坏了" right after the ticket urges it (chat probe, 2026-12-07)
     return (not tracker.get_slot("ticket_no") and not tracker.get_slot("requested_slot")
-            and latest_intent(tracker) in TICKET_INTENTS and misread_repair_request(latest_text(tracker)))
+            and latest_intent(tracker) in TICKET_INTENTS and misread_repair_request(text))
 
 
 def misread_address_correction(tracker: Tracker) -> bool:

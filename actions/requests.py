@@ -32,7 +32,7 @@ from actions.asking import asked_again_this_turn
 from actions.forms import UNKNOWN_MODEL
 from kefu.dialogue_config import says_only_it_has_a_suggestion
 from kefu.nlp.catalogue import emergency_faults, find_products, load_catalogue
-from kefu.nlp.normalize import is_negated
+from kefu.nlp.normalize import extract_order_no, is_negated
 from kefu.services import customers, tickets
 from kefu.services.tickets import TicketRequest
 
@@ -386,6 +386,13 @@ class ActionSubmitReturn(SubmitTicketAction):
 
         order_no = tracker.get_slot("order_no")
         if order_no == NO_ORDER_NO:  # forgotten: the after-sales team matches the order by phone
+            return await super().run(dispatcher, tracker, domain)
+        if not extract_order_no(str(order_no or "")):
+            # never validated (it reached the slot around the validator): the return is filed
+            # without it, as for a forgotten number, rather than failing at the last step
+            logger.warning("return of %s: order number %r is not one; filed without it", tracker.sender_id, order_no)
+            tracker = tracker.copy()
+            tracker.slots["order_no"] = NO_ORDER_NO
             return await super().run(dispatcher, tracker, domain)
         phone = contact_phone(tracker)
         customer_id = verified_customer_id(tracker)

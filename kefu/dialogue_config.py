@@ -44,10 +44,12 @@ class DialogueConfig(_Strict):
     ticket_switch_words: List[str] = []
     return_switch_words: List[str] = []
     ticket_question_words: List[str] = []
+    urge_words: List[str] = []
     repair_request_words: List[str] = []
     keep_ticket_words: List[str] = []
     stop_words: List[str] = []
     affirmation_phrases: List[str] = []
+    no_typed_yes_intents: List[str] = []
     installed_words: List[str] = []
     repair_dropped_words: List[str] = []
     no_order_no_words: List[str] = []
@@ -190,7 +192,11 @@ def typed_confirmation(text: str, events: List[Dict[str, Any]],
     config = config or dialogue_config()
     if not is_affirmation(text, config):
         return None
-    return offered_button(events, config)
+    button = offered_button(events, config)
+    match = _PAYLOAD.match(button["payload"]) if button else None
+    if match and match.group(1) in config.no_typed_yes_intents:
+        return None  # "好的👌" to "您是要取消工单吗？" (a guess) must not start a cancellation
+    return button
 
 
 def customer_text(text: str, metadata: Optional[Dict[str, Any]] = None, config: Optional[DialogueConfig] = None) -> str:

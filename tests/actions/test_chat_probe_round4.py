@@ -1,10 +1,17 @@
 """Found chatting with the running bot as customers do (REST channel, fourth probe, 2026-12-07 evening)."""
 from __future__ import annotations
 
+import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import forms
 from tests.actions.test_dialogue_actions import action, tracker_of, user
+
+@pytest.fixture
+def service_db(clean_db, monkeypatch):
+    monkeypatch.setenv("KEFU_DATABASE_URL", clean_db)
+    return clean_db
+
 
 FIRST_ADDRESS = "北京市朝阳区望京街道花家地北里3号楼2单元501"
 
@@ -155,14 +162,38 @@ def test_a_corrected_order_number_at_the_reason_question_is_no_reason():
 
 def test_a_look_up_read_into_the_return_forms_order_answer_is_the_answer():
     """"订单号我不知道在哪里看…" opened the ticket look-up, "油烟机 订单 JD310294857362" the order
-    look-up, from the return form's order question (chat probe, second run)."""
+    look-up, from the return form's order question (chat probe, second run). The answer is
+    judged here as the validator would: the raw text once reached the slot unvalidated and the
+    return failed at submission ("系统暂时无法保存")."""
     from tests.actions.test_switch_or_answer import run_switch
 
-    for text, intent in [("订单号我不知道在哪里看 是我儿子帮我下单的", "query_ticket"), ("油烟机 订单 JD310294857362", "query_order")]:
-        said, events = run_switch(text, "order_no", form="return_form", intent=intent)
-        assert said == [], text
-        assert {"event": "slot", "name": "order_no", "value": text, "timestamp": None} in events
-        assert events[-1]["event"] == "followup" and events[-1]["name"] == "return_form"
+    said, events = run_switch("订单号我不知道在哪里看 是我儿子帮我下单的", "order_no", form="return_form", intent="query_ticket")
+    assert said == ["utter_no_order_no_ok"]
+    assert {"event": "slot", "name": "order_no", "value": forms.NO_ORDER_NO, "timestamp": None} in events
+    assert events[-1]["event"] == "followup" and events[-1]["name"] == "return_form"
+    said, events = run_switch("油烟机 订单 JD310294857362", "order_no", form="return_form", intent="query_order")
+    assert said == ["utter_order_no_elsewhere"]
+    assert {"event": "slot", "name": "external_order_no", "value": "JD310294857362", "timestamp": None} in events
+    assert {"event": "slot", "name": "order_no", "value": forms.NO_ORDER_NO, "timestamp": None} in events
+    said, events = run_switch("订单 DD202611150042", "order_no", form="return_form", intent="query_order")
+    assert said == [] and {"event": "slot", "name": "order_no", "value": "DD202611150042", "timestamp": None} in events
+    said, events = run_switch("订单号等一下", "order_no", form="return_form", intent="query_order")
+    assert said == ["utter_invalid_order_no"] and not any(e.get("name") == "order_no" for e in events)
+    assert events[-1]["name"] == "return_form"
+
+
+def test_a_return_whose_order_number_never_was_one_is_filed_without_it(service_db):
+    """Whatever reached the order slot unvalidated, the return is filed (not "系统暂时无法保存")."""
+    import asyncio
+
+    from actions.requests import ActionSubmitReturn
+
+    slots = {"order_no": "订单号我不知道在哪里看", "return_kind": "退货", "return_reason": "漏水", "phone": "13905128376"}
+    tracker = tracker_of([action("action_listen"), user("13905128376")], slots)
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionSubmitReturn().run(dispatcher, tracker, {}))
+    assert dispatcher.messages[0]["response"].startswith("utter_ticket_created_return"), dispatcher.messages
+    assert dispatcher.messages[0]["ticket_no"].startswith("TH")
 
 
 def test_a_grievance_read_as_an_order_question_answers_a_free_text_question():
@@ -197,3 +228,60 @@ def test_our_product_named_with_another_is_served():
     assert catalogue.not_serviced_product("空调和电视都坏了") is None      # ours first
     assert catalogue.not_serviced_product("手机号13812345678") is None     # not an appliance word
     assert catalogue.not_serviced_product("电脑板坏了") is None            # a part of our machines
+
+
+def test_an_address_heard_in_another_answer_keeps_the_one_given():
+    """"上午都行 下午我要去接孙子" at the time question (DIET: an address) threw the valid address away."""
+    given = "北京市朝阳区劲松三区102号楼4单元501"
+    events = [{"event": "slot", "name": "address", "value": given}, action("action_listen"), user("上午都行 下午我要去接孙子")]
+    tracker = tracker_of(events, {"requested_slot": "appointment_time", "address": "上午都行 下午我要去接孙子"}, active_loop="repair_form")
+    dispatcher = CollectingDispatcher()
+    result = forms.ValidateRepairForm().validate_address("上午都行 下午我要去接孙子", dispatcher, tracker, {})
+    assert result["address"] == given and dispatcher.messages == []
+    # a correction of part of it still changes it
+    events = [{"event": "slot", "name": "address", "value": given}, action("action_listen"), user("门牌号错了，是602")]
+    tracker = tracker_of(events, {"requested_slot": "appointment_time", "address": "602"}, active_loop="repair_form")
+    result = forms.ValidateRepairForm().validate_address("602", CollectingDispatcher(), tracker, {})
+    assert result["address"] != given
+
+
+def test_an_urge_right_after_the_ticket_is_about_that_ticket():
+    """"好的 麻烦快点 东西都要坏了😭" after the repair ticket started a second repair ("坏了")."""
+    text = "好的 麻烦快点 东西都要坏了😭"
+    after = tracker_of([action("action_listen"), user(text, "urge_ticket")], {"last_ticket_no": "BX20261208-0018"})
+    assert not forms.misread_repair_opening(after)
+    before = tracker_of([action("action_listen"), user("冰箱坏了 麻烦快点来修", "urge_ticket")], {})
+    assert forms.misread_repair_opening(before)  # no ticket yet: a new repair request
+
+
+def test_a_fault_heard_as_an_acknowledgement_starts_the_repair():
+    """"就是水温忽冷忽热" (affirm 0.57) got "嗯嗯，收到"."""
+    import asyncio
+
+    from actions.courtesy import ActionCourtesy
+
+    tracker = tracker_of([action("action_listen"), user("就是水温忽冷忽热", "affirm")], {"last_ticket_no": "TS20261208-0015"})
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionCourtesy().run(dispatcher, tracker, {}))
+    assert events[-1] == {"event": "followup", "name": "repair_form", "timestamp": None}
+    assert "utter_repair_start" in [m.get("response") for m in dispatcher.messages]
+    after_repair = tracker_of([action("action_listen"), user("就是水温忽冷忽热", "affirm")], {"last_ticket_no": "BX20261208-0015"})
+    dispatcher = CollectingDispatcher()
+    assert asyncio.run(ActionCourtesy().run(dispatcher, after_repair, {})) == []  # about that repair
+    plain = tracker_of([action("action_listen"), user("好的", "affirm")], {})
+    assert asyncio.run(ActionCourtesy().run(CollectingDispatcher(), plain, {})) == []
+
+
+def test_a_phone_at_the_return_forms_order_question_is_the_phone():
+    """"13508762291" at the order question was filed as another shop's order number."""
+    import asyncio
+
+    tracker = tracker_of([action("action_listen"), user("13508762291")], {"requested_slot": "order_no"}, active_loop="return_form")
+    dispatcher = CollectingDispatcher()
+    result = asyncio.run(forms.ValidateReturnForm().validate_order_no("13508762291", dispatcher, tracker, {}))
+    assert result == {"order_no": None, "phone": "13508762291"}
+    assert [m["response"] for m in dispatcher.messages] == ["utter_phone_is_no_order_no"]
+    tracker = tracker_of([action("action_listen"), user("JD301928374655")], {"requested_slot": "order_no"}, active_loop="return_form")
+    dispatcher = CollectingDispatcher()
+    result = asyncio.run(forms.ValidateReturnForm().validate_order_no("JD301928374655", dispatcher, tracker, {}))
+    assert result["external_order_no"] == "JD301928374655"  # another shop's number is still one

@@ -46,6 +46,14 @@ def test_not_a_bare_yes(text):
     assert typed_confirmation(text, dicts(asked())) is None
 
 
+def test_a_typed_yes_never_confirms_a_guessed_cancellation():
+    """"那师傅来之前会打电话吗" → "您是要取消工单吗？" → "好的👌" started the cancellation (chat probe)."""
+    cancel = [{"title": "取消工单", "payload": "/cancel_ticket"}, {"title": "都不是", "payload": "/out_of_scope"}]
+    events = [UserUttered("那师傅来之前会打电话吗"), question(cancel)]
+    assert offered_button(dicts(events)) == {"payload": "/cancel_ticket", "title": "取消工单"}  # still pressable
+    assert typed_confirmation("好的", dicts(events)) is None
+
+
 def test_only_the_pending_two_stage_question_is_confirmed():
     assert offered_button(dicts(asked())) == {"payload": "/request_return", "title": "退换货"}
     answered = asked(UserUttered("/request_return"), ActionExecuted("action_two_stage_fallback"))

@@ -284,6 +284,22 @@ def appointment_slots(window: Any) -> Dict[Text, Any]:
             "appointment_end": window.end.isoformat()}
 
 
+def model_instead_of_address(text: str, tracker: Tracker) -> Optional[str]:
+    """The model number typed at the address question, when the form still lacks one ("找到了
+    BCD-516WK", "型号W60-D3" got "地址好像不太完整"; chat probe, 2026-12-07)."""
+    if plausible_address(text) or tracker.get_slot("product_model") not in (None, UNKNOWN_MODEL):
+        return None
+    if (tracker.active_loop or {}).get("name") not in FORMS_WITH_ADDRESS:
+        return None
+    match = MODEL_PATTERN.search(text.upper())
+    model = match.group(0).strip("-/") if match else ""
+    if len(model) < 4 or not re.search(r"[A-Z]", model) or not re.search(r"\d", model) or extract_phone(text):
+        return None
+    if re.search(r"订单|工单|单号", text) or extract_order_no(text) or extract_ticket_no(text) or OTHER_SHOP_ORDER.search(model):
+        return None  # "订单号DD2026…" at the address question is no model
+    return model
+
+
 def address_kept(spans: List[Any], tracker: Tracker) -> Optional[str]:
     """The address given before, when DIET heard an "address" in the answer to another question
     that is neither an address nor a part of one: "上午都行 下午我要去接孙子" at the time question
@@ -408,6 +424,10 @@ class SharedSlotValidation:
             return {"address": None}
         if only_acknowledged(text, dispatcher):
             return {"address": None}
+        model = model_instead_of_address(text, tracker)
+        if model:  # "找到了 BCD-516WK" at the address question: the model, noted; the address asked again
+            dispatcher.utter_message(response="utter_model_noted_ask_address", model=model)
+            return {"address": None, "product_model": model}
         # "…2单元501，电话15811112222": the phone is no part of the address
         text = re.sub(r"[,，\s]*(?:电话|手机|手机号|联系方式)?[:：]?\s*" + PHONE_DIGITS + r"[,，\s]*", "", text).strip(",， ") or text
         if announces_correction(text):  # "西湖区文三路478号 不对这是公司的 家里是 拱墅区莫干山路100号7幢302"
@@ -691,7 +711,7 @@ class ValidateReturnForm(StallWatch, SharedSlotValidation, FormValidationAction)
             return await self._forgotten_order_no(dispatcher, tracker)
         typed = str(value or "").strip()
         external = OTHER_SHOP_ORDER.search(typed.upper())
-        if external or already_said(tracker, "utter_invalid_order_no"):
+        if external or already_said(tracker, "utter_invalid_order_no") or already_said(tracker, "utter_phone_is_no_order_no"):
             # another shop's number, or ours mistyped twice: go on, the after-sales team matches it
             dispatcher.utter_message(response="utter_order_no_elsewhere" if external else "utter_no_order_no_ok")
             return {"order_no": NO_ORDER_NO, "external_order_no": external.group(0) if external else None}

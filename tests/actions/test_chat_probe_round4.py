@@ -285,3 +285,29 @@ def test_a_phone_at_the_return_forms_order_question_is_the_phone():
     dispatcher = CollectingDispatcher()
     result = asyncio.run(forms.ValidateReturnForm().validate_order_no("JD301928374655", dispatcher, tracker, {}))
     assert result["external_order_no"] == "JD301928374655"  # another shop's number is still one
+
+
+def test_a_second_answer_without_an_order_number_after_a_phone_goes_on_without_one():
+    import asyncio
+
+    told = {"event": "bot", "text": "这是您的手机号吧", "metadata": {"utter_action": "utter_phone_is_no_order_no"}}
+    tracker = tracker_of([{"event": "active_loop", "name": "return_form"}, told, action("action_listen"), user("快点处理!!!!")],
+                         {"requested_slot": "order_no"}, active_loop="return_form")
+    dispatcher = CollectingDispatcher()
+    result = asyncio.run(forms.ValidateReturnForm().validate_order_no("快点处理!!!!", dispatcher, tracker, {}))
+    assert result["order_no"] == forms.NO_ORDER_NO
+    assert [m["response"] for m in dispatcher.messages] == ["utter_no_order_no_ok"]
+
+
+def test_a_model_at_the_address_question_is_noted():
+    """"找到了 BCD-516WK" at the address question got "地址好像不太完整"."""
+    for text, model in [("找到了 BCD-516WK", "BCD-516WK"), ("型号W60-D3", "W60-D3")]:
+        tracker = tracker_of([action("action_listen"), user(text)], {"requested_slot": "address"}, active_loop="repair_form")
+        dispatcher = CollectingDispatcher()
+        result = forms.ValidateRepairForm().validate_address(text, dispatcher, tracker, {})
+        assert result == {"address": None, "product_model": model}, text
+        assert [m["response"] for m in dispatcher.messages] == ["utter_model_noted_ask_address"]
+    tracker = tracker_of([action("action_listen"), user("杭州市西湖区文三路259号5幢301")], {"requested_slot": "address"},
+                         active_loop="repair_form")
+    result = forms.ValidateRepairForm().validate_address("杭州市西湖区文三路259号5幢301", CollectingDispatcher(), tracker, {})
+    assert result["address"] == "杭州市西湖区文三路259号5幢301"  # an address with numbers stays an address

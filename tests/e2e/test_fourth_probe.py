@@ -87,3 +87,14 @@ def test_a_return_without_its_order_number_is_filed(stack, chat):
     numbers = TICKET_NO.findall("\n".join(replies))
     assert numbers and numbers[0].startswith("TH"), replies
     assert "无法保存" not in "\n".join(replies)
+
+
+def test_a_model_found_late_is_noted_at_the_address_question(stack, chat):
+    chat.say("冰箱不冷了")
+    chat.say("型号看不到 贴纸在哪")
+    replies = chat.texts(chat.say("不知道"))
+    if "地址" not in replies:  # the model question came again after the FAQ answer
+        replies = chat.texts(chat.say("不知道"))
+    assert "地址" in replies, replies
+    reply = chat.texts(chat.say("找到了 BCD-516WK"))
+    assert "BCD-516WK" in reply and "已记下" in reply and "地址" in reply, reply

@@ -27,6 +27,9 @@ DONT_KNOW = re.compile(r"不知道|不清楚|不记得|记不清|想不起|忘�
 # text is no model ("还是报修吧" to come back to the repair after an FAQ).
 NOT_A_MODEL_INTENTS = {"report_repair", "request_installation", "affirm"}
 MODEL_PATTERN = re.compile(r"[A-Za-z]{1,5}[A-Za-z0-9]*[-/]?[A-Za-z0-9][A-Za-z0-9\-/().]{1,30}")
+# Parts of a machine, said alone at the model question ("冷藏室", "内机"): where the fault is.
+MACHINE_PART = re.compile(r"^(?:是|在)?(?:冷藏室|冷冻室|冷藏|冷冻|变温室|内机|外机|室内机|室外机|左边|右边|上面|下面|灶眼|内胆|"
+                          r"滤网|排水口|门封|门封条|显示屏|面板)(?:的|那个|那边|这块)?[。.!！]*$")
 # Words that carry no content of their own in a fault or complaint description.
 FILLER = re.compile(r"你好|您好|在吗|我要|我想|帮我|麻烦|请|报修|维修|修一下|修理|投诉|我要投诉|客服|一下|继续|那就|还是|先|那|嗯|就|了|的|啊|呢|吧|吗|[\s,.!?，。！？~～、]")
 NOTHING_MORE = re.compile(r"^(?:对|嗯|是的?|好的?)?(没有|没了|无|没|不用|暂时没有|没有了|没啥|就这样|跳过|就这些|就是这些|就这么多)[。!！.]*$")
@@ -369,6 +372,13 @@ class SharedSlotValidation:
             return {"product_model": None, **({} if tracker.get_slot("product") else {"product": product})}
         if latest_intent(tracker) in NOT_A_MODEL_INTENTS:  # "还是报修吧" after an FAQ: the form goes on
             return {"product_model": None}
+        if MACHINE_PART.match(text):
+            # "冷藏室" / "内机" to the model question says where the fault is, not the model (it was
+            # stored as the model; chat probe, 2026-12-07): part of the description, model unknown
+            if (tracker.active_loop or {}).get("name") != "repair_form":
+                return {"product_model": UNKNOWN_MODEL}
+            description = tracker.get_slot("fault_description") or ""
+            return {"product_model": UNKNOWN_MODEL, "fault_description": f"{description}（{text}）".strip()}
         if len(text) <= 30:
             return {"product_model": text or UNKNOWN_MODEL}
         return {"product_model": UNKNOWN_MODEL}

@@ -311,3 +311,14 @@ def test_a_model_at_the_address_question_is_noted():
                          active_loop="repair_form")
     result = forms.ValidateRepairForm().validate_address("杭州市西湖区文三路259号5幢301", CollectingDispatcher(), tracker, {})
     assert result["address"] == "杭州市西湖区文三路259号5幢301"  # an address with numbers stays an address
+
+
+def test_a_part_of_the_machine_at_the_model_question_is_no_model():
+    """"冷藏室" / "内机" at the model question were stored as the model (chat probe, second set)."""
+    for text in ("冷藏室", "内机", "是外机的"):
+        tracker = tracker_of([action("action_listen"), user(text)], {"requested_slot": "product_model", "fault_description": "冰箱不冷了"},
+                             active_loop="repair_form")
+        result = forms.ValidateRepairForm().validate_product_model(text, CollectingDispatcher(), tracker, {})
+        assert result == {"product_model": forms.UNKNOWN_MODEL, "fault_description": f"冰箱不冷了（{text}）"}, text
+    tracker = tracker_of([action("action_listen"), user("BCD-516WK")], {"requested_slot": "product_model"}, active_loop="repair_form")
+    assert forms.ValidateRepairForm().validate_product_model("BCD-516WK", CollectingDispatcher(), tracker, {})["product_model"] == "BCD-516WK"

@@ -166,8 +166,9 @@ NOTHING_IS_AN_ANSWER = {"product_model", "complaint_demand"}
 # ... and those answered with digits and letters, which the NLU may hear as anything (each
 # with what finds a valid value in an answer).
 CODE_SLOTS = {"phone": extract_phone, "order_no": extract_order_no, "ticket_no": extract_ticket_no}
-# ... and those where a grievance is the answer (why the customer wants to return it).
-COMPLAINT_IS_AN_ANSWER = {"return_reason"}
+# ... and those where a grievance is the answer (why the customer wants to return it; the
+# suggestion asked for: "你们的洗衣机app太难用了" was read as a complaint and switched).
+COMPLAINT_IS_AN_ANSWER = {"return_reason", "suggestion_text"}
 
 
 def asked_slot(tracker: Tracker) -> Optional[str]:

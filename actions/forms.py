@@ -290,12 +290,13 @@ def appointment_slots(window: Any) -> Dict[Text, Any]:
 def model_instead_of_address(text: str, tracker: Tracker) -> Optional[str]:
     """The model number typed at the address question, when the form still lacks one ("找到了
     BCD-516WK", "型号W60-D3" got "地址好像不太完整"; chat probe, 2026-12-07)."""
-    if plausible_address(text) or tracker.get_slot("product_model") not in (None, UNKNOWN_MODEL):
-        return None
-    if (tracker.active_loop or {}).get("name") not in FORMS_WITH_ADDRESS:
+    if plausible_address(text) or (tracker.active_loop or {}).get("name") not in FORMS_WITH_ADDRESS:
         return None
     match = MODEL_PATTERN.search(text.upper())
     model = match.group(0).strip("-/") if match else ""
+    current = tracker.get_slot("product_model")
+    if current not in (None, UNKNOWN_MODEL) and str(current).upper() != model:
+        return None  # the form has another model already (the NLU may have put this one in the slot)
     if len(model) < 4 or not re.search(r"[A-Z]", model) or not re.search(r"\d", model) or extract_phone(text):
         return None
     if re.search(r"订单|工单|单号", text) or extract_order_no(text) or extract_ticket_no(text) or OTHER_SHOP_ORDER.search(model):
@@ -434,7 +435,7 @@ class SharedSlotValidation:
             return {"address": None}
         if only_acknowledged(text, dispatcher):
             return {"address": None}
-        model = model_instead_of_address(text, tracker)
+        model = model_instead_of_address(latest_text(tracker), tracker)  # DIET's span may hold only part of it
         if model:  # "找到了 BCD-516WK" at the address question: the model, noted; the address asked again
             dispatcher.utter_message(response="utter_model_noted_ask_address", model=model)
             return {"address": None, "product_model": model}

@@ -322,3 +322,26 @@ def test_a_part_of_the_machine_at_the_model_question_is_no_model():
         assert result == {"product_model": forms.UNKNOWN_MODEL, "fault_description": f"冰箱不冷了（{text}）"}, text
     tracker = tracker_of([action("action_listen"), user("BCD-516WK")], {"requested_slot": "product_model"}, active_loop="repair_form")
     assert forms.ValidateRepairForm().validate_product_model("BCD-516WK", CollectingDispatcher(), tracker, {})["product_model"] == "BCD-516WK"
+
+
+def test_a_model_at_the_address_question_is_found_in_the_whole_message():
+    """DIET's address span held only "找到了": the model is looked for in the whole message."""
+    tracker = tracker_of([action("action_listen"), user("找到了 BCD-516WK")], {"requested_slot": "address", "product_model": "未知"},
+                         active_loop="repair_form")
+    dispatcher = CollectingDispatcher()
+    result = forms.ValidateRepairForm().validate_address("找到了", dispatcher, tracker, {})
+    assert result == {"address": None, "product_model": "BCD-516WK"}
+
+
+def test_a_model_the_nlu_already_put_in_its_slot_is_still_acknowledged():
+    tracker = tracker_of([action("action_listen"), user("找到了 BCD-516WK")], {"requested_slot": "address", "product_model": "BCD-516WK"},
+                         active_loop="repair_form")
+    dispatcher = CollectingDispatcher()
+    assert forms.ValidateRepairForm().validate_address("找到了 BCD-516WK", dispatcher, tracker, {}) == {
+        "address": None, "product_model": "BCD-516WK"}
+    assert [m["response"] for m in dispatcher.messages] == ["utter_model_noted_ask_address"]
+    tracker = tracker_of([action("action_listen"), user("XQG100-B14")], {"requested_slot": "address", "product_model": "BCD-516WK"},
+                         active_loop="repair_form")
+    dispatcher = CollectingDispatcher()
+    assert forms.ValidateRepairForm().validate_address("XQG100-B14", dispatcher, tracker, {})["address"] is None
+    assert [m["response"] for m in dispatcher.messages] == ["utter_invalid_address"]  # another model: not taken

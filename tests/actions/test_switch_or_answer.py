@@ -134,3 +134,13 @@ def test_a_return_read_into_an_answer_without_a_return_word_does_not_switch(text
 def test_a_return_wish_with_a_return_word_still_switches(text):
     said, events = run_switch(text, "address", intent="request_return")
     assert "utter_switch_request" in said and events[-1]["name"] == "return_form"
+
+
+def test_a_grievance_given_as_the_suggestion_asked_for_is_the_suggestion():
+    """"你们的洗衣机app太难用了 每次连wifi都连不上" after "请说说您的建议" was read as a complaint
+    (1.0) and the suggestion became a complaint form (CI of 2026-12-07, a newly trained model)."""
+    text = "你们的洗衣机app太难用了 每次连wifi都连不上"
+    said, events = run_switch(text, "suggestion_text", form="suggestion_form", intent="complain")
+    assert said == []
+    assert {"event": "slot", "name": "suggestion_text", "value": text, "timestamp": None} in events
+    assert events[-1]["event"] == "followup" and events[-1]["name"] == "suggestion_form"

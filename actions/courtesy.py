@@ -82,7 +82,9 @@ def fault_heard_as_courtesy(tracker: Tracker) -> bool:
     text = latest_text(tracker)
     if (tracker.active_loop or {}).get("name") or courtesy_kind(text) is not None:
         return False
-    if str(tracker.get_slot("last_ticket_no") or "").startswith("BX"):
+    from kefu.settings import service_config
+
+    if str(tracker.get_slot("last_ticket_no") or "").startswith(service_config().ticket_types["repair"].prefix):
         return False
     return bool(reported_faults(text, None))
 
@@ -198,31 +200,21 @@ def resume_asking(form: str, slot: str) -> List[EventType]:
     return [ActiveLoop(form), SlotSet("ticket_op", None), SlotSet("requested_slot", slot), FollowupAction(form)]
 
 
-def order_answer_events(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
+async def order_answer_events(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
     """"订单号我不知道在哪里看" / "油烟机 订单 JD310294857362" at the return form's order question
-    opened a look-up (chat probe, 2026-12-07): it answers the question, judged as the form's
-    order validator would (a slot set here is not validated again): our number, another
-    shop's (filed with it), none to give, or not a number (asked again). None: a real
-    question about an order ("帮我查下订单 DD…")."""
+    opened a look-up (chat probe, 2026-12-07): it answers the question, judged by the return
+    form's own order validator (a slot set here is not validated again by the form). None: a
+    real question about an order ("帮我查下订单 DD…")."""
     from actions.common import latest_text
-    from actions.forms import DONT_KNOW, NO_ORDER_NO, OTHER_SHOP_ORDER, says_no_order_no
+    from actions.forms import ValidateReturnForm
 
     text = latest_text(tracker)
     if ORDER_QUESTION.search(text):
         return None
-    ours = extract_order_no(text)
-    if ours:
-        return resume_with_answer("return_form", "order_no", ours)
-    other = OTHER_SHOP_ORDER.search(text.upper())
-    if other:
-        dispatcher.utter_message(response="utter_order_no_elsewhere")
-        return [*resume_with_answer("return_form", "order_no", NO_ORDER_NO)[:-1], SlotSet("external_order_no", other.group(0)),
-                FollowupAction("return_form")]
-    if says_no_order_no(text) or DONT_KNOW.search(text):
-        dispatcher.utter_message(response="utter_no_order_no_ok")
-        return resume_with_answer("return_form", "order_no", NO_ORDER_NO)
-    dispatcher.utter_message(response="utter_invalid_order_no")
-    return resume_asking("return_form", "order_no")
+    # the validator reads no domain (this action receives none: tests/actions/test_domain_use.py)
+    slots = await ValidateReturnForm().validate_order_no(text, dispatcher, tracker, {})
+    return [*resume_asking("return_form", "order_no")[:-1],
+            *(SlotSet(slot, value) for slot, value in slots.items() if value is not None), FollowupAction("return_form")]
 
 
 # "帮我查下订单 DD…" / "物流到哪了": a real question about an order, not the return's order number
@@ -297,7 +289,7 @@ class ActionSwitchRequest(Action):
                 dispatcher.utter_message(response="utter_no_order_no_ok")
                 return resume_with_answer(previous, "order_no", NO_ORDER_NO)
         if previous == "return_form" and asked_slot(tracker) == "order_no" and target in LOOK_UPS:
-            answered = order_answer_events(dispatcher, tracker)
+            answered = await order_answer_events(dispatcher, tracker)
             if answered is not None:
                 return answered
         answer = form_answer_events(tracker, target, previous)

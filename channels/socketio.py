@@ -39,7 +39,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from channels import action_calls, action_pool, compat, fanout, guards, inference, presence
+from channels import (action_calls, action_pool, compat, event_types, fanout, guards, inference, model_load,
+                      policy_shortcut, presence)
 from channels.fanout import replies_to  # noqa: F401  (re-exported: one home, channels/fanout.py)
 from channels.shared import EMPTY_MESSAGE_REPLY, ChannelState
 from kefu.dialogue_config import customer_text
@@ -49,6 +50,9 @@ logger = logging.getLogger(__name__)
 compat.apply()
 action_calls.install()  # retries and failed-turn rewind for custom-action calls (issue 17)
 inference.install()  # NLU and policies off the event loop: sockets stay served under load (issue 17)
+model_load.install()  # models loaded for serving only: ready sooner, half the memory (issue 13)
+event_types.install()  # stored events' classes found once per type name (issue 13)
+policy_shortcut.install()  # TED runs only when its prediction could win (issue 13)
 
 AGENT_NOTICES = {"joined": "客服 {name} 已接入，正在为您服务", "left": "客服 {name} 已离开，智能助手继续为您服务"}
 

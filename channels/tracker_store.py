@@ -67,6 +67,16 @@ class KefuSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.engine.dialect.name == "sqlite":
+            url = self.engine.url
+            if url.database not in (None, "", ":memory:"):
+                # SQLAlchemy 1.4 gives a file database no pool (NullPool): every load and save
+                # opened a new connection and set its pragmas again. A pool as large as the
+                # tracker-store threads (+1 for the loop) keeps them open.
+                self.engine.dispose()
+                size = reliability_config().tracker_store.threads + 1
+                self.engine = sa.create_engine(url, poolclass=sa.pool.QueuePool, pool_size=size, max_overflow=0,
+                                               connect_args={"check_same_thread": False})
+                self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
             sa.event.listen(self.engine, "connect", lambda connection, _record: sqlite_pragmas(connection))
             self.engine.dispose()  # connections opened while creating the tables get them too
 

@@ -31,7 +31,9 @@ TICKET_TYPES = ("repair", "installation", "complaint", "return", "suggestion")
 PRIORITIES = ("抢修", "高", "普通")  # highest first
 
 
+@lru_cache(maxsize=1)
 def repo_root() -> Path:
+    # cached: every configuration read asks for it, and resolve() is a syscall per path part
     return Path(__file__).resolve().parent.parent
 
 

@@ -32,7 +32,7 @@ PG_ADMIN_URL = os.environ.get("KEFU_TEST_PG_URL", "postgresql://postgres@127.0.0
 # `./kefu.sh test --fast`.
 TESTS = Path(__file__).resolve().parent
 TIERS = {
-    "model": ("dialogue/test_model_quality.py", "dialogue/test_spec_examples.py", "e2e/", "faults/", "scaleout/"),
+    "model": ("dialogue/test_model_quality.py", "dialogue/test_spec_examples.py", "dialogue/test_policy_shortcut_on_model.py", "e2e/", "faults/", "scaleout/"),
     "e2e": ("e2e/", "faults/", "scaleout/"),
     "browser": ("widget/", "desk/test_desk_browser.py", "analytics/test_analytics_browser.py",
                 "training/test_trainer_review_browser.py", "training/test_trainer_review_conversation_browser.py",
@@ -45,7 +45,8 @@ TIERS = {
              "training/test_trainer_review_conversations.py::test_rasa_validation_refuses_a_conflicting_story",
              "training/test_trainer_review_conversations.py::test_a_story_that_contradicts_a_rule_is_refused",
              "training/test_trainer_validate.py::test_rasa_validator_runs_on_the_project",
-             "nlp/test_build.py::test_rasa_spacy_components_load_the_pipeline"),
+             "nlp/test_build.py::test_rasa_spacy_components_load_the_pipeline",
+             "channels/test_model_load.py::test_served_models_predict_exactly_as_rasas_own_load"),
 }
 
 

@@ -76,6 +76,8 @@ class SocketIOConfig(_Strict):
 class InferenceConfig(_Strict):
     off_event_loop: bool
     threads: conint(ge=1, le=8) = 1  # type: ignore[valid-type]
+    load_for_inference: bool = False  # channels/model_load.py: no one-example training run on load
+    policy_shortcut: bool = False  # channels/policy_shortcut.py: TED only when its prediction could win
 
 
 class TrackerStoreConfig(_Strict):

@@ -105,3 +105,31 @@ def test_a_coroutine_that_would_wait_is_refused_off_the_loop():
     assert run_without_loop(immediate()) == 42
     with pytest.raises(RuntimeError):
         run_without_loop(waits())
+
+
+def test_a_sqlite_tracker_db_keeps_its_connections_open_across_turns(tmp_path):
+    """SQLAlchemy 1.4 gives a file database no pool: every load and save opened a connection
+    and set its pragmas again. Kefu's store pools them; turns on every tracker-store thread
+    at once still read back exactly what was saved."""
+    domain = Domain.from_yaml("intents: [greet]")
+    store = KefuSQLTrackerStore(domain, dialect="sqlite", db=str(tmp_path / "tracker.db"))
+    opened = []
+    import sqlalchemy as sa
+
+    sa.event.listen(store.engine, "connect", lambda connection, _record: opened.append(connection))
+
+    async def turns(sender: str) -> int:
+        for number in range(10):
+            tracker = await store.retrieve(sender) or DialogueStateTracker(sender, domain.slots)
+            tracker.update(UserUttered(f"第{number}句", {"name": "greet", "confidence": 1.0}))
+            await store.save(tracker)
+        return len((await store.retrieve(sender)).events)
+
+    async def conversations() -> list:
+        return await asyncio.gather(*(turns(f"conv-{n}") for n in range(8)))
+
+    counts = asyncio.run(conversations())
+    assert all(count == counts[0] and count >= 10 for count in counts)
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    assert 1 <= len(opened) <= 5  # at most one per tracker-store thread (+1), not one per load/save (160)

@@ -42,6 +42,8 @@ STATUS_DETAIL = {
     "已取消": "该工单已取消。",
 }
 
+URGE_DUE = "我们承诺在 {due} 前处理完毕。"
+
 LOOKUP_RESET = [SlotSet("ticket_no", None), SlotSet("ticket_op", None), SlotSet("appointment_time", None),
                 SlotSet("appointment_start", None), SlotSet("appointment_end", None)]
 
@@ -81,6 +83,15 @@ def _status_detail(summary: Dict[str, Any]) -> str:
     if summary.get("appointment_start") and summary["status"] in ("受理", "已派单"):
         detail += f"预约上门时间：{format_window(parse_iso(summary['appointment_start']), parse_iso(summary['appointment_end']))}。"
     return detail
+
+
+def _urge_detail(summary: Dict[str, Any]) -> str:
+    """What the urge speeds up: before anyone has called, the call and the visit the customer
+    was told of when the ticket was filed (the 72-hour resolution time limit read as a new,
+    later promise: widget chat, 2026-12-07); afterwards, that time limit."""
+    if summary["status"] == "受理":
+        return _status_detail(summary)
+    return URGE_DUE.format(due=format_moment(parse_iso(summary["resolution_due"])))
 
 
 class ActionTicketOperation(Action):
@@ -150,14 +161,14 @@ class ActionTicketOperation(Action):
             else:
                 dispatcher.utter_message(response="utter_ticket_not_reschedulable", **args)
         elif op == "urge" and urge is not None:
-            due = format_moment(parse_iso(summary["resolution_due"]))
             if urge.should_escalate:
                 reason = "已超过承诺时限" if urge.overdue else f"已是第 {urge.urge_count} 次催办"
                 dispatcher.utter_message(response="utter_urge_escalated", ticket_no=summary["ticket_no"], reason=reason)
                 events += await escalate(dispatcher, tracker, ticket=summary, intent_hint="urge",
                                          ticket_overdue=urge.overdue, urge_count=urge.urge_count)
             else:
-                dispatcher.utter_message(response="utter_urge_recorded", urge_count=urge.urge_count, due=due, **args)
+                dispatcher.utter_message(response="utter_urge_recorded", urge_count=urge.urge_count,
+                                         detail=_urge_detail(summary), **args)
         else:
             dispatcher.utter_message(response="utter_ticket_status", detail=_status_detail(summary), **args)
         dispatcher.utter_message(json_message=ticket_card(summary))

@@ -120,7 +120,7 @@ def cmd_run(args: argparse.Namespace) -> None:
     _python("-m", "kefu.seed")  # deterministic and idempotent
     _python("-m", "kefu.runtime.demo_accounts")
     cmd_train(argparse.Namespace(finetune=False, force=False))
-    print("starting action server, Rasa server and web app (model load takes ~1-2 min)…", flush=True)
+    print("starting action server, Rasa server and web app (model load takes ~20 s on 2 idle cores)…", flush=True)
     from kefu.training.deploy import current_model
 
     # A rolled-out (or rolled-back) model wins over the newest file in models/.

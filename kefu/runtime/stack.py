@@ -153,7 +153,7 @@ class Stack:
         self.rpc().startProcess(name, False)
 
     def wait_rasa(self, timeout: Optional[float] = None) -> None:
-        # Rasa answers /status only once the model is loaded (~1-2 min on 2 cores; longer
+        # Rasa answers /status only once the model is loaded (~20 s on 2 idle cores; longer
         # on a busy machine: KEFU_RASA_READY_SECONDS).
         timeout = timeout or float(os.environ.get("KEFU_RASA_READY_SECONDS", 300))
         for i, url in enumerate(self.rasa_urls):

@@ -153,7 +153,8 @@ def test_a_repair_request_when_asked_for_an_order_number_starts_the_repair(stack
 
 def test_an_installation_request_when_asked_for_a_ticket_number_starts_the_installation(stack, chat):
     first = chat.texts(chat.say("查一下我的工单进度"))
-    assert "工单号" in first or "手机号" in first or "单号" in first, first
+    # the ask has variants ("请提供工单号…", "麻烦告诉我工单编号…": CI of e1826a8 drew the second)
+    assert any(word in first for word in ("工单号", "工单编号", "手机号")), first
     text = chat.texts(chat.say("我要预约安装空调"))
     assert "工单查询" in text, text
     assert "格式好像不对" not in text and "没能识别" not in text and "没有找到" not in text, text

@@ -456,6 +456,45 @@ def products_named(event: Dict[str, Any]) -> List[str]:
     return [p for p in entities if p] or find_products(user_text(event))
 
 
+def complaint_just_filed(tracker: Tracker) -> Optional[str]:
+    """The complaint ticket confirmed in the bot's turn right before the latest message, if any."""
+    ticket_no = tracker.get_slot("last_ticket_no")
+    events = tracker.events
+    latest_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=-1)
+    before = max((i for i, e in enumerate(events[:latest_user]) if e.get("event") == "user"), default=-1)
+    filed = any(e.get("event") == "action" and e.get("name") == "action_submit_complaint"
+                for e in events[before + 1:latest_user])
+    return ticket_no if filed and ticket_no else None
+
+
+def says_a_demand(text: str) -> bool:
+    from kefu.dialogue_config import dialogue_config
+
+    return any(word in text for word in dialogue_config().complaint_demand_words)
+
+
+async def add_demand_to_complaint(dispatcher: CollectingDispatcher, tracker: Tracker, ticket_no: str) -> List[EventType]:
+    """"希望给我个道歉" right after the complaint ticket was filed is that complaint's demand (诉求),
+    added to it for the complaint desk, not a suggestion ticket of its own (widget chat,
+    2026-12-07: the demand became suggestion JY…, the complaint went without it)."""
+    from kefu.dialogue_config import dialogue_config
+    from kefu.nlp.normalize import clean_user_text
+
+    demand, _ = clean_user_text(latest_text(tracker), max_len=200)
+
+    def work(session):
+        ticket = tickets.get_ticket_for_customer(session, ticket_no, phone=contact_phone(tracker),
+                                                 customer_id=verified_customer_id(tracker))
+        tickets.add_note(session, ticket, f"客户诉求：{demand}", actor="customer")
+
+    try:
+        await with_session(work)
+    except Exception as error:
+        return service_failure(dispatcher, error)
+    dispatcher.utter_message(text=dialogue_config().complaint_demand_added.format(ticket_no=ticket_no))
+    return []
+
+
 class ActionSubmitSuggestion(SubmitTicketAction):
     kind, response = "suggestion", "utter_ticket_created_suggestion"
 
@@ -466,6 +505,9 @@ class ActionSubmitSuggestion(SubmitTicketAction):
         if not tracker.get_slot("suggestion_text") and says_only_it_has_a_suggestion(latest_text(tracker)):
             # "我有个建议": nothing to record yet; the form asks for the suggestion itself
             return [FollowupAction("suggestion_form")]
+        complaint = complaint_just_filed(tracker)
+        if complaint and not tracker.get_slot("suggestion_text") and says_a_demand(latest_text(tracker)):
+            return await add_demand_to_complaint(dispatcher, tracker, complaint)
         return await super().run(dispatcher, tracker, domain)
 
     def request(self, tracker: Tracker) -> TicketRequest:

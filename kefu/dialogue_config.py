@@ -43,6 +43,8 @@ class DialogueConfig(_Strict):
     courtesy_guard_intents: List[str] = []
     ticket_switch_words: List[str] = []
     return_switch_words: List[str] = []
+    complaint_demand_words: List[str] = []
+    complaint_demand_added: str
     ticket_question_words: List[str] = []
     urge_words: List[str] = []
     repair_request_words: List[str] = []

@@ -60,6 +60,12 @@ class ActionDefaultAskAffirmation(Action):
 
             courtesy_reply(dispatcher, tracker)
             return []
+        from actions.requests import add_to_complaint, complaint_added_to
+
+        complaint = complaint_added_to(tracker)
+        if complaint:  # more for the complaint just filed, whatever the NLU made of it
+            # (inside Rasa's fallback loop: no follow-up action of our own)
+            return [e for e in await add_to_complaint(dispatcher, tracker, complaint) if e.get("event") != "followup"]
         keep_words = dialogue_config().keep_ticket_words
         if tracker.get_slot("pending_cancel") and any(w in latest_text(tracker) for w in keep_words):
             # "不不不 不取消" to "确定要取消工单吗？": a no, never a guess that offers 取消工单
@@ -188,6 +194,11 @@ class ActionRouteInform(Action):
         if is_courtesy(text):  # "没有了", "好的" read as a bare answer: courtesy, not a request
             courtesy_reply(dispatcher, tracker)
             return []
+        from actions.requests import add_to_complaint, complaint_added_to
+
+        complaint = complaint_added_to(tracker)
+        if complaint:  # "补充一下 那个师傅姓王" right after the complaint ticket
+            return await add_to_complaint(dispatcher, tracker, complaint)
         offered = offered_intent(tracker)
         if offered in ("report_repair", "request_installation") and (find_products(text) or find_faults(text)):
             # "您是要报修吗？" answered with a product or fault name: that is a yes, with details

@@ -31,6 +31,8 @@ FORM_LABELS = {
     "return_form": "退换货申请", "ticket_lookup_form": "工单查询", "order_lookup_form": "订单查询",
     "callback_form": "回电预约", "suggestion_form": "建议登记",
 }
+# A form this turn cannot name: the responses say "刚才的{form}" (it read "刚才的刚才的登记").
+UNKNOWN_FORM_LABEL = "登记"
 
 
 def courtesy_reply(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
@@ -280,7 +282,7 @@ class ActionSwitchRequest(Action):
         previous = previous_form(tracker)
         switch = dialogue_config().switch_for(latest_intent(tracker) or "", previous)
         target, op = (switch.to, switch.op) if switch else (None, None)
-        label = FORM_LABELS.get(previous or "", "刚才的登记")
+        label = FORM_LABELS.get(previous or "", UNKNOWN_FORM_LABEL)
         if previous == "return_form" and asked_slot(tracker) == "order_no":
             from actions.common import latest_text
             from actions.forms import NO_ORDER_NO, says_no_order_no

@@ -15,11 +15,12 @@ from rasa_sdk.types import DomainDict
 from actions.common import latest_intent, latest_text, previous_value, registered_products, verified_customer_id, verified_phone
 from actions.stall import StallWatch, time_answer
 from kefu import clock
+from kefu.dialogue_config import demand_in_complaint, tells_more_of_the_complaint
 from kefu.nlp.address import address_in_answer, announces_correction, is_partial_address, looks_like_full_address, merge_address, plausible_address
 from kefu.nlp.catalogue import canonical_product, find_faults, find_products, product_for_model
 from kefu.nlp.names import introduced_name
 from kefu.nlp.normalize import clean_user_text, extract_order_no, extract_phone, extract_ticket_no
-from kefu.nlp.timeparse import clock_range_span, format_window, parse_appointment, visit_hours_text
+from kefu.nlp.timeparse import clock_range_span, format_window, in_negated_clause, parse_appointment, visit_hours_text
 
 UNKNOWN_MODEL = "未知"
 DONT_KNOW = re.compile(r"不知道|不清楚|不记得|记不清|想不起|忘了|找不到|没有型号|看不到|不确定|不晓得|没注意|不造")
@@ -336,6 +337,50 @@ def outside_visit_hours(tracker: Tracker, value: Any, now) -> bool:
     return any(parse_appointment(text, now, within_visit_hours=False)
                for text in (whole_time_span(tracker, value), latest_text(tracker)))
 
+def acknowledge_model_out_of_turn(model: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """A model typed while the form asks something else ("额 刚才说错了 是XQG80-BD14" at the
+    address question) is taken, and the customer is told so: the question alone came again,
+    without a word on the model (widget chat, 2026-12-07)."""
+    asked = tracker.get_slot("requested_slot")
+    before = previous_value(tracker, "product_model")
+    if asked in (None, "product_model") or str(before or "").upper() == model.upper():
+        return
+    if asked == "address" and not plausible_address(clean_user_text(latest_text(tracker), max_len=200)[0]):
+        # the address question comes again inside this message (actions/asking.py skips a second one)
+        dispatcher.utter_message(response="utter_model_noted_ask_address", model=model)
+    else:
+        dispatcher.utter_message(response="utter_model_noted", model=model)
+
+
+MORE_SAID = "；"  # joins what the customer added later to a complaint's description or demand
+
+
+def more_of_the_complaint(detail: str, text: str) -> str:
+    """The complaint's description (or demand) with what the customer added later."""
+    return detail if text in detail else f"{detail}{MORE_SAID}{text}"
+
+
+def more_said_in_complaint(tracker: Tracker) -> Dict[Text, Any]:
+    """The complaint's description or demand with the latest message added, when it was typed
+    at the demand or phone question and tells more of what happened or (at the phone question)
+    what the customer wants; else {}."""
+    from kefu.dialogue_config import courtesy_kind, says_a_demand
+
+    asked = tracker.get_slot("requested_slot")
+    detail = previous_value(tracker, "complaint_detail")  # the slot may hold this message already (from_text)
+    text, _ = clean_user_text(latest_text(tracker), max_len=500)
+    if asked not in ("complaint_demand", "phone") or not detail or not text or extract_phone(text) or courtesy_kind(text):
+        return {}
+    if ASKS.search(text) or latest_intent(tracker) in ("stop_form", "request_human", "faq", "bot_challenge"):
+        return {}  # a question or another request, answered on its own path
+    if tells_more_of_the_complaint(text):
+        return {"complaint_detail": more_of_the_complaint(detail, text)}
+    demand = previous_value(tracker, "complaint_demand")
+    if asked == "phone" and says_a_demand(text) and not PHONE_REFUSED.search(text):
+        return {"complaint_demand": more_of_the_complaint(demand, text) if demand else text}
+    return {}
+
+
 class SharedSlotValidation:
     """Validators for slots that several forms ask for."""
 
@@ -367,6 +412,7 @@ class SharedSlotValidation:
             events: Dict[Text, Any] = {"product_model": model}
             if guessed and not tracker.get_slot("product"):
                 events["product"] = guessed
+            acknowledge_model_out_of_turn(model, dispatcher, tracker)
             return events
         product = canonical_product(FILLER.sub("", text).removeprefix("是"))
         if product:  # "洗衣机" to the model question names the machine, not its model: ask again
@@ -392,6 +438,13 @@ class SharedSlotValidation:
             return {"phone": earlier}
         if not phone and only_acknowledged(str(value or ""), dispatcher):
             return {"phone": None}
+        if not phone and any(m.get("response") == "utter_complaint_detail_noted" for m in dispatcher.messages):
+            return {"phone": None}  # more of the complaint, noted (more_said_in_complaint): no typo
+        order_no = None if phone else extract_order_no(latest_text(tracker))
+        if order_no and (tracker.active_loop or {}).get("name") == "return_form":
+            # "等下 我找到订单号了 DD202612010087" at the phone question: "不是有效的手机号" (chat probe, 2026-12-08)
+            dispatcher.utter_message(response="utter_order_no_noted", order_no=order_no)
+            return {"phone": None, "order_no": order_no}
         corrected = None if phone else address_corrected_instead(tracker, dispatcher)
         if corrected:
             return {"phone": None, **corrected}
@@ -437,7 +490,8 @@ class SharedSlotValidation:
             return {"address": None}
         model = model_instead_of_address(latest_text(tracker), tracker)  # DIET's span may hold only part of it
         if model:  # "找到了 BCD-516WK" at the address question: the model, noted; the address asked again
-            dispatcher.utter_message(response="utter_model_noted_ask_address", model=model)
+            if not any(m.get("response") == "utter_model_noted_ask_address" for m in dispatcher.messages):
+                dispatcher.utter_message(response="utter_model_noted_ask_address", model=model)
             return {"address": None, "product_model": model}
         # "…2单元501，电话15811112222": the phone is no part of the address
         text = re.sub(r"[,，\s]*(?:电话|手机|手机号|联系方式)?[:：]?\s*" + PHONE_DIGITS + r"[,，\s]*", "", text).strip(",， ") or text
@@ -470,9 +524,16 @@ class SharedSlotValidation:
         # when it answers the time question: in "地址是沈阳市和平区南京南街126号 …" (DIET's time span
         # "之前先") the house number was booked as the 26th (chat probe, 2026-12-07)
         asked = tracker.get_slot("requested_slot") == "appointment_time"
-        window = parse_appointment(whole_time_span(tracker, value), now)
-        if window is None and asked:
-            window = parse_appointment(latest_text(tracker), now)
+        span = whole_time_span(tracker, value)
+        window = parse_appointment(span, now)
+        if asked:
+            whole = parse_appointment(latest_text(tracker), now)
+            if window is None or in_negated_clause(latest_text(tracker), span) or (
+                    whole and window.start <= whole.start and whole.end <= window.end):
+                # DIET's span is a time the customer rejects ("能改成明天上午吗 下午我不在家" booked
+                # the afternoon) or the whole answer says it more exactly ("这周六下午吧 周末才在家":
+                # the span "周末" was booked 09:00–18:00; chat probe, 2026-12-08)
+                window = whole
         if window is None and not asked:
             return appointment_slots(None)  # not asked for, and no time in the span: nothing to say
         if window is None and only_acknowledged(str(value or ""), dispatcher):
@@ -658,12 +719,23 @@ class ValidateComplaintForm(StallWatch, SharedSlotValidation, FormValidationActi
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Text]:
         return [s for s in domain_slots if not (s == "phone" and verified_phone(tracker))]
 
+    async def extract_complaint_detail(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        """What the customer adds at a later question is kept, not dropped: more of what happened
+        ("空调装歪了 外机也没固定好" to the demand question, "而且他还把地板弄脏了" to the phone
+        question) goes into the complaint, a wish at the phone question ("重新安装 再给个说法")
+        into its demand; the customer is told, and the question comes again (widget chat,
+        2026-12-08: the first became the demand, the other two were lost)."""
+        added = more_said_in_complaint(tracker)
+        if added:
+            dispatcher.utter_message(response="utter_complaint_detail_noted")
+        return added
+
     @silent_on_reset
     def validate_complaint_detail(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         text, _ = clean_user_text(str(value or ""), max_len=1000)
         old = previous_value(tracker, "complaint_detail")
-        if old and text.startswith(old) and REFERENCE_NOTE in text[len(old):]:
-            return {"complaint_detail": text}  # a ticket number noted in it (complaint_with_reference)
+        if old and text.startswith(old) and (REFERENCE_NOTE in text[len(old):] or text[len(old):].startswith(MORE_SAID)):
+            return {"complaint_detail": text}  # a ticket number noted in it, or more the customer said
         if old and tracker.get_slot("requested_slot") != "complaint_detail":
             return {"complaint_detail": old}  # an angry demand later on is not the complaint itself
         if len(FILLER.sub("", text)) < 4:
@@ -671,6 +743,13 @@ class ValidateComplaintForm(StallWatch, SharedSlotValidation, FormValidationActi
         return {"complaint_detail": text}
 
     async def extract_complaint_demand(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        if not tracker.get_slot("complaint_demand") and tracker.get_slot("requested_slot") in (None, "complaint_detail"):
+            # "…还多收了100块，我要求退钱并道歉": the complaint says what the customer wants, so the
+            # form does not ask for it (widget chat, 2026-12-07: it asked, and the customer's
+            # next details were taken as the demand)
+            demand = demand_in_complaint(clean_user_text(latest_text(tracker), max_len=500)[0])
+            if demand:
+                return {"complaint_demand": demand}
         return statement_heard_as_faq(tracker, "complaint_demand")
 
     @silent_on_reset
@@ -679,6 +758,8 @@ class ValidateComplaintForm(StallWatch, SharedSlotValidation, FormValidationActi
         moved = misplaced_answer(text, tracker, "complaint_demand")
         if moved is not None:
             return moved
+        if tracker.get_slot("requested_slot") == "complaint_demand" and tells_more_of_the_complaint(text):
+            return {"complaint_demand": None}  # more of what happened (extract_complaint_detail): asked again
         if not NOTHING_MORE.match(text) and only_acknowledged(text, dispatcher):  # "没有": no demand, an answer
             return {"complaint_demand": None}
         return {"complaint_demand": text or None}

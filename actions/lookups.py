@@ -29,6 +29,7 @@ from actions.common import (
 from actions.escalation import escalate, hand_over
 from kefu.escalation import Decision
 from kefu import clock
+from kefu.settings import service_config
 from kefu.errors import KefuError
 from kefu.services import orders, tickets
 
@@ -151,7 +152,8 @@ class ActionTicketOperation(Action):
         args = {"ticket_no": summary["ticket_no"], "status": summary["status"], "type_label": summary["type_label"]}
         if op == "cancel":
             if summary["is_open"]:
-                dispatcher.utter_message(response="utter_ask_cancel_confirm", last_ticket_no=summary["ticket_no"])
+                dispatcher.utter_message(response="utter_ask_cancel_confirm", last_ticket_no=summary["ticket_no"],
+                                         cancel_note=service_config().ticket_types[summary["type"]].cancel_note)
                 return events + [SlotSet("pending_cancel", True)]
             dispatcher.utter_message(response="utter_ticket_not_cancellable", **args)
         elif op == "reschedule":

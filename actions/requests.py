@@ -30,11 +30,12 @@ from actions.common import (
 from actions.escalation import escalate, settle_waiting_handoff
 from actions.asking import asked_again_this_turn
 from actions.forms import UNKNOWN_MODEL
-from kefu.dialogue_config import says_only_it_has_a_suggestion
+from kefu.dialogue_config import says_only_it_has_a_suggestion, suggestion_misread_repair
 from kefu.nlp.catalogue import emergency_faults, find_products, load_catalogue
 from kefu.nlp.normalize import extract_order_no, is_negated
 from kefu.services import customers, tickets
 from kefu.services.tickets import TicketRequest
+from kefu.settings import service_config
 
 logger = logging.getLogger(__name__)
 MODEL_BUTTONS = 3  # registered models offered as buttons
@@ -399,10 +400,14 @@ class ActionSubmitReturn(SubmitTicketAction):
         try:
             await with_session(lambda s: orders.get_order_for_customer(s, order_no, phone=phone, customer_id=customer_id))
         except Exception as error:
-            if getattr(error, "code", None) == "not_found":
-                dispatcher.utter_message(response="utter_order_not_found")
-                return [SlotSet("order_no", None), SlotSet("phone", None)] + reset("return")
-            return service_failure(dispatcher, error)
+            if getattr(error, "code", None) != "not_found":
+                return service_failure(dispatcher, error)
+            # not this phone's order (bought on a relative's phone, mistyped, or not in our
+            # records): filed for the after-sales team to match by hand, as another shop's
+            # number is. It ended the form and dropped the reason given (chat probe, 2026-12-08).
+            dispatcher.utter_message(response="utter_order_unmatched_filed", order_no=order_no)
+            tracker = tracker.copy()
+            tracker.slots.update({"order_no": NO_ORDER_NO, "external_order_no": order_no})
         return await super().run(dispatcher, tracker, domain)
 
 
@@ -467,32 +472,46 @@ def complaint_just_filed(tracker: Tracker) -> Optional[str]:
     return ticket_no if filed and ticket_no else None
 
 
-def says_a_demand(text: str) -> bool:
-    from kefu.dialogue_config import dialogue_config
+def complaint_added_to(tracker: Tracker) -> Optional[str]:
+    """The complaint ticket the latest message adds to, if any: the one filed in the bot's turn
+    right before, or this conversation's last ticket when the message names it, and the message
+    adds something (kefu.dialogue_config.adds_to_a_complaint)."""
+    from kefu.dialogue_config import adds_to_a_complaint
+    from kefu.nlp.normalize import extract_ticket_no
 
-    return any(word in text for word in dialogue_config().complaint_demand_words)
+    text = latest_text(tracker)
+    last = tracker.get_slot("last_ticket_no")
+    named = extract_ticket_no(text)
+    complaint = complaint_just_filed(tracker) or (
+        last if named and named == last and last.startswith(service_config().ticket_types["complaint"].prefix) else None)
+    return complaint if complaint and adds_to_a_complaint(text) else None
 
 
-async def add_demand_to_complaint(dispatcher: CollectingDispatcher, tracker: Tracker, ticket_no: str) -> List[EventType]:
-    """"希望给我个道歉" right after the complaint ticket was filed is that complaint's demand (诉求),
-    added to it for the complaint desk, not a suggestion ticket of its own (widget chat,
-    2026-12-07: the demand became suggestion JY…, the complaint went without it)."""
-    from kefu.dialogue_config import dialogue_config
+async def add_to_complaint(dispatcher: CollectingDispatcher, tracker: Tracker, ticket_no: str) -> List[EventType]:
+    """A demand ("希望给我个道歉") or more of what happened ("补充一下 那个师傅姓王") right after the
+    complaint ticket was filed goes onto that ticket for the complaint desk (客户诉求 / 客户补充),
+    not into a suggestion or a second complaint (widget chat, 2026-12-07; chat probe, 2026-12-08:
+    a demand became suggestion JY…, an addition a second complaint ticket)."""
+    from kefu.dialogue_config import dialogue_config, says_a_demand
     from kefu.nlp.normalize import clean_user_text
 
-    demand, _ = clean_user_text(latest_text(tracker), max_len=200)
+    text, _ = clean_user_text(latest_text(tracker), max_len=500)
+    demand = says_a_demand(text)
 
     def work(session):
-        ticket = tickets.get_ticket_for_customer(session, ticket_no, phone=contact_phone(tracker),
-                                                 customer_id=verified_customer_id(tracker))
-        tickets.add_note(session, ticket, f"客户诉求：{demand}", actor="customer")
+        # this conversation's ticket (last_ticket_no is set by actions only, so it is the
+        # customer's): a look-up by phone could miss it (the signed-in customer's phone wins
+        # over the one the form took) and answer "service failure" for an existing ticket
+        ticket = tickets.get_ticket(session, ticket_no)
+        tickets.add_note(session, ticket, f"{'客户诉求' if demand else '客户补充'}：{text}", actor="customer")
 
     try:
         await with_session(work)
     except Exception as error:
         return service_failure(dispatcher, error)
-    dispatcher.utter_message(text=dialogue_config().complaint_demand_added.format(ticket_no=ticket_no))
-    return []
+    config = dialogue_config()
+    dispatcher.utter_message(text=(config.complaint_demand_added if demand else config.complaint_detail_added).format(ticket_no=ticket_no))
+    return [FollowupAction("action_listen")]
 
 
 class ActionSubmitSuggestion(SubmitTicketAction):
@@ -505,9 +524,13 @@ class ActionSubmitSuggestion(SubmitTicketAction):
         if not tracker.get_slot("suggestion_text") and says_only_it_has_a_suggestion(latest_text(tracker)):
             # "我有个建议": nothing to record yet; the form asks for the suggestion itself
             return [FollowupAction("suggestion_form")]
-        complaint = complaint_just_filed(tracker)
-        if complaint and not tracker.get_slot("suggestion_text") and says_a_demand(latest_text(tracker)):
-            return await add_demand_to_complaint(dispatcher, tracker, complaint)
+        complaint = None if tracker.get_slot("suggestion_text") else complaint_added_to(tracker)
+        if complaint:
+            return await add_to_complaint(dispatcher, tracker, complaint)
+        if not tracker.get_slot("suggestion_text") and suggestion_misread_repair(latest_text(tracker)):
+            from actions.conversation import start_request  # "对了 我家冰箱也不太制冷 能一起报吗"
+
+            return await start_request("report_repair", dispatcher, tracker, domain, latest_text(tracker))
         return await super().run(dispatcher, tracker, domain)
 
     def request(self, tracker: Tracker) -> TicketRequest:
@@ -522,6 +545,9 @@ class ActionAcknowledgeComplaint(Action):
         return "action_acknowledge_complaint"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        complaint = complaint_added_to(tracker)
+        if complaint:  # "我是给投诉补充信息啊 TS…": onto that complaint, not a second one
+            return await add_to_complaint(dispatcher, tracker, complaint)
         dispatcher.utter_message(response="utter_complaint_empathy")
         return await escalate(dispatcher, tracker, intent_hint="complaint")
 

@@ -40,7 +40,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
 from channels import (action_calls, action_pool, compat, event_types, fanout, guards, inference, model_load,
-                      policy_shortcut, presence)
+                      policy_shortcut, presence, selector_shortcut)
 from channels.fanout import replies_to  # noqa: F401  (re-exported: one home, channels/fanout.py)
 from channels.shared import EMPTY_MESSAGE_REPLY, ChannelState
 from kefu.dialogue_config import customer_text
@@ -53,6 +53,7 @@ inference.install()  # NLU and policies off the event loop: sockets stay served 
 model_load.install()  # models loaded for serving only: ready sooner, half the memory (issue 13)
 event_types.install()  # stored events' classes found once per type name (issue 13)
 policy_shortcut.install()  # TED runs only when its prediction could win (issue 13)
+selector_shortcut.install()  # the FAQ topic is picked only for messages that can use it (issue 13)
 
 AGENT_NOTICES = {"joined": "客服 {name} 已接入，正在为您服务", "left": "客服 {name} 已离开，智能助手继续为您服务"}
 

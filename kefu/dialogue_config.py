@@ -44,7 +44,12 @@ class DialogueConfig(_Strict):
     ticket_switch_words: List[str] = []
     return_switch_words: List[str] = []
     complaint_demand_words: List[str] = []
+    complaint_still_waiting_words: List[str] = []
+    complaint_more_detail_words: List[str] = []
+    complaint_wish_words: List[str] = []
+    complaint_addition_words: List[str] = []
     complaint_demand_added: str
+    complaint_detail_added: str
     ticket_question_words: List[str] = []
     urge_words: List[str] = []
     repair_request_words: List[str] = []
@@ -56,6 +61,8 @@ class DialogueConfig(_Strict):
     repair_dropped_words: List[str] = []
     no_order_no_words: List[str] = []
     suggestion_intro_words: List[str] = []
+    suggestion_words: List[str] = []
+    not_a_suggestion_words: List[str] = []
     form_switches: Dict[str, FormSwitch] = {}
     asked_in_invalid_message: Dict[str, List[str]] = {}
     names: NameWords
@@ -125,6 +132,54 @@ dialogue_config = settings.ConfigFile("dialogue.yml", DialogueConfig)  # config/
 load_dialogue_config = dialogue_config.load
 
 
+_CLAUSE_END = re.compile(r"[，,。.；;！!？?、\s]+")
+
+
+def says_a_demand(text: str, config: Optional[DialogueConfig] = None) -> bool:
+    """Whether ``text`` asks for something (诉求: an apology, compensation, a refund…)."""
+    config = config or dialogue_config()
+    return any(word in text for word in config.complaint_demand_words)
+
+
+def demand_in_complaint(text: str, config: Optional[DialogueConfig] = None) -> Optional[str]:
+    """The clauses of a complaint that ask for something ("…还多收了100块，我要求退钱并道歉"
+    -> "我要求退钱并道歉"), or None. A clause about a demand still unmet ("退款半个月了还没到账")
+    tells what happened, it asks nothing new."""
+    config = config or dialogue_config()
+    clauses = [c for c in _CLAUSE_END.split(text) if c]
+    wishes = [c for c in clauses
+              if says_a_demand(c, config) and not any(w in c for w in config.complaint_still_waiting_words)]
+    return "，".join(wishes) or None
+
+
+def tells_more_of_the_complaint(text: str, config: Optional[DialogueConfig] = None) -> bool:
+    """Whether an answer to "您希望我们怎样处理？" goes on telling what happened ("而且他还把地板
+    弄脏了", "空调装歪了 外机也没固定好") instead of saying what the customer wants: it asks
+    for nothing and either starts like a continuation or tells of something done (了) without
+    any wish ("重新装", "换个师傅", "算了")."""
+    config = config or dialogue_config()
+    stripped = text.strip()
+    if says_a_demand(stripped, config):
+        return False
+    return continues_the_complaint(stripped, config) or ("了" in stripped and not any(w in stripped for w in config.complaint_wish_words))
+
+
+def continues_the_complaint(text: str, config: Optional[DialogueConfig] = None) -> bool:
+    """Whether ``text`` starts like a continuation of what was told ("而且…", "他还…")."""
+    config = config or dialogue_config()
+    return any(text.strip().startswith(w) for w in config.complaint_more_detail_words)
+
+
+def adds_to_a_complaint(text: str, config: Optional[DialogueConfig] = None) -> bool:
+    """Whether a message right after a complaint was filed adds to it: a demand ("希望给我个道歉"),
+    an addition ("补充一下 那个师傅姓王") or more of what happened ("而且他还把地板弄脏了")."""
+    config = config or dialogue_config()
+    # not "something happened (了)": after the ticket that is as often a new matter
+    # ("客服电话太难打通了" is a suggestion of its own)
+    return (says_a_demand(text, config) or any(w in text for w in config.complaint_addition_words)
+            or continues_the_complaint(text, config))
+
+
 def misread_repair_request(text: str, config: Optional[DialogueConfig] = None) -> bool:
     """Whether a message read as a ticket question is a new repair request: it names no ticket
     (no number, no ticket word, no question about a visit) but a fault or a repair
@@ -137,6 +192,21 @@ def misread_repair_request(text: str, config: Optional[DialogueConfig] = None) -
     if extract_ticket_no(text) or any(w in text for w in config.ticket_switch_words + config.ticket_question_words):
         return False
     return any(w in text for w in config.repair_request_words) or bool(find_faults(text))
+
+
+def suggestion_misread_repair(text: str, config: Optional[DialogueConfig] = None) -> bool:
+    """Whether a message the NLU took for a suggestion reports a fault of a product to repair
+    ("对了 我家冰箱也不太制冷 能一起报吗", "不是建议 我是说冰箱也坏了 要报修": both were filed as
+    suggestions; chat probe, 2026-12-08). A suggestion about a fault ("空调噪音大 建议改进") stays one."""
+    from kefu.nlp.catalogue import find_faults, find_products
+
+    config = config or dialogue_config()
+    reports = bool(find_faults(text)) or any(w in text for w in config.repair_request_words)
+    if any(w in text for w in config.not_a_suggestion_words):
+        return reports or bool(find_products(text))
+    if any(w in text for w in config.suggestion_words):
+        return False
+    return reports and bool(find_products(text))
 
 
 def is_affirmation(text: str, config: Optional[DialogueConfig] = None) -> bool:

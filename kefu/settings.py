@@ -121,6 +121,7 @@ class TicketTypeConfig(_Strict):
     department: constr(min_length=1)  # type: ignore[valid-type]
     group: constr(min_length=1)  # type: ignore[valid-type]
     groups_by_product: Dict[str, str] = {}
+    cancel_note: str = ""  # said when the customer is asked to confirm a cancellation
 
 
 class EmergencyConfig(_Strict):

@@ -32,7 +32,8 @@ PG_ADMIN_URL = os.environ.get("KEFU_TEST_PG_URL", "postgresql://postgres@127.0.0
 # `./kefu.sh test --fast`.
 TESTS = Path(__file__).resolve().parent
 TIERS = {
-    "model": ("dialogue/test_model_quality.py", "dialogue/test_spec_examples.py", "dialogue/test_policy_shortcut_on_model.py", "e2e/", "faults/", "scaleout/"),
+    "model": ("dialogue/test_model_quality.py", "dialogue/test_spec_examples.py", "dialogue/test_policy_shortcut_on_model.py",
+              "dialogue/test_selector_shortcut_on_model.py", "e2e/", "faults/", "scaleout/"),
     "e2e": ("e2e/", "faults/", "scaleout/"),
     "browser": ("widget/", "desk/test_desk_browser.py", "analytics/test_analytics_browser.py",
                 "training/test_trainer_review_browser.py", "training/test_trainer_review_conversation_browser.py",

@@ -55,7 +55,11 @@ _NUM_AFTER_CLOCK = re.compile(f"(?<=[点:])[{_CN_NUM}]+(?![刻{_CN_NUM}])")
 # Two neighbouring hours said together: 两三点 (2 or 3 o'clock), 十一二点 (11 or 12).
 _CN_DIGIT = {c: i for i, c in enumerate("零一二三四五六七八九十")} | {"两": 2}
 _NEIGHBOUR_HOURS = re.compile(f"(?<![{_CN_NUM}\\d])(十?)([一二两三四五六七八九])([二两三四五六七八九十])(?=[点时])")
-_CLAUSE_SPLIT = re.compile(r"[,，。!！?？;；、]+")
+_CLAUSE_SPLIT = re.compile(r"[,，。!！?？;；、\s]+")
+# Spaces inside a date or a clock ("12 月 12 日", "下午 3 点") are no clause ends.
+_INNER_SPACE = re.compile(r"(?<=[\d年月日号点时分:])\s+|\s+(?=[\d年月日号点时分:])")
+# What may stand beside a negation in a clause that only negates ("这个时间我不行啊").
+_NEGATION_REST = re.compile(r"[啊呀吧哦的了呢嘛我都也就这个时间那个点候]")
 _GAP = "|"  # stands where removed text was, so patterns never join across it
 
 
@@ -79,11 +83,30 @@ def _arabise(text: str) -> str:
 
 
 def _prepare(text: str, cfg: AppointmentSettings) -> str:
-    text = re.sub(r"\s+", "", to_halfwidth(text))
-    for short in sorted(cfg.shorthands, key=len, reverse=True):
-        text = text.replace(short, cfg.shorthands[short])
-    clauses = [c for c in _CLAUSE_SPLIT.split(text) if not any(n in c for n in cfg.negations)]
-    return _arabise(_A_BIT.sub(_GAP * 2, _GAP.join(clauses)))
+    # a space ends a clause as a comma does: in "能改成明天上午吗 下午我不在家" only the second
+    # clause is negated (it was dropped whole and the afternoon booked; chat probe, 2026-12-08)
+    clauses: List[str] = []
+    for clause in _CLAUSE_SPLIT.split(_INNER_SPACE.sub("", to_halfwidth(text))):
+        for short in sorted(cfg.shorthands, key=len, reverse=True):
+            clause = clause.replace(short, cfg.shorthands[short])
+        if not any(n in clause for n in cfg.negations):
+            clauses.append(clause)
+        elif clauses and not _NEGATION_REST.sub("", _without(clause, cfg.negations)):
+            clauses.pop()  # "下午 不行": a bare negation takes back the clause before it
+    return _arabise(_A_BIT.sub(_GAP * 2, _GAP.join(c for c in clauses if c)))
+
+
+def in_negated_clause(text: str, piece: str, settings: Optional[AppointmentSettings] = None) -> bool:
+    """Whether ``piece`` of ``text`` stands only in clauses that reject a time ("下午我不在家")."""
+    cfg = settings or load_settings().appointment
+    clauses = [c for c in _CLAUSE_SPLIT.split(_INNER_SPACE.sub("", to_halfwidth(text))) if piece and piece in c]
+    return bool(clauses) and all(any(n in c for n in cfg.negations) for c in clauses)
+
+
+def _without(text: str, words: List[str]) -> str:
+    for word in sorted(words, key=len, reverse=True):
+        text = text.replace(word, "")
+    return text
 
 
 # --- parts of an expression ---------------------------------------------------------

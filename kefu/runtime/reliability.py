@@ -78,6 +78,7 @@ class InferenceConfig(_Strict):
     threads: conint(ge=1, le=8) = 1  # type: ignore[valid-type]
     load_for_inference: bool = False  # channels/model_load.py: no one-example training run on load
     policy_shortcut: bool = False  # channels/policy_shortcut.py: TED only when its prediction could win
+    selector_shortcut: bool = False  # channels/selector_shortcut.py: the ResponseSelector only when its topic can be used
 
 
 class TrackerStoreConfig(_Strict):

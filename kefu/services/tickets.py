@@ -92,8 +92,15 @@ def create_ticket(
     now = now or clock.now()
     if request.idempotency_key:
         existing = _by_idempotency_key(session, request.idempotency_key)
-        if existing is not None:
+        if existing is not None and existing.status != CANCELLED:
             return CreateResult(existing, False, list(existing.extra.get("notices", [])))
+        if existing is not None:
+            # the same request after its ticket was cancelled ("取消吧" … "还是装吧") is a new one:
+            # it was answered "已登记成功（工单号 <the cancelled one>），不会重复建单" (chat probe,
+            # 2026-12-08). The key moves to the new ticket; the old one keeps it in its extra.
+            existing.extra = {**existing.extra, "released_idempotency_key": existing.idempotency_key}
+            existing.idempotency_key = None
+            session.flush()
 
     type_config = config.ticket_types.get(request.type)
     if type_config is None:

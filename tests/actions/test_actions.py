@@ -153,6 +153,19 @@ def test_cancel_asks_for_confirmation_then_cancels(service_db):
         assert tickets.get_ticket(session, ticket_no).status == "已取消"
 
 
+def test_the_cancel_confirmation_says_what_cancelling_this_kind_of_ticket_means(service_db):
+    """Cancelling a complaint was confirmed with "取消后师傅将不再上门" (chat probe, 2026-12-08)."""
+    said = {}
+    for kind in ("installation", "complaint"):
+        with db.session_scope(service_db) as session:
+            ticket_no = tickets.create_ticket(session, TicketRequest(type=kind, phone="13812345678", product="空调",
+                                                                     description="师傅态度很差")).ticket.ticket_no
+        messages, _ = run(lookups.ActionTicketOperation(), make_tracker({"ticket_no": ticket_no, "phone": "13812345678", "ticket_op": "cancel"}))
+        said[kind] = next(m for m in messages if m.get("response") == "utter_ask_cancel_confirm")["cancel_note"]
+    assert "师傅" in said["installation"] and "上门" in said["installation"]
+    assert "投诉" in said["complaint"] and "上门" not in said["complaint"]
+
+
 def test_phone_validation_accepts_chinese_digits_and_rejects_garbage():
     validator = forms.ValidateRepairForm()
     dispatcher = CollectingDispatcher()

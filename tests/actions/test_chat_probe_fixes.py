@@ -146,6 +146,21 @@ def test_separate_time_expressions_keep_the_last_one(monkeypatch):
     assert result["appointment_start"] == "2026-12-15T13:00:00+08:00"
 
 
+def test_the_whole_answer_wins_when_it_says_the_time_more_exactly_than_the_span(monkeypatch):
+    """"这周六下午吧 周末才在家": DIET's last time span "周末" booked Saturday 09:00–18:00
+    (chat probe, 2026-12-08)."""
+    text = "这周六下午吧 周末才在家"
+    entities = [time_entity(text, "这周六下午", 0), time_entity(text, "周末", 7)]
+    result = validate_time(text, "周末", entities, monkeypatch)
+    assert (result["appointment_start"], result["appointment_end"]) == ("2026-12-12T13:00:00+08:00", "2026-12-12T18:00:00+08:00")
+
+
+def test_a_negated_afternoon_is_not_booked(monkeypatch):
+    text = "能改成明天上午吗 下午我不在家"
+    result = validate_time(text, "下午", [time_entity(text, "明天上午", 3), time_entity(text, "下午", 9)], monkeypatch)
+    assert result["appointment_start"] == "2026-12-08T09:00:00+08:00"
+
+
 @pytest.mark.parametrize("text, pieces", [
     ("明天下午2-5点", ["明天下午2-5点"]),
     ("明天下午2-5点", ["明天下午", "5点"]),     # the window's start tagged by no entity

@@ -47,6 +47,7 @@ def test_a_demand_right_after_the_complaint_is_added_to_it(service_db):
     ticket_no = complaint(service_db)
     messages, events = after(ticket_no, "希望给我个道歉")
     assert ticket_no in messages[0]["text"] and "诉求" in messages[0]["text"]
+    assert {"event": "followup", "name": "action_listen", "timestamp": None} in events
     assert "客户诉求：希望给我个道歉" in notes(service_db, ticket_no)
     assert all_types(service_db) == ["complaint"]  # no suggestion ticket
 
@@ -62,3 +63,46 @@ def test_a_suggestion_without_a_demand_right_after_the_complaint_is_a_suggestion
     ticket_no = complaint(service_db)
     messages, _ = after(ticket_no, "客服电话太难打通了")
     assert responses(messages)[0] == "utter_ticket_created_suggestion"
+
+
+def test_the_demand_reaches_the_complaint_when_the_chat_holds_another_phone(service_db):
+    """The look-up by the chat's phone missed the ticket and the customer read "系统暂时无法保存"
+    for a complaint that exists: the ticket this chat filed a turn ago is the customer's."""
+    ticket_no = complaint(service_db)
+    earlier = [{"event": "user", "text": "他装完就走了", "parse_data": {}}, {"event": "action", "name": "action_submit_complaint"}]
+    tracker = make_tracker({"last_ticket_no": ticket_no, "phone": "13900001111"}, text="希望给我个道歉",
+                           intent="give_suggestion", events=earlier)
+    messages, _ = run(requests.ActionSubmitSuggestion(), tracker)
+    assert ticket_no in messages[0]["text"] and "诉求" in messages[0]["text"]
+    assert "客户诉求：希望给我个道歉" in notes(service_db, ticket_no)
+
+
+def test_an_addition_right_after_the_complaint_is_noted_on_it_whatever_the_nlu_heard(service_db):
+    """"补充一下 那个师傅姓王 是11月30号来的" got "您是要报修、安装…还是退换货？", and "我是给投诉补充
+    信息啊 TS…" a second complaint ticket (chat probe, 2026-12-08)."""
+    from actions import conversation
+
+    ticket_no = complaint(service_db)
+    earlier = [{"event": "user", "text": "他装完就走了", "parse_data": {}}, {"event": "action", "name": "action_submit_complaint"}]
+    for action_obj, intent in ((conversation.ActionRouteInform(), "inform"), (requests.ActionAcknowledgeComplaint(), "complain")):
+        tracker = make_tracker({"last_ticket_no": ticket_no, "phone": PHONE}, text="补充一下 那个师傅姓王 是11月30号来的",
+                               intent=intent, events=earlier)
+        messages, _ = run(action_obj, tracker)
+        assert [ticket_no in m["text"] and "补充" in m["text"] for m in messages] == [True]
+    assert notes(service_db, ticket_no).count("客户补充：补充一下 那个师傅姓王 是11月30号来的") == 2
+    later = [*earlier, {"event": "user", "text": "好的", "parse_data": {}}, {"event": "action", "name": "utter_anything_else"}]
+    tracker = make_tracker({"last_ticket_no": ticket_no, "phone": PHONE}, text=f"我是给投诉补充信息啊 {ticket_no}", intent="complain",
+                           events=later)
+    messages, _ = run(requests.ActionAcknowledgeComplaint(), tracker)
+    assert ticket_no in messages[0]["text"]
+    assert all_types(service_db) == ["complaint"]  # no second complaint
+
+
+def test_a_new_complaint_later_on_is_a_new_complaint(service_db):
+    ticket_no = complaint(service_db)
+    later = [{"event": "user", "text": "他装完就走了", "parse_data": {}}, {"event": "action", "name": "action_submit_complaint"},
+             {"event": "user", "text": "好的", "parse_data": {}}, {"event": "action", "name": "utter_anything_else"}]
+    tracker = make_tracker({"last_ticket_no": ticket_no, "phone": PHONE}, text="另外我还要投诉你们的客服电话打不通", intent="complain",
+                           events=later)
+    messages, _ = run(requests.ActionAcknowledgeComplaint(), tracker)
+    assert responses(messages)[0] == "utter_complaint_empathy"

@@ -239,6 +239,27 @@ def test_return_without_order_number_creates_its_ticket(service_db):
         assert session.execute(select(func.count(Ticket.id))).scalar_one() == 1
 
 
+def test_a_return_whose_order_does_not_match_the_phone_is_filed_for_matching_by_hand(service_db):
+    """"没有查到对应的订单" ended the return form and dropped the reason; the customer, who had
+    bought it on another phone, went round twice and gave up (chat probe, 2026-12-08)."""
+    slots = {"order_no": "DD202612010087", "return_kind": "退货", "return_reason": "噪音太大 门关不严", "phone": "13698765432"}
+    messages, _ = run(requests.ActionSubmitReturn(), tracker_of([action("action_listen"), user("13698765432")], slots))
+    assert responses(messages)[:2] == ["utter_order_unmatched_filed", "utter_ticket_created_return"]
+    assert messages[0]["order_no"] == "DD202612010087"
+    with db.session_scope(service_db) as session:
+        ticket = session.execute(select(Ticket)).scalar_one()
+        assert ticket.description == "噪音太大 门关不严"
+        assert ticket.extra["external_order_no"] == "DD202612010087"  # for the after-sales team to match
+
+
+def test_an_order_number_found_later_is_taken_at_the_phone_question():
+    text = "等下 我找到订单号了 DD202612010087"
+    tracker = tracker_of([action("action_listen"), user(text)], {"requested_slot": "phone"}, active_loop="return_form")
+    dispatcher = CollectingDispatcher()
+    assert forms.ValidateReturnForm().validate_phone(text, dispatcher, tracker, {}) == {"phone": None, "order_no": "DD202612010087"}
+    assert responses(dispatcher.messages) == ["utter_order_no_noted"]  # not "不是有效的手机号"
+
+
 @pytest.mark.parametrize("text", ["手机号不方便给", "电话一定要给吗 怕被骚扰", "手机号必须留吗"])
 def test_refused_phone_is_explained_not_called_invalid(text):
     tracker = tracker_of([action("action_listen"), user(text)], active_loop="repair_form")

@@ -44,3 +44,24 @@ def test_the_suggestion_form_keeps_a_suggestion_not_an_acknowledgement(text, kep
     tracker = make_tracker({"requested_slot": "suggestion_text"}, text=text)
     result = forms.ValidateSuggestionForm().validate_suggestion_text(text, CollectingDispatcher(), tracker, {})
     assert result == {"suggestion_text": text if kept else None}
+
+
+@pytest.mark.parametrize("text, repair", [
+    ("对了 我家冰箱也不太制冷 能一起报吗", True), ("不是建议 我是说冰箱也坏了 要报修", True), ("洗衣机也坏了", True),
+    ("空调噪音太大 建议改进", False), ("希望你们周末也能安排师傅", False), ("客服电话太难打通了", False),
+])
+def test_a_fault_to_repair_is_told_from_a_suggestion(text, repair):
+    from kefu.dialogue_config import suggestion_misread_repair
+
+    assert suggestion_misread_repair(text) is repair
+
+
+def test_a_repair_request_heard_as_a_suggestion_starts_the_repair_and_files_nothing(service_db):
+    """"对了 我家冰箱也不太制冷 能一起报吗" and "不是建议 我是说冰箱也坏了 要报修" were filed as
+    suggestions JY…-0001 and -0002 (chat probe, 2026-12-08)."""
+    tracker = make_tracker({}, text="对了 我家冰箱也不太制冷 能一起报吗", intent="give_suggestion")
+    messages, events = run(requests.ActionSubmitSuggestion(), tracker)
+    assert {"event": "followup", "name": "repair_form", "timestamp": None} in events
+    assert {"event": "slot", "name": "product", "value": "冰箱", "timestamp": None} in events
+    with db.session_scope(service_db) as session:
+        assert session.execute(select(Ticket)).first() is None

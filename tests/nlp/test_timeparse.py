@@ -78,6 +78,12 @@ CASES = [
     ("那就明天下午吧，我在家", at(11, 23, 13), at(11, 23, 18)),
     ("明天不行，后天上午吧", at(11, 24, 9), at(11, 24, 12)),  # rejected clause ignored
     ("周六或者周日", at(11, 22, 11), at(11, 22, 18)),  # the last mention wins
+    # a space ends a clause: only the negated one is dropped ("能改成明天上午吗 下午我不在家"
+    # booked the afternoon; chat probe, 2026-12-08)
+    ("能改成明天上午吗 下午我不在家", at(11, 23, 9), at(11, 23, 12)),
+    ("下午不行 明天上午吧", at(11, 23, 9), at(11, 23, 12)),
+    ("明天下午 不行 后天上午", at(11, 24, 9), at(11, 24, 12)),  # a bare "不行" takes back the clause before
+    ("12 月 3 日 下午 3 点", at(12, 3, 15), at(12, 3, 16)),  # spaces inside a date or clock join
 ]
 
 
@@ -92,7 +98,7 @@ def test_parse_appointment(text, start, end):
 @pytest.mark.parametrize(
     "text",
     ["", "你好", "这周六", "上周五", "11月3号", "二月三十号", "快一点", "明天不行", "今天早上",
-     "2025年12月3日", "25点", "明年", "三二点"],
+     "2025年12月3日", "25点", "明年", "三二点", "明天下午 不行"],
 )
 def test_unparseable_or_past_gives_none(text):
     assert parse_appointment(text, NOW) is None
@@ -213,3 +219,12 @@ def test_a_size_with_a_dot_is_no_date(text):
 
 def test_a_month_and_day_with_a_dot_is_still_a_date():
     assert parse_appointment("12.25", NOW).start == dt.datetime(2026, 12, 25, 9, 0, tzinfo=SHANGHAI)
+
+
+def test_a_piece_in_a_rejecting_clause_is_told():
+    from kefu.nlp.timeparse import in_negated_clause
+
+    assert in_negated_clause("能改成明天上午吗 下午我不在家", "下午")
+    assert not in_negated_clause("能改成明天上午吗 下午我不在家", "明天上午")
+    assert not in_negated_clause("明天下午", "下午")
+    assert not in_negated_clause("明天下午", "")

@@ -226,6 +226,18 @@ def test_same_idempotency_key_returns_the_same_ticket(session):
     assert session.execute(select(func.count(TicketEvent.id))).scalar_one() == 2
 
 
+def test_the_same_request_after_its_ticket_was_cancelled_makes_a_new_ticket(session):
+    """"取消吧" … "还是装吧": the same installation again was answered with the cancelled
+    ticket's number, "不会重复建单" (chat probe, 2026-12-08)."""
+    first = create(session, repair(idempotency_key="conv-1:installation:1"))
+    tickets.cancel_ticket(session, first.ticket, reason="客户取消")
+    again = create(session, repair(idempotency_key="conv-1:installation:1"))
+    assert again.created and again.ticket.id != first.ticket.id
+    assert first.ticket.extra["released_idempotency_key"] == "conv-1:installation:1"
+    retry = create(session, repair(idempotency_key="conv-1:installation:1"))  # a retry of the new request
+    assert not retry.created and retry.ticket.id == again.ticket.id
+
+
 # --- concurrency -------------------------------------------------------------------
 
 

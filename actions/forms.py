@@ -908,6 +908,18 @@ class ValidateTicketLookupForm(EndsWhenNumberUnknown, StallWatch, SharedSlotVali
         if typed:  # "查一下工单 BX202611220042": a number the NLU's pattern (with its dash) missed
             return {"ticket_no": typed}
         told = tracker.get_slot("last_ticket_no")
+        products = find_products(latest_text(tracker))
+        if products:
+            # "刚才修油烟机那个单子师傅几点来" with two tickets in the chat showed the other one
+            # (chat probe, 2026-12-08): the ticket for that product, else the number is asked for
+            from actions.common import with_session
+            from kefu.services import tickets
+
+            try:
+                meant = await with_session(lambda s: tickets.ticket_for_product(s, tracker.sender_id, products[0], told))
+            except Exception:  # the question for the number comes instead
+                meant = None
+            return {"ticket_no": meant} if meant else {}
         return {"ticket_no": told} if told else {}
 
     @silent_on_reset

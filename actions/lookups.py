@@ -6,6 +6,7 @@ with the phone number on the ticket, signed-in chats with a verified customer to
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -83,7 +84,17 @@ def _status_detail(summary: Dict[str, Any]) -> str:
     detail = STATUS_DETAIL.get(summary["status"], "").format(due=format_moment(parse_iso(summary["first_response_due"])))
     if summary.get("appointment_start") and summary["status"] in ("受理", "已派单"):
         detail += f"预约上门时间：{format_window(parse_iso(summary['appointment_start']), parse_iso(summary['appointment_end']))}。"
-    return detail
+    return detail + _recorded(summary)
+
+
+def _recorded(summary: Dict[str, Any]) -> str:
+    """What the ticket says the customer asked about, read back so that a wrong product or
+    model is caught ("这个单子写的是冰箱吗 型号对不对"; chat probe, 2026-12-08)."""
+    what = " ".join(str(summary[key]) for key in ("product", "product_model") if summary.get(key))
+    if not what:
+        return ""
+    fault = f"（{summary['fault']}）" if summary.get("fault") else ""
+    return f"登记的产品：{what}{fault}。"
 
 
 def _urge_detail(summary: Dict[str, Any]) -> str:
@@ -287,6 +298,10 @@ class ActionCorrectTicket(Action):
         # The number that owns the ticket: the one before this message (the correction's own
         # number was put in the phone slot by its mapping)
         owner_phone = (previous_value(tracker, "phone") or contact_phone(tracker)) if new_phone else contact_phone(tracker)
+        if ticket_no and asks_about_the_ticket(text):
+            # "这个单子写的是冰箱吗 型号对不对" is a question, not a correction: it was noted on the
+            # ticket as one (chat probe, 2026-12-08); the ticket is read back instead
+            return [SlotSet("ticket_op", "query"), FollowupAction("ticket_lookup_form")]
         if ticket_no:
             return await apply_correction(dispatcher, tracker, ticket_no, text, entities, owner_phone)
         dispatcher.utter_message(response="utter_correct_find_ticket_first")
@@ -295,6 +310,15 @@ class ActionCorrectTicket(Action):
         if new_phone and verified_customer_id(tracker) is None:
             events.append(SlotSet("phone", previous_value(tracker, "phone")))  # the lookup asks for the ticket's number
         return events
+
+
+CORRECTION_MARKERS = re.compile(r"(?<!对)不对|错了|写错|弄错|搞错|说错|改成|改为|改一下|应该是|其实是|更正")
+ASKS_IF_RIGHT = re.compile(r"[？?]|吗|对不对|对吧|是不是|有没有")
+
+
+def asks_about_the_ticket(text: str) -> bool:
+    """A question whether the ticket is right, that corrects nothing itself."""
+    return bool(ASKS_IF_RIGHT.search(text)) and not CORRECTION_MARKERS.search(text)
 
 
 async def apply_correction(dispatcher: CollectingDispatcher, tracker: Tracker, ticket_no: str, text: str,

@@ -275,6 +275,18 @@ def list_conversation_tickets(
     return list(session.execute(query.order_by(Ticket.created_at.desc(), Ticket.id.desc())).scalars())
 
 
+def ticket_for_product(session: Session, conversation_id: str, product: str, told: Optional[str] = None) -> Optional[str]:
+    """The number of the ticket a customer means by its product ("刚才修油烟机那个单子"): the
+    newest of this conversation's tickets for ``product``, else ``told`` (a ticket the
+    conversation was told about) if it is for ``product``; None when none is."""
+    query = select(Ticket.ticket_no).where(Ticket.conversation_id == conversation_id, Ticket.product == product)
+    newest = session.execute(query.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(1)).scalar_one_or_none()
+    if newest is not None or not told:
+        return newest
+    number = numbering.parse_ticket_no(told, service_config())
+    return session.execute(select(Ticket.ticket_no).where(Ticket.ticket_no == number, Ticket.product == product)).scalar_one_or_none()
+
+
 # --- lifecycle ----------------------------------------------------------------------
 
 

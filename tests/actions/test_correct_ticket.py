@@ -172,3 +172,17 @@ def test_an_address_change_read_as_a_reschedule_corrects_the_address(service_db,
     messages, _ = run(lookups.ActionTicketOperation(), tracker)
     assert responses(messages) == ["utter_ticket_address_changed"]
     assert stored(service_db, ticket_no)[0] == "上海市浦东新区张江路100弄5号602室"
+
+
+def test_a_question_whether_the_ticket_is_right_reads_it_back_and_changes_nothing(service_db, ticket_no):
+    """"这个单子写的是冰箱吗 型号对不对" was noted on the ticket as a correction (chat probe, 2026-12-08)."""
+    before = stored(service_db, ticket_no)
+    messages, events = correct("这个单子写的是空调吗 型号对不对", ticket_no)
+    assert messages == [] and {"event": "followup", "name": "ticket_lookup_form", "timestamp": None} in events
+    assert stored(service_db, ticket_no) == before
+    status, _ = run(lookups.ActionTicketOperation(), make_tracker({"ticket_no": ticket_no, "phone": PHONE, "ticket_op": "query"}))
+    detail = next(m for m in status if m.get("response") == "utter_ticket_status")["detail"]
+    assert "登记的产品：空调（不制冷）" in detail
+    # a correction asked as a question is still a correction
+    messages, _ = correct("地址写错了 能改成602室吗", ticket_no)
+    assert stored(service_db, ticket_no) != before

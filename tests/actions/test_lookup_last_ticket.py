@@ -40,3 +40,25 @@ def test_without_a_ticket_in_this_chat_the_number_is_asked():
 
 def test_an_answer_to_the_number_question_is_not_replaced():
     assert lookup_start("我记不得了", "BX20261206-0001", requested="ticket_no").get("ticket_no") is None
+
+
+def test_the_ticket_for_the_product_named_is_the_one_looked_up(clean_db, monkeypatch):
+    """"刚才修油烟机那个单子师傅几点来" with an installation filed after the repair showed the
+    installation, and "热水器修好了没" a cleaning ticket (chat probe, 2026-12-08)."""
+    from kefu import db
+    from kefu.services import tickets
+    from kefu.services.tickets import TicketRequest
+
+    monkeypatch.setenv("KEFU_DATABASE_URL", clean_db)
+    with db.session_scope(clean_db) as session:
+        def filed(kind, product, conversation="lookup-1"):
+            return tickets.create_ticket(session, TicketRequest(type=kind, phone="13812345678", product=product, description="…",
+                                                                conversation_id=conversation)).ticket.ticket_no
+        hood = filed("repair", "油烟机")
+        ac = filed("installation", "空调")
+        elsewhere = filed("repair", "热水器", conversation="another-chat")
+    assert lookup_start("刚才修油烟机那个单子师傅几点来", ac).get("ticket_no") == hood
+    assert lookup_start("空调那个单子呢", ac).get("ticket_no") == ac
+    # a product no ticket of this chat is for: the number is asked, no other ticket shown
+    assert lookup_start("我上次报的那个热水器修好了没", ac).get("ticket_no") is None
+    assert lookup_start("热水器那个单子", elsewhere).get("ticket_no") == elsewhere  # the one looked up by number before

@@ -272,6 +272,8 @@ async def start_request(intent: str, dispatcher: CollectingDispatcher, tracker: 
     from actions.requests import ActionTriageRepair
 
     events += await ActionTriageRepair().run(dispatcher, tracker, domain)  # safety first here too
+    if any(event.get("event") == "followup" for event in events):
+        return events  # not a new repair after all (a chased visit)
     if find_faults(text):
         events.append(SlotSet("fault_description", text))
     return events + [FollowupAction("repair_form")]

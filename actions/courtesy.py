@@ -64,6 +64,9 @@ class ActionCourtesy(Action):
         set_aside = look_up_set_aside(tracker, dispatcher)
         if set_aside is not None:
             return set_aside
+        answered = await answer_heard_as_courtesy(tracker, dispatcher)
+        if answered is not None:
+            return answered
         if fault_heard_as_courtesy(tracker):
             from actions.common import latest_text
             from actions.conversation import start_request
@@ -143,6 +146,30 @@ def code_heard_as_courtesy(tracker: Tracker, dispatcher: CollectingDispatcher) -
         return None
     dispatcher.utter_message(response=dialogue_config().asked_in_invalid_message[asked][0])
     return []
+
+
+async def answer_heard_as_courtesy(tracker: Tracker, dispatcher: CollectingDispatcher) -> Optional[List[EventType]]:
+    """An answer to the form's question that the NLU heard as thanks or a greeting but that is
+    no courtesy at all ("在京东买的" at the order question got "不用客气" and the question again;
+    chat probe, 2026-12-08): judged by the form's own validator for the slot asked for (a slot
+    set here is not validated again by the form, which runs next and asks what is missing)."""
+    from rasa_sdk.utils import call_potential_coroutine
+
+    from actions.common import latest_text
+    from actions.forms import validator_for
+    from kefu.dialogue_config import courtesy_kind
+
+    form, asked, text = (tracker.active_loop or {}).get("name"), tracker.get_slot("requested_slot"), latest_text(tracker).strip()
+    if not form or not asked or len(text) < 4 or courtesy_kind(text) is not None:
+        return None
+    if latest_intent(tracker) not in ("thank", "greet"):
+        return None  # a short yes or no ("没问题", "不要") is no answer to an open question
+    validate = getattr(validator_for(form), f"validate_{asked}", None)
+    if validate is None:
+        return None
+    # the validators read no domain (this action receives none: tests/actions/test_domain_use.py)
+    slots = await call_potential_coroutine(validate(text, dispatcher, tracker, {}))
+    return [SlotSet(slot, value) for slot, value in (slots or {}).items() if value is not None]
 
 
 def nothing_answer_value(asked: Optional[str], text: str) -> Optional[str]:

@@ -526,10 +526,10 @@ class SharedSlotValidation:
         asked = tracker.get_slot("requested_slot") == "appointment_time"
         span = whole_time_span(tracker, value)
         window = parse_appointment(span, now)
-        if asked:
+        negated = in_negated_clause(latest_text(tracker), span)
+        if asked or negated:
             whole = parse_appointment(latest_text(tracker), now)
-            if window is None or in_negated_clause(latest_text(tracker), span) or (
-                    whole and window.start <= whole.start and whole.end <= window.end):
+            if window is None or negated or (whole and window.start <= whole.start and whole.end <= window.end):
                 # DIET's span is a time the customer rejects ("能改成明天上午吗 下午我不在家" booked
                 # the afternoon) or the whole answer says it more exactly ("这周六下午吧 周末才在家":
                 # the span "周末" was booked 09:00–18:00; chat probe, 2026-12-08)
@@ -1088,3 +1088,10 @@ def _items_text(items: Any) -> str:
         names = [str(i.get("name") or i.get("product") or "") if isinstance(i, dict) else str(i) for i in items]
         return "、".join(n for n in names if n)[:20]
     return str(items or "")[:20]
+
+
+def validator_for(form: str) -> Optional[FormValidationAction]:
+    """The validation action of ``form`` (validate_<form>), if Kefu has one."""
+    validators = [ValidateRepairForm, ValidateInstallationForm, ValidateComplaintForm, ValidateReturnForm,
+                  ValidateTicketLookupForm, ValidateOrderLookupForm, ValidateCallbackForm, ValidateSuggestionForm]
+    return next((cls() for cls in validators if cls().name() == f"validate_{form}"), None)

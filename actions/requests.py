@@ -86,8 +86,13 @@ class ActionTriageRepair(Action):
         return "action_triage_repair"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        from kefu.dialogue_config import dialogue_config
+
         text = latest_text(tracker)
         events = emergency_first(dispatcher, text, tracker.get_slot("fault"))
+        if not events and any(word in text for word in dialogue_config().chaser_words):
+            # "人呢 说好的上午来修空调 现在都下午了": a visit already booked, chased
+            return [SlotSet("ticket_op", "urge"), FollowupAction("ticket_lookup_form")]
         if not events:
             dispatcher.utter_message(response="utter_repair_start")
             tip = first_aid_tip(text, tracker.get_slot("fault"))

@@ -52,6 +52,7 @@ class DialogueConfig(_Strict):
     complaint_detail_added: str
     ticket_question_words: List[str] = []
     urge_words: List[str] = []
+    chaser_words: List[str] = []
     repair_request_words: List[str] = []
     keep_ticket_words: List[str] = []
     stop_words: List[str] = []

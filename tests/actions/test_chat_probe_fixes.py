@@ -159,6 +159,12 @@ def test_a_negated_afternoon_is_not_booked(monkeypatch):
     text = "能改成明天上午吗 下午我不在家"
     result = validate_time(text, "下午", [time_entity(text, "明天上午", 3), time_entity(text, "下午", 9)], monkeypatch)
     assert result["appointment_start"] == "2026-12-08T09:00:00+08:00"
+    # the same as a reschedule request right after the ticket (no question asked): it booked
+    # today's afternoon (chat probe, 2026-12-08, second run)
+    tracker = in_form(text, "ticket_lookup_form", None, intent="reschedule_ticket",
+                      entities=[time_entity(text, "明天上午", 3), time_entity(text, "下午", 9)])
+    result = forms.ValidateTicketLookupForm().validate_appointment_time("下午", CollectingDispatcher(), tracker, {})
+    assert result["appointment_start"] == "2026-12-08T09:00:00+08:00"
 
 
 @pytest.mark.parametrize("text, pieces", [

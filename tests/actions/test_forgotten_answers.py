@@ -15,6 +15,7 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import forms
 from actions.forms import ValidateTicketLookupForm
 from actions.requests import ActionAbandonForm
 from kefu import db
@@ -150,3 +151,25 @@ def test_a_wrong_installation_kind_gets_one_short_hint_not_the_question_twice():
     assert responses(dispatcher.messages) == ["utter_invalid_install_kind"]
     assert ValidateInstallationForm().validate_install_kind("就是装一下", CollectingDispatcher(), tracker, {}) \
         == {"install_kind": "新装"}
+
+
+def test_an_answer_heard_as_thanks_is_judged_as_the_answer():
+    """"在京东买的" at the return form's order question was heard as thanks (0.56) and got
+    "不用客气" and the question again (chat probe, 2026-12-08)."""
+    import asyncio
+
+    from actions.courtesy import ActionCourtesy
+    from tests.actions.test_dialogue_actions import action, tracker_of, user
+
+    tracker = tracker_of([action("action_listen"), user("在京东买的", intent="thank")], {"requested_slot": "order_no"},
+                         active_loop="return_form")
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionCourtesy().run(dispatcher, tracker, {}))
+    assert [m.get("response") for m in dispatcher.messages] == ["utter_no_order_no_ok"]
+    assert {"event": "slot", "name": "order_no", "value": forms.NO_ORDER_NO, "timestamp": None} in events
+    # thanks and a short yes stay courtesy
+    for text, intent in (("谢谢你", "thank"), ("没问题", "affirm")):
+        tracker = tracker_of([action("action_listen"), user(text, intent=intent)], {"requested_slot": "product_model"},
+                             active_loop="repair_form")
+        dispatcher = CollectingDispatcher()
+        assert asyncio.run(ActionCourtesy().run(dispatcher, tracker, {})) == []

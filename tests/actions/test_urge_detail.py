@@ -45,3 +45,20 @@ def test_an_urge_after_dispatch_names_the_resolution_time_limit(service_db, pinn
         session.execute(update(Ticket).where(Ticket.ticket_no == ticket_no).values(status="处理中"))
     message = urge(ticket_no)
     assert message["detail"].startswith("我们承诺在 ") and message["detail"].endswith("前处理完毕。")
+
+
+def test_a_repair_request_that_chases_a_booked_visit_urges_it():
+    """"人呢？？？说好的上午来修空调 现在都下午了" started a new repair form, and "不是要新报修！！！
+    我已经报过了" was taken as its answer (chat probe, 2026-12-08)."""
+    from actions.requests import ActionTriageRepair
+    from tests.actions.test_dialogue_actions import action, run, tracker_of, user
+
+    for text in ("人呢？？？说好的上午来修空调 现在都下午了 等了好久了喂", "不是新报修 我已经报过了 师傅还没来"):
+        messages, events = run(ActionTriageRepair(), tracker_of([action("action_listen"), user(text, intent="report_repair")]))
+        assert messages == [] and events[-1] == {"event": "followup", "name": "ticket_lookup_form", "timestamp": None}, text
+        assert {"event": "slot", "name": "ticket_op", "value": "urge", "timestamp": None} in events
+    # a first report, and an emergency even when it chases, are repairs
+    messages, events = run(ActionTriageRepair(), tracker_of([action("action_listen"), user("空调不制冷了 想报修", intent="report_repair")]))
+    assert [m.get("response") for m in messages] == ["utter_repair_start"]
+    messages, events = run(ActionTriageRepair(), tracker_of([action("action_listen"), user("说好的师傅还没来 现在燃气灶有燃气味", intent="report_repair")]))
+    assert {"event": "slot", "name": "emergency", "value": True, "timestamp": None} in events

@@ -190,8 +190,9 @@ def misread_repair_request(text: str, config: Optional[DialogueConfig] = None) -
     from kefu.nlp.normalize import extract_ticket_no
 
     config = config or dialogue_config()
-    if extract_ticket_no(text) or any(w in text for w in config.ticket_switch_words + config.ticket_question_words):
-        return False
+    words = config.ticket_switch_words + config.ticket_question_words + config.chaser_words
+    if extract_ticket_no(text) or any(w in text for w in words):
+        return False  # "人呢 说好的上午来修空调" chases a booked visit
     return any(w in text for w in config.repair_request_words) or bool(find_faults(text))
 
 

@@ -129,7 +129,8 @@ def test_a_real_ticket_question_still_opens_the_look_up():
     from actions.forms import ValidateTicketLookupForm
     from kefu.dialogue_config import misread_repair_request
 
-    for text in ["师傅什么时候上门", "帮我查一下维修进度", "催一下维修", "我的工单BX20261122-0042 空调还是坏的", "查一下"]:
+    for text in ["师傅什么时候上门", "帮我查一下维修进度", "催一下维修", "我的工单BX20261122-0042 空调还是坏的", "查一下",
+                 "人呢？说好的上午来修空调 现在都下午了"]:  # a chaser (chat probe, 2026-12-08)
         assert not misread_repair_request(text), text
         tracker = make_tracker({}, text=text, intent="query_ticket")
         required = asyncio.run(ValidateTicketLookupForm().required_slots(["ticket_no", "phone", "appointment_time"],

@@ -48,6 +48,10 @@ PHONE_REFUSED = re.compile(r"不想给|不给|不方便|不想留|不留|不愿�
 # not stop_form/request_human: "算了，明天再说" is a stop, whatever time it names.
 TIME_MISHEARD_AS = frozenset({"faq", "chitchat", "out_of_scope"})
 ASKS = re.compile(r"[？?]\s*$|吗\s*$|怎么|如何|多少钱|多久|多长时间|哪里|哪儿|是什么|为什么")
+# A return request's clauses that say why it is returned, and those that only ask for it.
+RETURN_REASON_WORDS = re.compile(r"质量|坏|故障|不好用|不喜欢|不合适|尺寸|太大|太小|颜色|发错|少发|破损|磕|划痕|瑕疵|漏|响|异味|不制冷|不制热|不工作|关不严|"
+                                 r"用不了|不能用|有问题|噪音|声音大|味道")
+RETURN_WISH = re.compile(r"想退|要退|能退|可以退|申请|办理|退换|售后")
 # The return form goes on without an order number when the customer cannot find it.
 NO_ORDER_NO = "未提供"
 # Order numbers of other shops: letters optional, then at least 10 digits ("JD123456789012").
@@ -848,7 +852,19 @@ class ValidateReturnForm(StallWatch, SharedSlotValidation, FormValidationAction)
         return {"order_no": NO_ORDER_NO}
 
     async def extract_return_reason(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        if not tracker.get_slot("return_reason") and tracker.get_slot("requested_slot") is None:
+            reason = self._reason_in_request(latest_text(tracker))
+            if reason:  # "冰箱想退货 一直嗡嗡响 晚上吵得睡不着" was asked why (chat probe, 2026-12-08)
+                return {"return_reason": reason}
         return statement_heard_as_faq(tracker, "return_reason")
+
+    def _reason_in_request(self, text: str) -> Optional[str]:
+        """The clauses of a return request that say why: not the wish itself, and only a fault or
+        a defect ("一直嗡嗡响", "门关不严", "发错颜色了")."""
+        clauses = [c for c in re.split(r"[，,。.；;！!？?、\s]+", clean_user_text(text, max_len=500)[0]) if c]
+        rest = [c for c in clauses if not any(pattern.search(c) for _, pattern in self.KINDS) and not RETURN_WISH.search(c)]
+        reason = "，".join(rest)
+        return reason if rest and (find_faults(reason) or RETURN_REASON_WORDS.search(reason)) else None
 
     @silent_on_reset
     def validate_return_kind(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:

@@ -421,3 +421,19 @@ def test_nothing_with_thanks_answers_the_model_question(text, asked, expected):
     messages, events = run(courtesy.ActionCourtesy(), tracker)
     assert events == expected
     assert (messages == []) == bool(expected)
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("冰箱想退货 一直嗡嗡响 晚上吵得睡不着", "一直嗡嗡响，晚上吵得睡不着"),
+    ("能退吗 刚买三天 门关不严", "刚买三天，门关不严"),
+    ("hi 我上周买的冰箱想退货 ok吗", None),
+    ("我要退货", None),
+])
+def test_the_reason_a_return_request_gives_is_not_asked_again(text, reason):
+    """"冰箱想退货 一直嗡嗡响 晚上吵得睡不着" was asked "方便说一下原因吗？" (chat probe, 2026-12-08)."""
+    import asyncio
+
+    tracker = tracker_of([action("action_listen"), user(text, intent="request_return")], {"requested_slot": None},
+                         active_loop="return_form")
+    extracted = asyncio.run(forms.ValidateReturnForm().extract_return_reason(CollectingDispatcher(), tracker, {}))
+    assert extracted.get("return_reason") == reason

@@ -9,18 +9,15 @@ confidences stay below the rule policy's core fallback, 0.3; tests/channels/
 test_policy_shortcut.py checks the cases where TED would.)"""
 from __future__ import annotations
 
-import asyncio
 import random
 from typing import List, Tuple
 
-import pytest
 from rasa.core.policies.policy import PolicyPrediction
 from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from channels import model_load, policy_shortcut
+from channels import policy_shortcut
 from kefu import settings
-from tests.conftest import trained_model
 
 MAX_POINTS = 1500  # prediction points compared (every one when there are fewer)
 
@@ -73,18 +70,6 @@ def same(a: PolicyPrediction, b: PolicyPrediction) -> bool:
     return (a.policy_name, a.max_confidence_index, a.max_confidence, a.events, a.is_no_user_prediction,
             a.hide_rule_turn) == (b.policy_name, b.max_confidence_index, b.max_confidence, b.events,
                                   b.is_no_user_prediction, b.hide_rule_turn)
-
-
-@pytest.fixture(scope="module")
-def processor():
-    from rasa.core.agent import load_agent
-
-    model_load.install()
-    try:
-        agent = asyncio.run(load_agent(model_path=str(trained_model())))
-    finally:
-        model_load.uninstall()
-    return agent.processor
 
 
 def test_every_prediction_is_the_same_as_the_full_ensembles(processor):

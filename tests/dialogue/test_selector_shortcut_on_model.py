@@ -9,13 +9,11 @@ import asyncio
 import random
 from typing import Any, Dict, List
 
-import pytest
 import yaml
 from rasa.core.channels.channel import UserMessage
 
-from channels import model_load, selector_shortcut
+from channels import selector_shortcut
 from kefu import settings
-from tests.conftest import trained_model
 
 PER_INTENT = 12
 
@@ -33,18 +31,6 @@ def training_texts() -> List[str]:
         texts = by_intent[intent]
         picked += rng.sample(texts, min(PER_INTENT, len(texts)))
     return picked
-
-
-@pytest.fixture(scope="module")
-def processor():
-    from rasa.core.agent import load_agent
-
-    model_load.install()
-    try:
-        agent = asyncio.run(load_agent(model_path=str(trained_model())))
-    finally:
-        model_load.uninstall()
-    return agent.processor
 
 
 def parsed(processor, texts: List[str]) -> List[Dict[str, Any]]:

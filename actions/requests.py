@@ -3,6 +3,7 @@ return, suggestion. Every confirmation quotes a ticket that was committed first.
 from __future__ import annotations
 
 import logging
+import re
 from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Optional, Text
 
@@ -553,8 +554,53 @@ class ActionAcknowledgeComplaint(Action):
         complaint = complaint_added_to(tracker)
         if complaint:  # "我是给投诉补充信息啊 TS…": onto that complaint, not a second one
             return await add_to_complaint(dispatcher, tracker, complaint)
+        unlike = unlike_a_complaint(latest_text(tracker), after_a_ticket=bool(tracker.get_slot("last_ticket_no")))
+        if unlike is not None:
+            return await not_a_complaint(dispatcher, tracker, unlike)
         dispatcher.utter_message(response="utter_complaint_empathy")
         return await escalate(dispatcher, tracker, intent_hint="complaint")
+
+
+# "我不是投诉啊", "没要投诉": the customer says it is no complaint
+NO_COMPLAINT = re.compile(r"(?:不是|没要|没有要|没|不)(?:要)?投诉")
+
+
+def unlike_a_complaint(text: str, after_a_ticket: bool) -> Optional[str]:
+    """Why a message the NLU read as a complaint is none: "denied" (it says so); after a ticket
+    of this conversation, "question" (it asks something and names nothing a complaint is about:
+    config/lexicons/complaint.txt and the anger lists) or "no_signal" (it names nothing of the
+    kind); None: a complaint. Right after tickets the NLU read "安装要收费吗 还要买什么管子吗",
+    "照片怎么发给你们" and "还是装吧 还是明天上午" as complaints with confidence 1.0 and complaint
+    tickets were filed (chat probe, 2026-12-08). Before any ticket the NLU is trusted: half of
+    the training complaints name none of those words."""
+    from actions.forms import ASKS
+    from kefu.escalation import default_engine
+
+    if NO_COMPLAINT.search(text):
+        return "denied"
+    engine = default_engine()
+    if not after_a_ticket or engine.mentions(text, "complaint") or engine.severity(text)[0] != "none":
+        return None
+    return "question" if ASKS.search(text) else "no_signal"
+
+
+async def not_a_complaint(dispatcher: CollectingDispatcher, tracker: Tracker, why: str) -> List[EventType]:
+    """No complaint form for it: an FAQ answer when the selector is sure of a topic for the
+    question, else the question what was meant (the likeliest requests as buttons, 投诉 among
+    them), or a request to rephrase when the customer said it is no complaint."""
+    from actions.archive import ActionAnswerFaq
+
+    selector = ((tracker.latest_message or {}).get("response_selector") or {}).get("faq") or {}
+    if why in ("denied", "question") and float((selector.get("response") or {}).get("confidence") or 0) >= FAQ_TOPIC_SURE:
+        # the domain is not read (actions other than form validators receive none)
+        return await ActionAnswerFaq().run(dispatcher, tracker, {}) + [FollowupAction("action_listen")]
+    if why == "denied":
+        dispatcher.utter_message(response="utter_ask_rephrase")
+        return [FollowupAction("action_listen")]
+    return [FollowupAction("action_default_ask_affirmation")]  # "您是要投诉吗？" with buttons
+
+
+FAQ_TOPIC_SURE = 0.6  # the selector's confidence in a topic for a question the NLU called a complaint
 
 
 class ActionAbandonForm(Action):

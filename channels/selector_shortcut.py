@@ -3,8 +3,9 @@
 Kefu's ResponseSelector picks the FAQ topic of the retrieval intent ``faq`` — a second
 TensorFlow model run per message, 27 % of the NLU's time (docs/performance.md). Its output
 is read only when the message's intent is ``faq`` (action_answer_faq, the "FAQ during a form"
-rules) or when the two-stage fallback offers an FAQ button for an intent of the ranking
-(actions/conversation.py). DIETClassifier runs before it in the pipeline and leaves its
+rules), when the two-stage fallback offers an FAQ button for an intent of the ranking
+(actions/conversation.py), or when a "complaint" after a ticket is a question it can answer
+(actions/requests.py not_a_complaint: ``ALSO_READ_FOR``). DIETClassifier runs before it in the pipeline and leaves its
 intent ranking (its ``ranking_length`` best intents) on the message; a message whose ranking
 does not name the retrieval intent can use no topic, and the selector skips it. Every other
 message — and any message without a ranking (another pipeline) — gets Rasa's own selector run,
@@ -25,6 +26,8 @@ from rasa.shared.nlu.training_data.message import Message
 from kefu.runtime.reliability import reliability_config
 
 _rasa_process = ResponseSelector.process
+# Intents whose messages may be answered with an FAQ topic although the ranking names no FAQ
+ALSO_READ_FOR = frozenset({"complain"})
 
 
 def topic_usable(message: Message, retrieval_intent: str) -> bool:
@@ -34,7 +37,9 @@ def topic_usable(message: Message, retrieval_intent: str) -> bool:
     intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
     if not ranking and intent is None:
         return True  # no intent classifier before the selector: Rasa's path
-    return intent == retrieval_intent or any(entry.get(INTENT_NAME_KEY) == retrieval_intent for entry in ranking)
+    if intent == retrieval_intent or intent in ALSO_READ_FOR:
+        return True
+    return any(entry.get(INTENT_NAME_KEY) == retrieval_intent for entry in ranking)
 
 
 def process_usable(self: ResponseSelector, messages: List[Message]) -> List[Message]:

@@ -40,7 +40,10 @@ def plausible_address(text: str) -> bool:
     text = to_simplified(re.sub(r"\s+", "", text or ""))
     if len(text) < 6 or not ADDRESS_MARKERS.search(text):
         return False
-    return bool(_WHOLE.search(text)) or any(pattern.search(text) for _, pattern in _LEVELS)
+    if _WHOLE.search(text):
+        return True
+    # numbered levels alone, and words of a time: "时间错了 我说的周六 12号" is a date
+    return not _TIME_WORDS.search(text) and any(pattern.search(text) for _, pattern in _LEVELS)
 
 
 def address_in_answer(text: str, old: Optional[str]) -> Optional[str]:
@@ -78,8 +81,16 @@ def looks_like_full_address(text: str) -> bool:
     return len(text) >= 8 and bool(_REGION.search(text)) and bool(_STREET.search(text))
 
 
+# A clause that names the wrong value ("科技路22号 不是20号", "不是20号 是22号"): no part of the address.
+_NEGATED_CLAUSE = re.compile(r"^(?:而|并)?(?:不是|并非)")
+# Words of a visit time: "时间错了 我说的周六 12号" corrects the time, not the house number.
+_TIME_WORDS = re.compile(r"周[一二三四五六日天末]|星期|礼拜|上午|下午|晚上|中午|今天|明天|后天|时间")
+
+
 def _clean(text: str) -> str:
-    text = re.sub(r"\s+", "", text or "")
+    clauses = [c for c in re.split(r"[，,。;；\s]+", text or "") if c]
+    kept = [c for c in clauses if not _NEGATED_CLAUSE.match(c)]
+    text = "".join(kept if kept else clauses)
     text = _ANNOUNCED.sub("", text, count=1) or text
     previous = None
     while previous != text:
@@ -99,13 +110,27 @@ def _first_level(text: str) -> Optional[Tuple[int, int]]:
 def is_partial_address(text: str) -> bool:
     """Whether ``text`` is only the part of an address below the street ("602室", "3栋2单元")."""
     text = _clean(text)
-    return bool(text) and not _WHOLE.search(text) and _first_level(text) is not None
+    return bool(text) and not _WHOLE.search(text) and not _TIME_WORDS.search(text) and _first_level(text) is not None
+
+
+def _region_prefix(address: str) -> str:
+    """The province/city/district part before an address's street ("长安市雁塔区" of
+    "长安市雁塔区科技路20号8栋1203"), or ""."""
+    street = _STREET_NAME.search(address)
+    head = address[:street.start()] if street else ""
+    marks = list(_REGION.finditer(head))
+    return head[:marks[-1].end()] if marks else ""
+
+
+_STREET_NAME = re.compile(r"[^省市区县]*?(?:大道|路|街|巷|道)")
 
 
 def merge_address(old: Optional[str], correction: str) -> str:
     """The address after ``correction``: the correction itself when it is a whole address or
     there is no old one; otherwise the old address with the correction's levels replaced."""
     part = _clean(correction)
+    if old and not is_partial_address(part) and not _REGION.search(part) and _STREET_NAME.match(part):
+        return _on_the_old_street(old, part)
     if not old or not is_partial_address(part):
         return part or correction
     level, _ = _first_level(part)
@@ -115,3 +140,22 @@ def merge_address(old: Optional[str], correction: str) -> str:
     if not cuts:
         return old + part
     return old[:min(cuts)] + part
+
+
+def _on_the_old_street(old: str, street_address: str) -> str:
+    """A correction that starts at the street ("科技路22号") keeps the old address's city and
+    district, and — on the same street — the levels finer than those it names ("8栋1203"):
+    "地址写错了 是科技路22号 不是20号" became "科技路22号不是20号" (chat probe, 2026-12-08)."""
+    prefix = _region_prefix(old)
+    if not prefix:
+        return street_address
+    street = _STREET_NAME.match(street_address)
+    rest = old[len(prefix):]
+    if not (street and rest.startswith(street.group(0))):
+        return prefix + street_address  # another street: nothing below it is known
+    given = [index for index, (_, pattern) in enumerate(_LEVELS) if pattern.search(street_address)]
+    if not given or (_LEVELS[0][1].search(rest) and 0 not in given):
+        return prefix + street_address  # the old lane (弄) and what was below it no longer hold
+    finer = [m.start() for index, (_, pattern) in enumerate(_LEVELS) if index > max(given)
+             for m in [pattern.search(rest)] if m]
+    return prefix + street_address + (rest[min(finer):] if finer else "")

@@ -41,9 +41,10 @@ def test_only_messages_that_can_use_a_topic_are_selected(selected):
     faq_ranked = message("保修", "nlu_fallback", ["nlu_fallback", "report_repair", "faq"])
     no_faq = message("我要报修", "report_repair", ["report_repair", "complain"])
     no_ranking = message("你好")
-    out = selector_shortcut.process_usable(SimpleNamespace(retrieval_intent="faq"), [faq_first, faq_ranked, no_faq, no_ranking])
-    assert out == [faq_first, faq_ranked, no_faq, no_ranking]  # every message goes on, in order
-    assert selected == ["空调保修几年", "保修", "你好"]
+    complaint = message("我不是投诉啊 我问安装收不收费", "complain", ["complain", "stop_form"])  # not_a_complaint may answer it
+    out = selector_shortcut.process_usable(SimpleNamespace(retrieval_intent="faq"), [faq_first, faq_ranked, no_faq, no_ranking, complaint])
+    assert out == [faq_first, faq_ranked, no_faq, no_ranking, complaint]  # every message goes on, in order
+    assert selected == ["空调保修几年", "保修", "你好", "我不是投诉啊 我问安装收不收费"]
     assert no_faq.get("response_selector") is None
     assert faq_first.get("response_selector")["faq"]["response"]["intent_response_key"] == "faq/warranty_period"
 

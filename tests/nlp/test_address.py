@@ -14,7 +14,8 @@ OLD = "上海市浦东新区张江路100弄5号601室"
     ("是7号1201室", "上海市浦东新区张江路100弄7号1201室"),
     ("不对，是200弄5号601室", "上海市浦东新区张江路200弄5号601室"),
     ("杭州市西湖区文三路90号", "杭州市西湖区文三路90号"),          # a whole address replaces the old one
-    ("应该是张江路88号", "张江路88号"),                             # names a street: whole
+    ("应该是张江路88号", "上海市浦东新区张江路88号"),              # from the street: the city and district stay
+    ("地址写错了 是张江路200弄5号601室 不是100弄", "上海市浦东新区张江路200弄5号601室"),  # the negated clause is no part
     ("我报修的地址写错了，是602室", "上海市浦东新区张江路100弄5号602室"),  # what follows the announcement
     ("上次留的地址不对，门牌号应该是602", "上海市浦东新区张江路100弄5号602"),
     ("地址改成杭州市西湖区文三路90号", "杭州市西湖区文三路90号"),
@@ -58,3 +59,18 @@ def test_what_counts_as_a_part_of_an_address(text, partial):
 ])
 def test_what_counts_as_an_address(text, plausible):
     assert plausible_address(text) is plausible
+
+
+def test_a_correction_from_the_street_keeps_the_city_and_on_the_same_street_the_flat():
+    """"地址写错了 是科技路22号 不是20号" became "科技路22号不是20号", and "是建设路86号 不是88号"
+    lost the city, district and flat (chat probe, 2026-12-08)."""
+    assert merge_address("长安市雁塔区科技路20号8栋1203", "地址写错了 是科技路22号 不是20号") == "长安市雁塔区科技路22号8栋1203"
+    assert merge_address("哈尔滨市南岗区建设路88号3栋502", "是建设路86号 不是88号") == "哈尔滨市南岗区建设路86号3栋502"
+    assert merge_address("长安市雁塔区科技路20号8栋1203", "建设路86号") == "长安市雁塔区建设路86号"  # another street
+
+
+def test_a_time_correction_is_no_address():
+    """"时间错了 我说的周六 12号" corrected the address to "…和平大街我说的周六12号"."""
+    assert not plausible_address("时间错了 我说的周六 12号")
+    assert not is_partial_address("时间错了 我说的周六 12号")
+    assert plausible_address("北京市朝阳区望京街道花家地北里3号楼2单元501 明天下午")

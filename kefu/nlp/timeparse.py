@@ -86,7 +86,7 @@ def _prepare(text: str, cfg: AppointmentSettings) -> str:
     # a space ends a clause as a comma does: in "能改成明天上午吗 下午我不在家" only the second
     # clause is negated (it was dropped whole and the afternoon booked; chat probe, 2026-12-08)
     clauses: List[str] = []
-    for clause in _CLAUSE_SPLIT.split(_INNER_SPACE.sub("", to_halfwidth(text))):
+    for clause in _clauses(text):
         for short in sorted(cfg.shorthands, key=len, reverse=True):
             clause = clause.replace(short, cfg.shorthands[short])
         if not any(n in clause for n in cfg.negations):
@@ -96,10 +96,15 @@ def _prepare(text: str, cfg: AppointmentSettings) -> str:
     return _arabise(_A_BIT.sub(_GAP * 2, _GAP.join(c for c in clauses if c)))
 
 
+def _clauses(text: str) -> List[str]:
+    """``text`` cut at punctuation and spaces (not the spaces inside a date or clock)."""
+    return _CLAUSE_SPLIT.split(_INNER_SPACE.sub("", to_halfwidth(text)))
+
+
 def in_negated_clause(text: str, piece: str, settings: Optional[AppointmentSettings] = None) -> bool:
     """Whether ``piece`` of ``text`` stands only in clauses that reject a time ("下午我不在家")."""
     cfg = settings or load_settings().appointment
-    clauses = [c for c in _CLAUSE_SPLIT.split(_INNER_SPACE.sub("", to_halfwidth(text))) if piece and piece in c]
+    clauses = [c for c in _clauses(text) if piece and piece in c]
     return bool(clauses) and all(any(n in c for n in cfg.negations) for c in clauses)
 
 
